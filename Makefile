@@ -1,0 +1,107 @@
+# mongo-pipes: one non-recursive Makefile.
+#   make            build the tools into $(B)/bin
+#   make check      install what the tests need, run unit + CLI tests, then
+#                   again under AddressSanitizer/UBSan; ends "N passed, ..."
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install missing Debian build/test packages
+#   V=1             show the commands
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+
+B        ?= build
+CC       ?= cc
+PKGS     := libmongoc-1.0 libbson-1.0 libcrypto zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   ?= -O2 -g
+WERROR   ?= -Werror
+SAN      ?=
+MP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Wno-missing-field-initializers -Wno-format-truncation \
+	-Ilibcommon $(PKG_CFLAGS) -DMP_VERSION=\"$(VERSION)\" -MMD -MP $(SAN) $(CFLAGS)
+MP_LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC   := $(wildcard libcommon/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+LIB       := $(B)/libcommon.a
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(B)/bin/%)
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNITS     := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+HELP_SRC  := $(wildcard tests/helpers/*.c)
+HELPERS   := $(HELP_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
+MANPAGES  := $(wildcard man/*.[1-8])
+
+.PHONY: all check check-build deps install uninstall clean testbed mongo-tools bench
+all: $(TOOLS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(MP_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/%: $(B)/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN) $(CFLAGS) -o $@ $^ $(MP_LDLIBS)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN) $(CFLAGS) -o $@ $^ $(MP_LDLIBS)
+
+$(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SAN) $(CFLAGS) -o $@ $^ $(MP_LDLIBS)
+
+# Everything a test run needs from one build directory.
+check-build: $(TOOLS) $(UNITS) $(HELPERS)
+
+deps:
+	@build-aux/deps
+
+testbed:
+	@tests/server/setup
+
+mongo-tools:
+	@tests/mongo-tools/build
+
+check: deps
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory B=build-asan CFLAGS="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-build
+	@tests/run --build $(B) --asan-build build-asan
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	$(if $(TOOLS),install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR))
+	$(if $(wildcard man/*.1),install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1)
+	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7)
+	$(if $(wildcard completions/bash/*),install -m 644 $(wildcard completions/bash/*) $(DESTDIR)$(BASHCOMPDIR))
+	$(if $(wildcard completions/zsh/*),install -m 644 $(wildcard completions/zsh/*) $(DESTDIR)$(ZSHCOMPDIR))
+
+uninstall:
+	rm -f $(TOOLS:$(B)/bin/%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+	rm -f $(wildcard completions/bash/*:completions/bash/%=$(DESTDIR)$(BASHCOMPDIR)/%)
+	rm -f $(wildcard completions/zsh/*:completions/zsh/%=$(DESTDIR)$(ZSHCOMPDIR)/%)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_SRC:%.c=$(B)/%.d) $(UNIT_SRC:%.c=$(B)/%.d) $(HELP_SRC:%.c=$(B)/%.d)
+.SECONDARY:

@@ -1,0 +1,42 @@
+/*
+ * conn.h: where a tool's server is and how to reach it.  The URI comes from
+ * --uri, else --uri-file (so a password stays out of ps(1)), else
+ * $MONGODB_URI, else mongodb://localhost:27017.  Its password is registered
+ * with diag so that no line the suite prints shows it.
+ */
+#ifndef MP_CONN_H
+#define MP_CONN_H
+
+#include <stdbool.h>
+#include <mongoc/mongoc.h>
+
+#define CONN_DEFAULT_URI "mongodb://localhost:27017"
+
+/*
+ * Resolve the connection string as above, check that it parses, register its
+ * password as a secret.  `uri_opt` and `uri_file` may be NULL; `env` names
+ * the environment variable (NULL: "MONGODB_URI").  Returns a string to
+ * bson_free(), or NULL with err set (64 for a malformed URI or both options,
+ * 66 for an unreadable file).
+ */
+char *conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env,
+	bson_error_t *err);
+
+/* A copy of `uri` with its password replaced by "****"; bson_free() it. */
+char *conn_redact(const char *uri);
+
+/* A client for `uri` with the suite's settings (error API 2, appname
+ * "mongo-pipes/<tool>"); NULL with err (64) when the URI is bad. */
+mongoc_client_t *conn_client_new(const char *uri, const char *tool, bson_error_t *err);
+
+/* A thread-safe pool for --workers/--parallel, same settings. */
+mongoc_client_pool_t *conn_pool_new(const char *uri, const char *tool, bson_error_t *err);
+
+/* Run {ping: 1}: true when the deployment answers (else 69 in err). */
+bool conn_ping(mongoc_client_t *client, bson_error_t *err);
+
+/* Split "db.coll" into its parts (the collection may contain dots).
+ * Returns false (64) when either part is empty.  Free both with bson_free. */
+bool conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err);
+
+#endif

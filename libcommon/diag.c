@@ -1,0 +1,173 @@
+/*
+ * diag.c: program-name prefixed, password-scrubbed lines on stderr.
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mongoc/mongoc.h>
+
+#include "diag.h"
+
+#define MAX_SECRETS 8
+#define LINE_MAX_LEN 4096
+
+static char progname[64] = "mongo-pipes";
+static int verbosity = DIAG_WARN;
+static char *secrets[MAX_SECRETS];
+static int nsecrets;
+
+void
+diag_init(const char *argv0)
+{
+	const char *base = argv0 ? strrchr(argv0, '/') : NULL;
+
+	base = base ? base + 1 : argv0;
+	if (base && *base)
+		bson_strncpy(progname, base, sizeof progname);
+}
+
+const char *
+diag_progname(void)
+{
+	return progname;
+}
+
+void
+diag_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+int
+diag_verbosity(void)
+{
+	return verbosity;
+}
+
+void
+diag_add_secret(const char *secret)
+{
+	if (secret == NULL || strlen(secret) < 4 || nsecrets == MAX_SECRETS)
+		return;
+	for (int i = 0; i < nsecrets; i++)
+		if (strcmp(secrets[i], secret) == 0)
+			return;
+	secrets[nsecrets++] = bson_strdup(secret);
+}
+
+/* Replace the password of every "mongodb[+srv]://user:pass@" in place. */
+static void
+redact_uris(char *s)
+{
+	char *p = s;
+
+	while ((p = strstr(p, "://")) != NULL) {
+		char *auth = p + 3, *end = auth, *at = NULL, *colon = NULL;
+
+		while (*end && *end != '/' && *end != '?' && *end != ' ' && *end != '"' && *end != '\'') {
+			if (*end == '@')
+				at = end;
+			end++;
+		}
+		if (at != NULL)
+			colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon != NULL && at - colon - 1 > 0) {
+			memmove(colon + 5, at, strlen(at) + 1);
+			memcpy(colon + 1, "****", 4);
+			p = colon + 5;
+		} else {
+			p = auth;
+		}
+	}
+}
+
+void
+diag_scrub(const char *in, char *out, size_t size)
+{
+	char tmp[LINE_MAX_LEN * 2];
+
+	if (size == 0)
+		return;
+	bson_strncpy(tmp, in, sizeof tmp);
+	for (int i = 0; i < nsecrets; i++) {
+		size_t n = strlen(secrets[i]);
+		char *hit;
+
+		while ((hit = strstr(tmp, secrets[i])) != NULL) {
+			memmove(hit + 4, hit + n, strlen(hit + n) + 1);
+			memcpy(hit, "****", 4);
+		}
+	}
+	/* A redaction grows a line by at most 3 bytes per URI (a 1-byte
+	 * password becomes "****"), and each URI takes at least 8: tmp is
+	 * twice the longest input, so it has room. */
+	redact_uris(tmp);
+	bson_strncpy(out, tmp, size);
+}
+
+static void
+emit(enum diag_level level, const char *msg)
+{
+	char line[LINE_MAX_LEN];
+	const char *tag = level == DIAG_WARN ? "warning: " : "";
+
+	diag_scrub(msg, line, sizeof line);
+	fprintf(stderr, "%s: %s%s\n", progname, tag, line);
+	fflush(stderr);
+}
+
+void
+diag_msg(enum diag_level level, const char *fmt, ...)
+{
+	char msg[LINE_MAX_LEN];
+	va_list ap;
+
+	if (level > verbosity)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	emit(level, msg);
+}
+
+bool
+diag_fail(const bson_error_t *err, const char *fmt, ...)
+{
+	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
+	va_list ap;
+
+	if (fmt == NULL) {
+		emit(DIAG_ERROR, err->message);
+		return false;
+	}
+	va_start(ap, fmt);
+	vsnprintf(ctx, sizeof ctx, fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
+	emit(DIAG_ERROR, msg);
+	return false;
+}
+
+static void
+driver_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+	(void)data;
+	if (level <= MONGOC_LOG_LEVEL_WARNING)
+		diag_msg(DIAG_WARN, "%s: %s", domain, message);
+	else if (level <= MONGOC_LOG_LEVEL_INFO)
+		diag_msg(DIAG_DEBUG, "%s: %s", domain, message);
+}
+
+void
+diag_capture_driver_log(void)
+{
+	mongoc_log_trace_disable();
+	mongoc_log_set_handler(driver_log, NULL);
+}
+
+bool
+diag_stderr_is_tty(void)
+{
+	return isatty(STDERR_FILENO) == 1;
+}

@@ -1,0 +1,61 @@
+/*
+ * diag.h: the one place mongo-pipes talks to a person.  Every line goes to
+ * stderr as "<program>: <message>", with passwords scrubbed, filtered by the
+ * verbosity chosen with -q/-v.  Nothing here exits: the tool's main decides.
+ */
+#ifndef MP_DIAG_H
+#define MP_DIAG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <bson/bson.h>
+
+enum diag_level {
+	DIAG_ERROR = -1, /* shown even with --quiet */
+	DIAG_WARN = 0,   /* shown by default */
+	DIAG_INFO = 1,   /* -v */
+	DIAG_DEBUG = 2,  /* -vv */
+};
+
+/* Set the program name used as prefix (basename of argv0). */
+void diag_init(const char *argv0);
+const char *diag_progname(void);
+
+/* -q sets DIAG_ERROR, the default is DIAG_WARN, each -v adds one. */
+void diag_set_verbosity(int level);
+int diag_verbosity(void);
+
+/*
+ * Remember a secret (a password) that must never be printed: every later
+ * line has each occurrence replaced by "****".  The string is copied; secrets
+ * shorter than 4 bytes are not scrubbed by text (URIs are still redacted).
+ */
+void diag_add_secret(const char *secret);
+
+/*
+ * Scrub secrets and the password part of any mongodb:// URI in `in`, writing
+ * at most `size` bytes (NUL included) to `out`.
+ */
+void diag_scrub(const char *in, char *out, size_t size);
+
+void diag_msg(enum diag_level level, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+#define diag_error(...) diag_msg(DIAG_ERROR, __VA_ARGS__)
+#define diag_warn(...) diag_msg(DIAG_WARN, __VA_ARGS__)
+#define diag_info(...) diag_msg(DIAG_INFO, __VA_ARGS__)
+#define diag_debug(...) diag_msg(DIAG_DEBUG, __VA_ARGS__)
+
+/*
+ * Print "<prog>: <context>: <err->message>" as an error and return false, so
+ * a failing branch reads `return diag_fail(&err, "reading %s", path);`.
+ * fmt may be NULL to print the message alone.
+ */
+bool diag_fail(const bson_error_t *err, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+
+/* Route libmongoc/libbson log output through diag (warnings stay warnings,
+ * the driver's chatter becomes debug). Call after mongoc_init(). */
+void diag_capture_driver_log(void);
+
+/* Whether stderr is a terminal (for progress lines). */
+bool diag_stderr_is_tty(void);
+
+#endif

@@ -1,0 +1,512 @@
+/*
+ * test_docstream.c: the document stream reader and writer: formats,
+ * detection, gzip, and every malformed-stream case with its position.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "docstream.h"
+#include "exitcode.h"
+#include "tap.h"
+
+static char tmpdir[] = "/tmp/mp-unit-XXXXXX";
+
+/* A growable byte buffer (bson_string_t stops at NUL bytes). */
+struct bytes {
+	char *str;
+	size_t len;
+};
+
+static struct bytes *
+bytes_new(void)
+{
+	return bson_malloc0(sizeof(struct bytes));
+}
+
+static void
+bytes_add(struct bytes *b, const void *p, size_t n)
+{
+	b->str = bson_realloc(b->str, b->len + n + 1);
+	memcpy(b->str + b->len, p, n);
+	b->len += n;
+}
+
+static void
+bytes_free(struct bytes *b)
+{
+	bson_free(b->str);
+	bson_free(b);
+}
+
+static char *
+write_file(const char *name, const void *data, size_t len)
+{
+	char *path = bson_strdup_printf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "wb");
+
+	fwrite(data, 1, len, f);
+	fclose(f);
+	return path;
+}
+
+/* Three small BSON documents back to back: {_id:1,a:"x"}, {_id:2}, {_id:3}. */
+static void
+three_docs(struct bytes *out)
+{
+	for (int i = 1; i <= 3; i++) {
+		bson_t d = BSON_INITIALIZER;
+
+		BSON_APPEND_INT32(&d, "_id", i);
+		if (i == 1)
+			BSON_APPEND_UTF8(&d, "a", "x");
+		bytes_add(out, bson_get_data(&d), d.len);
+		bson_destroy(&d);
+	}
+}
+
+struct outcome {
+	int good;          /* documents delivered before the error */
+	int rc;            /* last docstream_read result */
+	bool cont;         /* could go on after the error */
+	char msg[512];
+	uint32_t code;
+};
+
+static struct outcome
+read_all(const char *path, const struct docstream_reader_opts *opts)
+{
+	struct outcome o = {0};
+	bson_error_t err;
+	const bson_t *doc;
+	struct docstream_reader *r = docstream_reader_open(path, opts, &err);
+
+	if (r == NULL) {
+		o.rc = -2;
+		bson_strncpy(o.msg, err.message, sizeof o.msg);
+		o.code = err.code;
+		return o;
+	}
+	while ((o.rc = docstream_read(r, &doc, &err)) == 1)
+		o.good++;
+	if (o.rc < 0) {
+		bson_strncpy(o.msg, err.message, sizeof o.msg);
+		o.code = err.code;
+		o.cont = docstream_reader_can_continue(r);
+	}
+	docstream_reader_destroy(r);
+	return o;
+}
+
+static void
+test_bson_ok(void)
+{
+	struct bytes *s = bytes_new();
+	char *p;
+	struct outcome o;
+
+	three_docs(s);
+	p = write_file("ok.bson", s->str, s->len);
+	o = read_all(p, NULL);
+	is_int(o.good, 3, "BSON: three documents read");
+	is_int(o.rc, 0, "BSON: clean end of stream");
+	p = (bson_free(p), write_file("empty", "", 0));
+	o = read_all(p, NULL);
+	ok(o.good == 0 && o.rc == 0, "empty input is zero documents");
+	bson_free(p);
+	bytes_free(s);
+}
+
+/* Each malformed BSON case: the good records before it are delivered, the
+ * error is exit status 65 and names record and byte offset. */
+static void
+bson_case(const char *name, const char *tail, size_t tail_len, const char *want, const char *where)
+{
+	struct bytes *s = bytes_new();
+	char *p;
+	struct outcome o;
+
+	three_docs(s);
+	bytes_add(s, tail, tail_len);
+	p = write_file(name, s->str, s->len);
+	o = read_all(p, NULL);
+	is_int(o.good, 3, "%s: the 3 valid documents before it are delivered", name);
+	is_int(o.rc, -1, "%s: reported as an error", name);
+	is_int(o.code, MP_EX_DATAERR, "%s: exit status 65", name);
+	has_str(o.msg, want, "%s: says what is wrong", name);
+	has_str(o.msg, where, "%s: names the record and byte offset", name);
+	ok(!o.cont, "%s: a framing error ends the stream", name);
+	bson_free(p);
+	bytes_free(s);
+}
+
+static void
+test_bson_malformed(void)
+{
+	/* the three documents take 23 + 14 + 14 = 51 bytes: record 4 at 51 */
+	const char truncated_prefix[] = {0x10, 0x00};
+	const char short_len[] = {0x04, 0x00, 0x00, 0x00};
+	const char huge[] = {0x00, 0x00, 0x00, 0x7f, 0, 0, 0, 0};
+	const char no_term[] = {0x08, 0x00, 0x00, 0x00, 0x0a, 0x61, 0x00, 0x01};
+	const char truncated_doc[] = {0x20, 0x00, 0x00, 0x00, 0x10, 0x5f, 0x69, 0x64, 0x00};
+
+	bson_case("truncated-prefix", truncated_prefix, sizeof truncated_prefix,
+		"truncated length prefix", "record 4 at byte offset 51");
+	bson_case("length-below-5", short_len, sizeof short_len, "invalid document length 4",
+		"record 4 at byte offset 51");
+	bson_case("length-over-limit", huge, sizeof huge, "exceeds the limit", "record 4 at byte offset 51");
+	bson_case("missing-terminator", no_term, sizeof no_term, "NUL terminator",
+		"record 4 at byte offset 51");
+	bson_case("truncated-last-document", truncated_doc, sizeof truncated_doc, "truncated document",
+		"record 4 at byte offset 51");
+}
+
+static void
+test_bson_invalid_utf8(void)
+{
+	struct bytes *s = bytes_new();
+	/* {s: "\xff"}: well framed, invalid UTF-8 inside; then {_id: 9} */
+	const char bad[] = {0x0e, 0, 0, 0, 0x02, 's', 0, 0x02, 0, 0, 0, (char)0xff, 0, 0};
+	bson_t after = BSON_INITIALIZER;
+	struct docstream_reader *r;
+	const bson_t *doc;
+	bson_error_t err;
+	char *p;
+	int rc, good = 0;
+
+	three_docs(s);
+	bytes_add(s, bad, sizeof bad);
+	BSON_APPEND_INT32(&after, "_id", 9);
+	bytes_add(s, bson_get_data(&after), after.len);
+	p = write_file("bad-utf8.bson", s->str, s->len);
+	r = docstream_reader_open(p, NULL, &err);
+	while ((rc = docstream_read(r, &doc, &err)) == 1)
+		good++;
+	is_int(good, 3, "invalid UTF-8 in BSON: 3 good documents first");
+	has_str(err.message, "record 4 at byte offset 51", "invalid UTF-8 in BSON: position named");
+	has_str(err.message, "UTF-8", "invalid UTF-8 in BSON: cause named");
+	ok(docstream_reader_can_continue(r), "invalid UTF-8 in BSON: the record can be skipped");
+	{
+		size_t rawlen;
+		const uint8_t *raw = docstream_reader_raw(r, &rawlen);
+
+		ok(raw && rawlen == sizeof bad && memcmp(raw, bad, rawlen) == 0,
+			"the raw bytes of the bad record are available for --reject");
+	}
+	rc = docstream_read(r, &doc, &err);
+	ok(rc == 1 && bson_has_field(doc, "_id"), "the document after the bad one is read");
+	is_int(docstream_read(r, &doc, &err), 0, "then a clean end");
+	docstream_reader_destroy(r);
+	bson_destroy(&after);
+	bson_free(p);
+	bytes_free(s);
+}
+
+static void
+test_ndjson(void)
+{
+	const char *text = "{\"_id\": 1}\n\n{\"_id\": {\"$numberLong\": \"2\"}, \"d\": {\"$date\": \"2020-01-01T00:00:00Z\"}}\r\n"
+			   "   \n{\"_id\": 3}";
+	char *p = write_file("ok.ndjson", text, strlen(text));
+	struct docstream_reader *r;
+	bson_error_t err;
+	const bson_t *doc;
+	bson_iter_t it;
+	int n = 0;
+
+	r = docstream_reader_open(p, NULL, &err);
+	ok(r != NULL, "NDJSON opens");
+	while (docstream_read(r, &doc, &err) == 1) {
+		n++;
+		if (n == 2)
+			ok(bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_INT64(&it) &&
+					bson_iter_init_find(&it, doc, "d") && BSON_ITER_HOLDS_DATE_TIME(&it),
+				"NDJSON: Extended JSON types are kept (int64, date)");
+	}
+	is_int(n, 3, "NDJSON: blank lines skipped, CRLF and a last line without newline accepted");
+	is_int(docstream_reader_format(r), DOCSTREAM_NDJSON, "NDJSON detected");
+	docstream_reader_destroy(r);
+	bson_free(p);
+}
+
+static void
+ndjson_case(const char *name, const char *text, size_t len, int good, const char *want, const char *where)
+{
+	char *p = write_file(name, text, len);
+	struct outcome o = read_all(p, NULL);
+
+	is_int(o.good, good, "%s: valid lines before it delivered", name);
+	is_int(o.code, MP_EX_DATAERR, "%s: exit status 65", name);
+	has_str(o.msg, want, "%s: says what is wrong", name);
+	has_str(o.msg, where, "%s: names the record and line", name);
+	ok(o.cont, "%s: the bad line can be skipped", name);
+	bson_free(p);
+}
+
+static void
+test_ndjson_malformed(void)
+{
+	static const char bad_json[] = "{\"_id\": 1}\n{\"_id\": 2}\n{\"_id\": 3,}\n{\"_id\": 4}\n";
+	static const char bad_utf8[] = "{\"_id\": 1}\n{\"s\": \"\xc3\x28\"}\n";
+	static const char not_object[] = "{\"_id\": 1}\n[1, 2]\n";
+
+	ndjson_case("invalid-json", bad_json, sizeof bad_json - 1, 2, "invalid JSON", "record 3 (line 3");
+	ndjson_case("invalid-utf8-json", bad_utf8, sizeof bad_utf8 - 1, 1, "invalid UTF-8", "record 2 (line 2");
+	ndjson_case("json-array-line", not_object, sizeof not_object - 1, 1, "expected a JSON object",
+		"record 2 (line 2");
+}
+
+static void
+test_mix(void)
+{
+	/* BSON first, then a JSON line: the JSON text is read as a length */
+	struct bytes *s = bytes_new();
+	char *p;
+	struct outcome o;
+	/* NDJSON first, then BSON bytes with NULs */
+	static const char json_then_bson[] = "{\"_id\": 1}\n\x0c\x00\x00\x00\x10x\x00\x01\x00\x00\x00\x00\n";
+
+	three_docs(s);
+	bytes_add(s, "{\"_id\": 4}\n", 11);
+	p = write_file("bson-then-json", s->str, s->len);
+	o = read_all(p, NULL);
+	is_int(o.good, 3, "BSON then NDJSON: the BSON documents are delivered");
+	has_str(o.msg, "NDJSON mixed into a BSON stream", "BSON then NDJSON: the mix is named");
+	has_str(o.msg, "record 4 at byte offset 51", "BSON then NDJSON: position named");
+	bson_free(p);
+	p = write_file("json-then-bson", json_then_bson, sizeof json_then_bson - 1);
+	o = read_all(p, NULL);
+	is_int(o.good, 1, "NDJSON then BSON: the JSON line is delivered");
+	has_str(o.msg, "BSON mixed into an NDJSON stream", "NDJSON then BSON: the mix is named");
+	has_str(o.msg, "record 2 (line 2", "NDJSON then BSON: line named");
+	bson_free(p);
+	bytes_free(s);
+}
+
+static void
+test_gzip_roundtrip(void)
+{
+	struct docstream_writer_opts wo = {.format = DOCSTREAM_BSON, .gzip = true};
+	char *p = bson_strdup_printf("%s/out.bson.gz", tmpdir);
+	struct docstream_writer *w;
+	struct docstream_reader *r;
+	bson_error_t err;
+	const bson_t *doc;
+	int n = 0, i;
+	bool all = true;
+	unsigned char magic[2] = {0};
+	FILE *f;
+
+	w = docstream_writer_open(p, &wo, &err);
+	for (i = 0; i < 50000 && w; i++) {
+		bson_t d = BSON_INITIALIZER;
+
+		BSON_APPEND_INT32(&d, "_id", i);
+		BSON_APPEND_UTF8(&d, "pad", "some text that compresses well, some text that compresses well");
+		all = all && docstream_write(w, &d, &err);
+		if (i == 100)
+			all = all && docstream_flush(w, &err);
+		bson_destroy(&d);
+	}
+	ok(all && docstream_writer_close(w, &err), "gzip BSON written (with a sync flush in the middle)");
+	docstream_writer_destroy(w);
+	f = fopen(p, "rb");
+	ok(f && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b, "output is gzip");
+	if (f)
+		fclose(f);
+	r = docstream_reader_open(p, NULL, &err);
+	while (docstream_read(r, &doc, &err) == 1) {
+		bson_iter_t it;
+
+		if (!bson_iter_init_find(&it, doc, "_id") || bson_iter_int32(&it) != n)
+			break;
+		n++;
+	}
+	ok(docstream_reader_gzip(r), "reader detects gzip");
+	is_int(n, 50000, "all 50000 documents come back in order through gzip");
+	docstream_reader_destroy(r);
+	bson_free(p);
+}
+
+static void
+test_gzip_truncated(void)
+{
+	/* a gzip stream cut in half */
+	char *p = bson_strdup_printf("%s/cut.bson.gz", tmpdir), *q;
+	struct docstream_writer_opts wo = {.format = DOCSTREAM_BSON, .gzip = true};
+	struct docstream_writer *w = docstream_writer_open(p, &wo, NULL);
+	struct outcome o;
+	struct stat st;
+	bson_error_t err;
+	char *buf;
+	FILE *f;
+
+	for (int i = 0; i < 2000; i++) {
+		bson_t d = BSON_INITIALIZER;
+
+		BSON_APPEND_INT32(&d, "_id", i);
+		BSON_APPEND_DOUBLE(&d, "x", i * 1.5);
+		docstream_write(w, &d, &err);
+		bson_destroy(&d);
+	}
+	docstream_writer_close(w, &err);
+	docstream_writer_destroy(w);
+	stat(p, &st);
+	buf = bson_malloc((size_t)st.st_size);
+	f = fopen(p, "rb");
+	fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	q = write_file("cut2.bson.gz", buf, (size_t)st.st_size / 2);
+	o = read_all(q, NULL);
+	ok(o.rc == -1 && o.code == MP_EX_DATAERR, "truncated gzip is an error (65), not a clean end");
+	ok(o.good > 0 && o.good < 2000, "truncated gzip: the documents before the cut are delivered");
+	bson_free(buf);
+	bson_free(p);
+	bson_free(q);
+}
+
+static void
+test_writer_ndjson(void)
+{
+	struct docstream_writer_opts canon = {.format = DOCSTREAM_NDJSON};
+	struct docstream_writer_opts relaxed = {.format = DOCSTREAM_NDJSON, .json = DOCSTREAM_JSON_RELAXED};
+	char *p = bson_strdup_printf("%s/out.ndjson", tmpdir);
+	bson_t d = BSON_INITIALIZER;
+	bson_error_t err;
+	char text[256] = {0};
+	FILE *f;
+	struct docstream_writer *w;
+
+	BSON_APPEND_INT64(&d, "n", 5);
+	w = docstream_writer_open(p, &canon, &err);
+	docstream_write(w, &d, &err);
+	ok(access(p, F_OK) != 0, "nothing appears at the path before close");
+	ok(docstream_writer_close(w, &err), "closed");
+	docstream_writer_destroy(w);
+	f = fopen(p, "r");
+	fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	is_str(text, "{ \"n\" : { \"$numberLong\" : \"5\" } }\n", "canonical Extended JSON line");
+	w = docstream_writer_open(p, &relaxed, &err);
+	docstream_write(w, &d, &err);
+	docstream_writer_close(w, &err);
+	docstream_writer_destroy(w);
+	memset(text, 0, sizeof text);
+	f = fopen(p, "r");
+	fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	is_str(text, "{ \"n\" : 5 }\n", "relaxed Extended JSON line");
+	w = docstream_writer_open(p, &relaxed, &err);
+	docstream_write(w, &d, &err);
+	docstream_writer_destroy(w);
+	f = fopen(p, "r");
+	memset(text, 0, sizeof text);
+	fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	is_str(text, "{ \"n\" : 5 }\n", "a writer destroyed without close leaves the old file untouched");
+	bson_destroy(&d);
+	bson_free(p);
+}
+
+static void
+test_writer_errors(void)
+{
+	int fd = open("/dev/full", O_WRONLY);
+	struct docstream_writer *w;
+	bson_t d = BSON_INITIALIZER;
+	bson_error_t err;
+	bool ok1;
+	int pipefd[2];
+
+	BSON_APPEND_INT32(&d, "_id", 1);
+	w = docstream_writer_open_fd(fd, "/dev/full", NULL, &err);
+	ok1 = docstream_write(w, &d, &err) && docstream_flush(w, &err);
+	ok(!ok1 && err.code == MP_EX_IOERR, "a full disk (ENOSPC) is exit status 74");
+	has_str(err.message, "No space left", "ENOSPC is named");
+	docstream_writer_destroy(w);
+	close(fd);
+
+	signal(SIGPIPE, SIG_IGN);
+	pipe(pipefd);
+	close(pipefd[0]);
+	w = docstream_writer_open_fd(pipefd[1], "(stdout)", NULL, &err);
+	ok1 = docstream_write(w, &d, &err) && docstream_flush(w, &err);
+	ok(!ok1 && docstream_writer_broken_pipe(w) && err.code == MP_EX_IOERR,
+		"a closed pipe (EPIPE) is reported as such, exit status 74");
+	docstream_writer_destroy(w);
+	close(pipefd[1]);
+	bson_destroy(&d);
+
+	w = docstream_writer_open("/nonexistent-dir/x.bson", NULL, &err);
+	ok(w == NULL && err.code == MP_EX_CANTCREAT, "an uncreatable output is exit status 73");
+	{
+		struct outcome o = read_all("/nonexistent-dir/x.bson", NULL);
+
+		ok(o.rc == -2 && o.code == MP_EX_NOINPUT, "a missing input is exit status 66");
+	}
+}
+
+static void
+test_large_doc(void)
+{
+	/* a 5 MB document crosses the read-ahead buffer and the write buffer */
+	bson_t d = BSON_INITIALIZER;
+	char *big = bson_malloc(5 * 1024 * 1024);
+	char *p = bson_strdup_printf("%s/big.bson", tmpdir);
+	struct docstream_writer *w;
+	struct docstream_reader *r;
+	struct docstream_reader_opts small = {.max_doc = 1024 * 1024};
+	const bson_t *doc;
+	bson_error_t err;
+
+	memset(big, 'x', 5 * 1024 * 1024 - 1);
+	big[5 * 1024 * 1024 - 1] = '\0';
+	BSON_APPEND_UTF8(&d, "big", big);
+	w = docstream_writer_open(p, NULL, &err);
+	docstream_write(w, &d, &err);
+	docstream_write(w, &d, &err);
+	docstream_writer_close(w, &err);
+	docstream_writer_destroy(w);
+	r = docstream_reader_open(p, NULL, &err);
+	ok(docstream_read(r, &doc, &err) == 1 && doc->len == d.len, "5 MB document read back");
+	ok(docstream_read(r, &doc, &err) == 1 && doc->len == d.len, "second 5 MB document read back");
+	docstream_reader_destroy(r);
+	r = docstream_reader_open(p, &small, &err);
+	ok(docstream_read(r, &doc, &err) == -1 && strstr(err.message, "exceeds the limit of 1048576"),
+		"--max-doc style limit applies");
+	docstream_reader_destroy(r);
+	bson_destroy(&d);
+	bson_free(big);
+	bson_free(p);
+}
+
+int
+main(void)
+{
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	test_bson_ok();
+	test_bson_malformed();
+	test_bson_invalid_utf8();
+	test_ndjson();
+	test_ndjson_malformed();
+	test_mix();
+	test_gzip_roundtrip();
+	test_gzip_truncated();
+	test_writer_ndjson();
+	test_writer_errors();
+	test_large_doc();
+	{
+		char *cmd = bson_strdup_printf("rm -rf %s", tmpdir);
+
+		if (system(cmd) != 0)
+			printf("# could not remove %s\n", tmpdir);
+		bson_free(cmd);
+	}
+	return tap_done();
+}
