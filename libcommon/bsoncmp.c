@@ -147,10 +147,23 @@ ndigits(unsigned __int128 v)
 	return n;
 }
 
-static int
-cmp_dec_dec(const bson_decimal128_t *a, const bson_decimal128_t *b)
+static struct dec
+dec_from_int(int64_t i)
 {
-	struct dec x = dec_decode(a), y = dec_decode(b);
+	struct dec r = {0};
+
+	r.neg = i < 0;
+	r.coef = i < 0 ? (unsigned __int128)(-(i + 1)) + 1 : (unsigned __int128)i;
+	while (r.coef != 0 && r.coef % 10 == 0) {
+		r.coef /= 10;
+		r.exp++;
+	}
+	return r;
+}
+
+static int
+cmp_dec(struct dec x, struct dec y)
+{
 	int sx, sy, mag;
 
 	if (x.kind == 2 || y.kind == 2)
@@ -182,6 +195,12 @@ cmp_dec_dec(const bson_decimal128_t *a, const bson_decimal128_t *b)
 	return sx > 0 ? mag : -mag;
 }
 
+static int
+cmp_dec_dec(const bson_decimal128_t *a, const bson_decimal128_t *b)
+{
+	return cmp_dec(dec_decode(a), dec_decode(b));
+}
+
 static long double
 to_long_double(const bson_value_t *v)
 {
@@ -209,6 +228,12 @@ cmp_numbers(const bson_value_t *a, const bson_value_t *b)
 
 	if (ta == BSON_TYPE_DECIMAL128 && tb == BSON_TYPE_DECIMAL128)
 		return cmp_dec_dec(&a->value.v_decimal128, &b->value.v_decimal128);
+	if (ta == BSON_TYPE_DECIMAL128 && tb != BSON_TYPE_DOUBLE)
+		return cmp_dec(dec_decode(&a->value.v_decimal128),
+			dec_from_int(tb == BSON_TYPE_INT32 ? b->value.v_int32 : b->value.v_int64));
+	if (tb == BSON_TYPE_DECIMAL128 && ta != BSON_TYPE_DOUBLE)
+		return cmp_dec(dec_from_int(ta == BSON_TYPE_INT32 ? a->value.v_int32 : a->value.v_int64),
+			dec_decode(&b->value.v_decimal128));
 	if (ta == BSON_TYPE_DECIMAL128 || tb == BSON_TYPE_DECIMAL128) {
 		long double x = to_long_double(a), y = to_long_double(b);
 

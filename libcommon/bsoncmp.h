@@ -12,9 +12,9 @@
  * being the server's order, so a range [a, b) holds exactly the _ids the
  * server would return between a and b.
  *
- * decimal128 against decimal128 is exact; decimal128 against a binary number
- * goes through long double, which can call two values equal that differ past
- * the 19th significant digit.
+ * decimal128 against decimal128, int32 or int64 is exact; decimal128 against
+ * a double goes through long double, which can call two values equal that
+ * differ past the 19th significant digit.
  */
 #ifndef MP_BSONCMP_H
 #define MP_BSONCMP_H

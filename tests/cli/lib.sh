@@ -1,0 +1,123 @@
+# tests/cli/lib.sh: the shell test library, in the style of git's t/.
+# Sourced by tests/cli/tNNNN-<tool>-<topic>.sh; prints TAP.
+#
+#   test_expect_success 'what it shows' '
+#       cmd1 &&
+#       test_expect_code 65 cmd2 &&
+#       test_cmp expect actual
+#   '
+#   test_done
+#
+# Each body runs in a subshell with `set -e`, in a scratch directory that is
+# removed when the script ends.  Servers come from the runner: MP_SOURCE_URI
+# and MP_TARGET_URI (tests/run starts two, or uses MONGO_TEST_URI and
+# MONGO_TEST_TARGET_URI).  Every test uses its own databases, TEST_DB and
+# TEST_DB2, dropped at the end, so a real deployment is left as it was.
+set -u
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TEST_DATA=$TEST_ROOT/tests/cli/data
+MP_BUILD=${MP_BUILD:-$TEST_ROOT/build}
+case $MP_BUILD in /*) ;; *) MP_BUILD=$TEST_ROOT/$MP_BUILD ;; esac
+PATH=$MP_BUILD/bin:$MP_BUILD/tests/helpers:$PATH
+export PATH
+TEST_DB=mp_$(echo "$TEST_NAME" | cut -d- -f1)_$$
+TEST_DB2=${TEST_DB}_b
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mp-$TEST_NAME.XXXXXX")
+test_count=0
+test_failed=0
+test_dbs_used=
+
+test_cleanup() {
+	local uri
+	if [ -n "$test_dbs_used" ]; then
+		for uri in "${MP_SOURCE_URI:-}" "${MP_TARGET_URI:-}"; do
+			[ -n "$uri" ] || continue
+			mp-probe dropdb "$uri" "$TEST_DB" >/dev/null 2>&1 || true
+			mp-probe dropdb "$uri" "$TEST_DB2" >/dev/null 2>&1 || true
+		done
+	fi
+	cd / && rm -rf "$SCRATCH"
+}
+trap test_cleanup EXIT
+cd "$SCRATCH" || exit 1
+
+# skip_all REASON: the whole script cannot run here.
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+# require_servers: skip unless a source and a target server are reachable.
+require_servers() {
+	if [ -z "${MP_SOURCE_URI:-}" ] || [ -z "${MP_TARGET_URI:-}" ]; then
+		skip_all "${MP_TESTBED_SKIP:-no test servers (run through make check, or set MONGO_TEST_URI)}"
+	fi
+	test_dbs_used=1
+}
+
+# require_mongo_tools: skip unless mongodump/mongorestore/bsondump were built.
+require_mongo_tools() {
+	if [ -z "${MP_MONGO_TOOLS_BIN:-}" ] || [ ! -x "$MP_MONGO_TOOLS_BIN/bsondump" ]; then
+		skip_all "${MP_MONGO_TOOLS_SKIP:-the MongoDB Database Tools are not built (tests/mongo-tools/build)}"
+	fi
+}
+
+test_expect_success() {
+	local desc=$1 body=$2 out
+	test_count=$((test_count + 1))
+	out=$SCRATCH/.test-output
+	if (set -e; eval "$body") >"$out" 2>&1; then
+		echo "ok $test_count - $desc"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $desc"
+		sed -e 's/^/#   /' "$out" | tail -n 40
+	fi
+}
+
+# test_skip DESC REASON: a test that cannot run here.
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count - $1 # SKIP $2"
+}
+
+# test_expect_code N CMD...: CMD must exit with status N.
+test_expect_code() {
+	local want=$1 got=0
+	shift
+	"$@" || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "test_expect_code: '$*' exited $got, want $want" >&2
+		return 1
+	fi
+}
+
+# test_cmp EXPECTED ACTUAL: the files are equal (shows a diff if not).
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# test_grep PATTERN FILE: FILE has a line matching PATTERN (shows FILE if not).
+test_grep() {
+	if ! grep -q -e "$1" "$2"; then
+		echo "test_grep: no line matches '$1' in $2:" >&2
+		sed -e 's/^/| /' "$2" >&2
+		return 1
+	fi
+}
+
+# test_must_be_empty FILE
+test_must_be_empty() {
+	if [ -s "$1" ]; then
+		echo "test_must_be_empty: $1 has:" >&2
+		sed -e 's/^/| /' "$1" >&2
+		return 1
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" = 0 ]
+}

@@ -1,0 +1,73 @@
+/*
+ * test_progress.c: the stats stream writes one parseable JSON line per
+ * record with the fields mongo-report reads; durations format for people.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	char path[] = "/tmp/mp-stats-XXXXXX", line[2048], buf[64];
+	bson_t extra = BSON_INITIALIZER, *rec;
+	bson_error_t err;
+	bson_iter_t it;
+	struct stats *s;
+	struct progress *p;
+	int fd = mkstemp(path), lines = 0;
+	FILE *f;
+
+	close(fd);
+	s = stats_open(path, -1, "mongo-test", &err);
+	ok(s != NULL, "stats file opens");
+	BSON_APPEND_INT64(&extra, "rejected", 2);
+	ok(stats_emit(s, "progress", "shop.orders", 10, 2500, 0, NULL, &err), "progress record");
+	ok(stats_emit(s, "summary", "shop.orders", 20, 5000, 1, &extra, &err), "summary record");
+	stats_close(s);
+	f = fopen(path, "r");
+	while (fgets(line, sizeof line, f)) {
+		lines++;
+		rec = bson_new_from_json((const uint8_t *)line, -1, &err);
+		ok(rec != NULL, "line %d is JSON", lines);
+		if (rec == NULL)
+			continue;
+		ok(bson_iter_init_find(&it, rec, "tool") && strcmp(bson_iter_utf8(&it, NULL), "mongo-test") == 0,
+			"line %d names the tool", lines);
+		ok(bson_iter_init_find(&it, rec, "docs") && bson_iter_as_int64(&it) == 10 * lines,
+			"line %d has docs", lines);
+		ok(bson_has_field(rec, "elapsed_s") && bson_has_field(rec, "rate_docs_s") &&
+				bson_has_field(rec, "bytes") && bson_has_field(rec, "errors") && bson_has_field(rec, "time"),
+			"line %d has bytes, errors, elapsed_s, rate_docs_s, time", lines);
+		if (lines == 2)
+			ok(bson_iter_init_find(&it, rec, "rejected") && bson_iter_as_int64(&it) == 2,
+				"extra fields are appended");
+		bson_destroy(rec);
+	}
+	fclose(f);
+	is_int(lines, 2, "two records, one line each");
+	unlink(path);
+
+	s = stats_open(NULL, -1, "mongo-test", &err);
+	ok(s && stats_emit(s, "summary", NULL, 1, 1, 0, NULL, &err) && !stats_due(s), "no stats requested writes nothing");
+	stats_close(s);
+	ok(stats_open("/nonexistent-dir/s.ndjson", -1, "t", &err) == NULL, "an uncreatable stats file is an error");
+
+	progress_format_duration(3723, buf, sizeof buf);
+	is_str(buf, "1h02m03s", "hours");
+	progress_format_duration(125, buf, sizeof buf);
+	is_str(buf, "2m05s", "minutes");
+	progress_format_duration(4.4, buf, sizeof buf);
+	is_str(buf, "4s", "seconds");
+
+	/* not a TTY and not forced: nothing is drawn, nothing breaks */
+	p = progress_new("x", 100, false);
+	progress_update(p, 50, 500);
+	progress_finish(p);
+	progress_destroy(p);
+	ok(mp_now() > 0, "monotonic clock runs");
+	bson_destroy(&extra);
+	return tap_done();
+}
