@@ -1,0 +1,230 @@
+/*
+ * cli.c: common option parsing and the usage/misuse convention.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mongoc/mongoc.h>
+
+#include "cli.h"
+#include "diag.h"
+#include "exitcode.h"
+
+void
+cli_common_init(struct cli_common *c)
+{
+	memset(c, 0, sizeof *c);
+	c->format = DOCSTREAM_BSON;
+	c->input_format = DOCSTREAM_AUTO;
+	c->json = DOCSTREAM_JSON_CANONICAL;
+	c->stats_fd = -1;
+	c->verbosity = DIAG_WARN;
+}
+
+bool
+cli_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool
+cli_parse_share(const char *s, int *k, int *n)
+{
+	int64_t a, b;
+	const char *slash = strchr(s, '/');
+	char left[32];
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof left)
+		return false;
+	memcpy(left, s, (size_t)(slash - s));
+	left[slash - s] = '\0';
+	if (!cli_parse_int64(left, 1, 10000, &a) || !cli_parse_int64(slash + 1, 1, 10000, &b) || a > b)
+		return false;
+	*k = (int)a;
+	*n = (int)b;
+	return true;
+}
+
+int
+cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err)
+{
+	int64_t v;
+
+	switch (opt) {
+	case CLI_OPT_URI:
+		c->uri = arg;
+		return 1;
+	case CLI_OPT_URI_FILE:
+		c->uri_file = arg;
+		return 1;
+	case CLI_OPT_NS:
+		c->ns = arg;
+		return 1;
+	case CLI_OPT_DB:
+		c->db = arg;
+		return 1;
+	case CLI_OPT_COLLECTION:
+		c->collection = arg;
+		return 1;
+	case CLI_OPT_FORMAT:
+		if (!docstream_format_parse(arg, &c->format)) {
+			mp_error_set(err, MP_EX_USAGE, "--format takes bson or ndjson, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case CLI_OPT_INPUT_FORMAT:
+		if (!docstream_format_parse(arg, &c->input_format)) {
+			mp_error_set(err, MP_EX_USAGE, "--input-format takes bson or ndjson, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case CLI_OPT_JSON:
+		if (!docstream_json_parse(arg, &c->json)) {
+			mp_error_set(err, MP_EX_USAGE, "--json takes canonical or relaxed, not '%s'", arg);
+			return -1;
+		}
+		return 1;
+	case CLI_OPT_GZIP:
+		c->gzip = true;
+		return 1;
+	case CLI_OPT_STATS:
+		c->stats_path = arg;
+		return 1;
+	case CLI_OPT_STATS_FD:
+		if (!cli_parse_int64(arg, 0, INT_MAX, &v)) {
+			mp_error_set(err, MP_EX_USAGE, "--stats-fd takes a file descriptor number, not '%s'", arg);
+			return -1;
+		}
+		c->stats_fd = (int)v;
+		return 1;
+	case CLI_OPT_PROGRESS:
+		c->progress = true;
+		return 1;
+	case CLI_OPT_MAX_DOC:
+		if (!cli_parse_int64(arg, 5, INT32_MAX, &v)) {
+			mp_error_set(err, MP_EX_USAGE, "--max-doc-size takes a byte count, not '%s'", arg);
+			return -1;
+		}
+		c->max_doc = (size_t)v;
+		return 1;
+	case 'q':
+		c->verbosity = DIAG_ERROR;
+		diag_set_verbosity(c->verbosity);
+		return 1;
+	case 'v':
+		c->verbosity = c->verbosity < DIAG_WARN ? DIAG_INFO : c->verbosity + 1;
+		diag_set_verbosity(c->verbosity);
+		return 1;
+	case 'h':
+		c->help = true;
+		return 1;
+	case 'V':
+		c->version = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+bool
+cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, bson_error_t *err)
+{
+	*ns_out = *db_out = NULL;
+	if (c->ns && (c->db || c->collection)) {
+		mp_error_set(err, MP_EX_USAGE, "--ns cannot be combined with --db or --collection");
+		return false;
+	}
+	if (c->collection && !c->db) {
+		mp_error_set(err, MP_EX_USAGE, "--collection needs --db");
+		return false;
+	}
+	if (c->ns) {
+		const char *dot = strchr(c->ns, '.');
+
+		if (dot == NULL || dot == c->ns || dot[1] == '\0') {
+			mp_error_set(err, MP_EX_USAGE, "--ns takes db.collection, not '%s'", c->ns);
+			return false;
+		}
+		*ns_out = bson_strdup(c->ns);
+		*db_out = bson_strndup(c->ns, (size_t)(dot - c->ns));
+	} else if (c->db) {
+		*db_out = bson_strdup(c->db);
+		if (c->collection)
+			*ns_out = bson_strdup_printf("%s.%s", c->db, c->collection);
+	}
+	return true;
+}
+
+int
+cli_misuse(void (*usage)(FILE *), const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	diag_error("%s", msg);
+	usage(stderr);
+	return MP_EX_USAGE;
+}
+
+int
+cli_version(void)
+{
+	printf("%s %s (mongo-pipes; libmongoc %s)\n", diag_progname(), MP_VERSION, MONGOC_VERSION_S);
+	return 0;
+}
+
+static char *
+slurp(const char *path, bson_error_t *err)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL) {
+		mp_error_set(err, MP_EX_NOINPUT, "cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = bson_malloc((size_t)(n < 0 ? 0 : n) + 1);
+	n = (long)fread(buf, 1, (size_t)(n < 0 ? 0 : n), f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+bson_t *
+cli_parse_json_doc(const char *text, const char *what, bson_error_t *err)
+{
+	char *owned = NULL;
+	bson_error_t jerr;
+	bson_t *doc;
+
+	if (text[0] == '@') {
+		owned = slurp(text + 1, err);
+		if (owned == NULL)
+			return NULL;
+		text = owned;
+	}
+	doc = bson_new_from_json((const uint8_t *)text, -1, &jerr);
+	if (doc == NULL)
+		mp_error_set(err, MP_EX_USAGE, "%s: invalid Extended JSON: %s", what, jerr.message);
+	bson_free(owned);
+	return doc;
+}

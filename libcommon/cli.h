@@ -1,0 +1,105 @@
+/*
+ * cli.h: the options every tool shares (DESIGN.md, "Conventions"), parsed in
+ * one place so that they mean the same everywhere.
+ *
+ *   struct option longopts[] = { CLI_COMMON_OPTIONS, {"mode", ...}, {0} };
+ *   while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORT "...", longopts, NULL)) != -1)
+ *       switch (cli_common_option(&common, ch, optarg, &err)) {
+ *       case 1: continue;                          (handled)
+ *       case -1: return cli_misuse(usage, "%s", err.message);
+ *       default: ...tool options...
+ *       }
+ */
+#ifndef MP_CLI_H
+#define MP_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <bson/bson.h>
+
+#include "docstream.h"
+
+enum cli_opt {
+	CLI_OPT_URI = 1000,
+	CLI_OPT_URI_FILE,
+	CLI_OPT_NS,
+	CLI_OPT_DB,
+	CLI_OPT_COLLECTION,
+	CLI_OPT_FORMAT,
+	CLI_OPT_INPUT_FORMAT,
+	CLI_OPT_JSON,
+	CLI_OPT_GZIP,
+	CLI_OPT_STATS,
+	CLI_OPT_STATS_FD,
+	CLI_OPT_PROGRESS,
+	CLI_OPT_MAX_DOC,
+	CLI_OPT_TOOL_BASE = 1100, /* tools number their own long options from here */
+};
+
+#define CLI_COMMON_SHORT "qvhV"
+#define CLI_COMMON_OPTIONS                                                                    \
+	{"uri", required_argument, NULL, CLI_OPT_URI},                                        \
+	{"uri-file", required_argument, NULL, CLI_OPT_URI_FILE},                              \
+	{"ns", required_argument, NULL, CLI_OPT_NS},                                          \
+	{"db", required_argument, NULL, CLI_OPT_DB},                                          \
+	{"collection", required_argument, NULL, CLI_OPT_COLLECTION},                          \
+	{"format", required_argument, NULL, CLI_OPT_FORMAT},                                  \
+	{"input-format", required_argument, NULL, CLI_OPT_INPUT_FORMAT},                      \
+	{"json", required_argument, NULL, CLI_OPT_JSON},                                      \
+	{"gzip", no_argument, NULL, CLI_OPT_GZIP},                                            \
+	{"stats", required_argument, NULL, CLI_OPT_STATS},                                    \
+	{"stats-fd", required_argument, NULL, CLI_OPT_STATS_FD},                              \
+	{"progress", no_argument, NULL, CLI_OPT_PROGRESS},                                    \
+	{"max-doc-size", required_argument, NULL, CLI_OPT_MAX_DOC},                           \
+	{"quiet", no_argument, NULL, 'q'},                                                    \
+	{"verbose", no_argument, NULL, 'v'},                                                  \
+	{"help", no_argument, NULL, 'h'},                                                     \
+	{"version", no_argument, NULL, 'V'}
+
+struct cli_common {
+	const char *uri, *uri_file;
+	const char *ns, *db, *collection; /* --ns, or --db [--collection] */
+	enum docstream_format format;       /* output; default BSON */
+	enum docstream_format input_format; /* default: detect */
+	enum docstream_json json;
+	bool gzip;
+	const char *stats_path;
+	int stats_fd;
+	bool progress;
+	size_t max_doc;
+	int verbosity;
+	bool help, version;
+};
+
+void cli_common_init(struct cli_common *c);
+
+/* Handle one getopt result: 1 if it was a common option, 0 if not (the tool
+ * handles it), -1 for a bad value (err says which, exit status 64). */
+int cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err);
+
+/*
+ * After parsing: fold --db/--collection into a namespace ("db.coll" in
+ * *ns_out, or NULL with only *db_out for a whole database).  False (64) for
+ * --ns together with --db, or --collection without --db.  Free both.
+ */
+bool cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, bson_error_t *err);
+
+/* Print "<prog>: <reason>" and the usage to stderr; return 64. */
+int cli_misuse(void (*usage)(FILE *), const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+
+/* Print "<prog> <version>" to stdout; return 0. */
+int cli_version(void);
+
+/* Strict number parsing: the whole string, within range. */
+bool cli_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Parse Extended JSON text (or "@FILE": the file's contents) into a new
+ * document; `what` names the option in the error (64). */
+bson_t *cli_parse_json_doc(const char *text, const char *what, bson_error_t *err);
+
+/* Parse "K/N" with 1 <= K <= N. */
+bool cli_parse_share(const char *s, int *k, int *n);
+
+#endif

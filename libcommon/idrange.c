@@ -1,0 +1,154 @@
+/*
+ * idrange.c: _id range filters across type brackets, and splits by count.
+ */
+#include "bsoncmp.h"
+#include "exitcode.h"
+#include "idrange.h"
+
+/*
+ * $type numbers of the types an _id can hold.  MongoDB forbids arrays,
+ * regular expressions and undefined as _id, so they are left out; so are
+ * JavaScript code and the deprecated symbol, DBPointer and code with scope,
+ * which no application uses as a key (see idrange.h).
+ */
+static const struct {
+	int number;
+	bson_type_t type;
+} all_types[] = {
+	{-1, BSON_TYPE_MINKEY}, {10, BSON_TYPE_NULL},
+	{1, BSON_TYPE_DOUBLE}, {16, BSON_TYPE_INT32}, {18, BSON_TYPE_INT64},
+	{19, BSON_TYPE_DECIMAL128}, {2, BSON_TYPE_UTF8},
+	{3, BSON_TYPE_DOCUMENT}, {5, BSON_TYPE_BINARY},
+	{7, BSON_TYPE_OID}, {8, BSON_TYPE_BOOL}, {9, BSON_TYPE_DATE_TIME},
+	{17, BSON_TYPE_TIMESTAMP}, {127, BSON_TYPE_MAXKEY},
+};
+
+/* Brackets whose values compare with $gt/$lt; the others (MinKey, undefined,
+ * null, MaxKey) hold one value each, matched by $type. */
+static bool
+orderable(bson_type_t t)
+{
+	return t != BSON_TYPE_MINKEY && t != BSON_TYPE_MAXKEY && t != BSON_TYPE_NULL && t != BSON_TYPE_UNDEFINED;
+}
+
+/* {field: {$type: [types ranked above (sign>0) / below (sign<0) / equal (0) to v]}} */
+static bool
+append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int sign, uint32_t *idx)
+{
+	int r = bsoncmp_type_rank(v->value_type);
+	bson_t clause, sub, list;
+	char key[16];
+	const char *k;
+	uint32_t n = 0;
+
+	bson_uint32_to_string((*idx)++, &k, key, sizeof key);
+	bson_append_document_begin(arr_parent, k, -1, &clause);
+	bson_append_document_begin(&clause, field, -1, &sub);
+	bson_append_array_begin(&sub, "$type", -1, &list);
+	for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
+		int ri = bsoncmp_type_rank(all_types[i].type);
+
+		if ((sign > 0 && ri > r) || (sign < 0 && ri < r) || (sign == 0 && ri == r)) {
+			char nkey[16];
+			const char *nk;
+
+			bson_uint32_to_string(n++, &nk, nkey, sizeof nkey);
+			bson_append_int32(&list, nk, -1, all_types[i].number);
+		}
+	}
+	bson_append_array_end(&sub, &list);
+	bson_append_document_end(&clause, &sub);
+	bson_append_document_end(arr_parent, &clause);
+	return n > 0;
+}
+
+/* One bound as {$or: [{field: {op: v}}, {field: {$type: [beyond]}}]}. */
+static void
+append_bound(bson_t *and_arr, uint32_t *and_idx, const char *field, const bson_value_t *v, bool incl,
+	int sign)
+{
+	bson_t clause, ors, cmp, op;
+	char key[16];
+	const char *k;
+	uint32_t oi = 0;
+
+	bson_uint32_to_string((*and_idx)++, &k, key, sizeof key);
+	bson_append_document_begin(and_arr, k, -1, &clause);
+	bson_append_array_begin(&clause, "$or", -1, &ors);
+	if (orderable(v->value_type)) {
+		bson_uint32_to_string(oi++, &k, key, sizeof key);
+		bson_append_document_begin(&ors, k, -1, &cmp);
+		bson_append_document_begin(&cmp, field, -1, &op);
+		bson_append_value(&op, sign > 0 ? (incl ? "$gte" : "$gt") : (incl ? "$lte" : "$lt"), -1, v);
+		bson_append_document_end(&cmp, &op);
+		bson_append_document_end(&ors, &cmp);
+	} else if (incl) {
+		append_types(&ors, field, v, 0, &oi);
+	}
+	append_types(&ors, field, v, sign, &oi);
+	bson_append_array_end(&clause, &ors);
+	bson_append_document_end(and_arr, &clause);
+}
+
+void
+idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson_value_t *lo,
+	bool lo_incl, const bson_value_t *hi, bool hi_incl)
+{
+	bson_t and_arr;
+	uint32_t idx = 0;
+
+	if (lo == NULL && hi == NULL) {
+		if (base != NULL)
+			bson_concat(filter, base);
+		return;
+	}
+	bson_append_array_begin(filter, "$and", -1, &and_arr);
+	if (base != NULL && !bson_empty(base)) {
+		bson_append_document(&and_arr, "0", -1, base);
+		idx++;
+	}
+	if (lo != NULL)
+		append_bound(&and_arr, &idx, field, lo, lo_incl, 1);
+	if (hi != NULL)
+		append_bound(&and_arr, &idx, field, hi, hi_incl, -1);
+	bson_append_array_end(filter, &and_arr);
+}
+
+bool
+idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_value_t *bounds, int *nbounds,
+	int64_t *total, bson_error_t *err)
+{
+	bson_t empty = BSON_INITIALIZER;
+	const bson_t *q = query ? query : &empty;
+	int64_t count;
+	bool ok = true;
+
+	*nbounds = 0;
+	count = mongoc_collection_count_documents(coll, q, NULL, NULL, NULL, err);
+	if (count < 0)
+		return false;
+	*total = count;
+	for (int k = 1; k < n && ok; k++) {
+		int64_t skip = count * k / n;
+		bson_t *opts;
+		mongoc_cursor_t *cur;
+		const bson_t *doc;
+		bson_iter_t it;
+
+		if (skip >= count || skip == 0)
+			continue;
+		opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "projection", "{", "_id", BCON_INT32(1), "}",
+			"skip", BCON_INT64(skip), "limit", BCON_INT64(1), "batchSize", BCON_INT32(1));
+		cur = mongoc_collection_find_with_opts(coll, q, opts, NULL);
+		if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "_id")) {
+			if (*nbounds == 0 || bsoncmp_value(&bounds[*nbounds - 1], bson_iter_value(&it)) < 0)
+				bson_value_copy(bson_iter_value(&it), &bounds[(*nbounds)++]);
+		} else if (mongoc_cursor_error(cur, err)) {
+			ok = false;
+		}
+		mongoc_cursor_destroy(cur);
+		bson_destroy(opts);
+	}
+	bson_destroy(&empty);
+	return ok;
+}

@@ -1,0 +1,40 @@
+/*
+ * idrange.h: ranges of _id in the server's order, as query filters, and
+ * deterministic splits of a collection into such ranges.
+ *
+ * A plain {_id: {$gt: X}} matches only values of X's type bracket (the
+ * server compares within a bracket), so a resume after an ObjectId would skip
+ * every string _id.  These filters add the brackets above (or below) X by
+ * $type, so [lo, hi) holds exactly the _ids that sort between lo and hi under
+ * bsoncmp, mixed types included.
+ *
+ * Limitation: JavaScript code and the deprecated types symbol, DBPointer and
+ * code with scope are not listed, so an _id of one of those types falls
+ * outside any range that is bounded on its far side.
+ */
+#ifndef MP_IDRANGE_H
+#define MP_IDRANGE_H
+
+#include <stdbool.h>
+#include <mongoc/mongoc.h>
+
+/*
+ * Append to `filter` (as "$and" clauses, so it composes with the caller's
+ * query) the condition lo <(=) field <(=) hi.  Either bound may be NULL.
+ * `base` (may be NULL) is the caller's query, kept as the first clause.
+ */
+void idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson_value_t *lo,
+	bool lo_incl, const bson_value_t *hi, bool hi_incl);
+
+/*
+ * Split the documents of `coll` matching `query` (may be NULL) into `n`
+ * ranges of about equal count: fills bounds[0..*nbounds-1] (ascending _ids,
+ * copies to free with bson_value_destroy) such that range k is
+ * [bounds[k-1], bounds[k]) with open ends.  Deterministic for unchanged
+ * data, so --partition K/N on several machines agree.  *nbounds < n-1 when
+ * the collection has fewer documents than ranges.
+ */
+bool idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_value_t *bounds,
+	int *nbounds, int64_t *total, bson_error_t *err);
+
+#endif
