@@ -226,14 +226,29 @@ batch_destroy(struct batch *b)
 
 /* ---- rejects ---- */
 
+/*
+ * One line of the reject file: the envelope (error, code, record, line,
+ * offset) in relaxed JSON for people and jq, the document or raw record in
+ * canonical JSON so it can be fixed and loaded again without loss.
+ */
 static void
-reject_write(struct load *l, const bson_t *rec)
+reject_write(struct load *l, const bson_t *envelope, const char *key, const bson_t *payload)
 {
-	char *json = bson_as_canonical_extended_json(rec, NULL);
+	char *head = bson_as_relaxed_extended_json(envelope, NULL);
+	size_t hl = strlen(head);
 
-	fprintf(l->reject, "%s\n", json);
+	while (hl > 0 && (head[hl - 1] == '}' || head[hl - 1] == ' '))
+		head[--hl] = '\0';
+	if (payload != NULL) {
+		char *body = bson_as_canonical_extended_json(payload, NULL);
+
+		fprintf(l->reject, "%s, \"%s\" : %s }\n", head, key, body);
+		bson_free(body);
+	} else {
+		fprintf(l->reject, "%s }\n", head);
+	}
 	fflush(l->reject);
-	bson_free(json);
+	bson_free(head);
 }
 
 /* ---- writing one batch ---- */
@@ -354,9 +369,8 @@ apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 					bson_t rec = BSON_INITIALIZER;
 
 					BSON_APPEND_UTF8(&rec, "error", why.message);
-					BSON_APPEND_DOCUMENT(&rec, "doc", &doc);
 					pthread_mutex_lock(&l->lock);
-					reject_write(l, &rec);
+					reject_write(l, &rec, "doc", &doc);
 					pthread_mutex_unlock(&l->lock);
 					bson_destroy(&rec);
 				} else if (!l->reject) {
@@ -412,10 +426,9 @@ apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 					bson_t rec = BSON_INITIALIZER;
 
 					BSON_APPEND_UTF8(&rec, "error", msg);
-					BSON_APPEND_INT64(&rec, "code", code);
-					BSON_APPEND_DOCUMENT(&rec, "doc", &doc);
+					BSON_APPEND_INT32(&rec, "code", (int32_t)code);
 					pthread_mutex_lock(&l->lock);
-					reject_write(l, &rec);
+					reject_write(l, &rec, "doc", &doc);
 					pthread_mutex_unlock(&l->lock);
 					bson_destroy(&rec);
 					c.rejected++;
@@ -621,7 +634,7 @@ move_id(const char *field, const bson_t *doc, bson_t *out)
 static void
 reject_record(struct load *l, struct docstream_reader *r, const char *why)
 {
-	bson_t rec = BSON_INITIALIZER;
+	bson_t rec = BSON_INITIALIZER, raw_doc = BSON_INITIALIZER;
 	size_t len;
 	const uint8_t *raw = docstream_reader_raw(r, &len);
 
@@ -633,9 +646,10 @@ reject_record(struct load *l, struct docstream_reader *r, const char *why)
 	if (raw && docstream_reader_format(r) == DOCSTREAM_NDJSON && bson_utf8_validate((const char *)raw, len, false))
 		bson_append_utf8(&rec, "raw", 3, (const char *)raw, (int)len);
 	else if (raw)
-		bson_append_binary(&rec, "raw", 3, BSON_SUBTYPE_BINARY, raw, (uint32_t)len);
+		bson_append_binary(&raw_doc, "bytes", 5, BSON_SUBTYPE_BINARY, raw, (uint32_t)len);
 	pthread_mutex_lock(&l->lock);
-	reject_write(l, &rec);
+	reject_write(l, &rec, "raw", bson_empty(&raw_doc) ? NULL : &raw_doc);
+	bson_destroy(&raw_doc);
 	l->n.rejected++;
 	pthread_mutex_unlock(&l->lock);
 	bson_destroy(&rec);
