@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -249,8 +250,11 @@ struct docstream_reader *
 docstream_reader_open_fd(int fd, const char *name, const struct docstream_reader_opts *opts,
 	bson_error_t *err)
 {
-	struct docstream_reader *r = bson_malloc0(sizeof *r);
+	/* bson_t (r->stat) wants 128-byte alignment, more than malloc gives */
+	size_t size = (sizeof(struct docstream_reader) + 127) / 128 * 128;
+	struct docstream_reader *r = aligned_alloc(128, size);
 
+	memset(r, 0, size);
 	r->fd = fd;
 	r->name = bson_strdup(name ? name : "(stdin)");
 	r->format = opts ? opts->format : DOCSTREAM_AUTO;
@@ -637,5 +641,5 @@ docstream_reader_destroy(struct docstream_reader *r)
 	bson_free(r->zin);
 	bson_free(r->buf);
 	bson_free(r->name);
-	bson_free(r);
+	free(r);
 }

@@ -199,7 +199,7 @@ drain_cursor(struct job *j, mongoc_cursor_t *cur, bool track_id, double *last_ck
 
 struct range_task {
 	struct job *j;
-	bson_t filter;
+	bson_t *filter; /* bson_t wants 128-byte alignment: never embedded */
 };
 
 static void *
@@ -209,7 +209,7 @@ range_worker(void *arg)
 	struct job *j = t->j;
 	mongoc_client_t *client = mongoc_client_pool_pop(j->pool);
 	mongoc_collection_t *coll = mongoc_client_get_collection(client, j->db, j->coll);
-	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &t->filter, j->find_opts, NULL);
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, t->filter, j->find_opts, NULL);
 	double last_ck = 0;
 
 	drain_cursor(j, cur, false, &last_ck);
@@ -440,14 +440,14 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 			diag_info("%s: %d range(s)", j->ns, nranges);
 			for (int r = first; r < last; r++) {
 				tasks[r].j = j;
-				bson_init(&tasks[r].filter);
-				idrange_filter(&tasks[r].filter, base, "_id", r > 0 ? &bounds[r - 1] : NULL, true,
+				tasks[r].filter = bson_new();
+				idrange_filter(tasks[r].filter, base, "_id", r > 0 ? &bounds[r - 1] : NULL, true,
 					r < nb ? &bounds[r] : NULL, false);
 				pthread_create(&threads[r], NULL, range_worker, &tasks[r]);
 			}
 			progress_loop(j, threads, nranges, p);
 			for (int r = 0; r < nranges; r++)
-				bson_destroy(&tasks[r].filter);
+				bson_destroy(tasks[r].filter);
 			bson_free(threads);
 			bson_free(tasks);
 			ok = !j->failed;

@@ -9,6 +9,8 @@
  *   mp-probe count URI NS
  *   mp-probe drop URI NS
  *   mp-probe dropdb URI DB
+ *   mp-probe index URI NS KEYS NAME          create an index
+ *   mp-probe indexes URI NS                  print index names
  *   mp-probe watch URI NS N [--resume-after TOKEN] [--timeout S]
  *                 [--then-insert JSON]...   open a change stream (after TOKEN,
  *                                           a JSON document), then insert the
@@ -155,6 +157,26 @@ main(int argc, char **argv)
 			printf("%lld\n", (long long)n);
 		rc = n < 0;
 		bson_destroy(filter);
+	} else if (strcmp(argv[1], "index") == 0 && argc >= 6) {
+		bson_t *keys = json(argv[4]);
+		bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(cname), "indexes", "[", "{", "key",
+			BCON_DOCUMENT(keys), "name", BCON_UTF8(argv[5]), "}", "]");
+
+		rc = mongoc_client_command_simple(client, db, cmd, NULL, NULL, &err) ? 0 : 1;
+		if (rc)
+			fprintf(stderr, "mp-probe: createIndexes: %s\n", err.message);
+		bson_destroy(cmd);
+		bson_destroy(keys);
+	} else if (strcmp(argv[1], "indexes") == 0) {
+		mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(coll, NULL);
+		const bson_t *d;
+		bson_iter_t it;
+
+		while (mongoc_cursor_next(cur, &d))
+			if (bson_iter_init_find(&it, d, "name"))
+				printf("%s\n", bson_iter_utf8(&it, NULL));
+		rc = mongoc_cursor_error(cur, &err) ? 1 : 0;
+		mongoc_cursor_destroy(cur);
 	} else if (strcmp(argv[1], "drop") == 0) {
 		rc = mongoc_collection_drop(coll, &err) || strstr(err.message, "not found") ? 0 : 1;
 	} else if (strcmp(argv[1], "watch") == 0 && argc >= 5) {
