@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every tool has a man page that mandoc finds clean (warnings and up), and
+# every long option its --help shows is documented in that page.
+. "$(dirname "$0")/lib.sh"
+command -v mandoc >/dev/null || skip_all "mandoc not installed (make deps)"
+
+for page in "$TEST_ROOT"/man/*.1; do
+	tool=$(basename "$page" .1)
+	test_expect_success "$tool(1) is mandoc -Tlint clean" '
+		mandoc -Tlint -W warning "'"$page"'"
+	'
+	if command -v "$tool" >/dev/null; then
+		test_expect_success "every option of $tool --help is in $tool(1)" '
+			'"$tool"' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >opts &&
+			test -s opts &&
+			missing= &&
+			for o in $(cat opts); do
+				grep -q -- "Fl -${o#--}" "'"$page"'" || missing="$missing $o"
+			done &&
+			{ [ -z "$missing" ] || { echo "not in the man page:$missing"; false; }; }
+		'
+	fi
+done
+
+for tool in "$MP_BUILD"/bin/*; do
+	[ -x "$tool" ] || continue
+	test_expect_success "$(basename "$tool") has a man page" '
+		test -f "$TEST_ROOT/man/$(basename "'"$tool"'").1"
+	'
+done
+
+test_done
