@@ -12,8 +12,8 @@
 
 #define CHECKPOINT_MAX (64 * 1024 * 1024)
 
-static void
-fsync_parent(const char *path)
+void
+fsync_parent_dir(const char *path)
 {
 	char *dir = bson_strdup(path), *slash = strrchr(dir, '/');
 	int fd;
@@ -72,7 +72,7 @@ atomicfile_write(const char *path, const void *data, size_t len, bson_error_t *e
 		mp_error_set(err, MP_EX_CANTCREAT, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
-	fsync_parent(path);
+	fsync_parent_dir(path);
 	ok = true;
 out:
 	if (fd >= 0)

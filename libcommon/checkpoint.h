@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <bson/bson.h>
 
+/* fsync the directory holding `path`, so a rename into it is durable. */
+void fsync_parent_dir(const char *path);
+
 /* Replace `path` with `len` bytes of `data`, atomically and durably.
  * Errors have exit status 73. */
 bool atomicfile_write(const char *path, const void *data, size_t len, bson_error_t *err);

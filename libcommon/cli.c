@@ -182,6 +182,26 @@ cli_misuse(void (*usage)(FILE *), const char *fmt, ...)
 }
 
 int
+cli_common_finish(const struct cli_common *c, void (*usage)(FILE *), int argc, char **argv, char **ns_out,
+	char **db_out)
+{
+	bson_error_t err;
+
+	*ns_out = *db_out = NULL;
+	if (c->help) {
+		usage(stdout);
+		return MP_EX_OK;
+	}
+	if (c->version)
+		return cli_version();
+	if (optind < argc)
+		return cli_misuse(usage, "unexpected argument '%s'", argv[optind]);
+	if (!cli_common_namespace(c, ns_out, db_out, &err))
+		return cli_misuse(usage, "%s", err.message);
+	return -1;
+}
+
+int
 cli_version(void)
 {
 	printf("%s %s (mongo-pipes; libmongoc %s)\n", diag_progname(), MP_VERSION, MONGOC_VERSION_S);

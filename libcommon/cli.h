@@ -86,6 +86,14 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error
  */
 bool cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, bson_error_t *err);
 
+/*
+ * After getopt: answer --help (usage on stdout) and --version, refuse stray
+ * arguments, and resolve the namespace as cli_common_namespace().  Returns -1
+ * when the tool should go on, else the exit status to return now.
+ */
+int cli_common_finish(const struct cli_common *c, void (*usage)(FILE *), int argc, char **argv,
+	char **ns_out, char **db_out);
+
 /* Print "<prog>: <reason>" and the usage to stderr; return 64. */
 int cli_misuse(void (*usage)(FILE *), const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "checkpoint.h"
 #include "docstream.h"
 #include "exitcode.h"
 
@@ -263,28 +264,6 @@ docstream_writer_bytes(const struct docstream_writer *w)
 	return w->bytes;
 }
 
-static bool
-fsync_dir_of(const char *path)
-{
-	char *dir = bson_strdup(path), *slash = strrchr(dir, '/');
-	int fd;
-	bool ok;
-
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bson_free(dir);
-	if (fd < 0)
-		return false;
-	ok = fsync(fd) == 0 || errno == EINVAL;
-	close(fd);
-	return ok;
-}
-
 bool
 docstream_writer_close(struct docstream_writer *w, bson_error_t *err)
 {
@@ -310,7 +289,7 @@ docstream_writer_close(struct docstream_writer *w, bson_error_t *err)
 		}
 		bson_free(w->tmppath);
 		w->tmppath = NULL;
-		fsync_dir_of(w->path);
+		fsync_parent_dir(w->path);
 	}
 	w->closed = true;
 	return true;

@@ -1048,16 +1048,8 @@ main(int argc, char **argv)
 			return cli_misuse(usage, "unknown option");
 		}
 	}
-	if (o.c.help) {
-		usage(stdout);
-		return MP_EX_OK;
-	}
-	if (o.c.version)
-		return cli_version();
-	if (optind < argc)
-		return cli_misuse(usage, "unexpected argument '%s'", argv[optind]);
-	if (!cli_common_namespace(&o.c, &ns, &db, &err))
-		return cli_misuse(usage, "%s", err.message);
+	if ((rc = cli_common_finish(&o.c, usage, argc, argv, &ns, &db)) >= 0)
+		return rc;
 	if (!o.from && !o.list && !ns && !db && !o.out_dir)
 		rc = cli_misuse(usage, "say what to dump: --ns DB.COLL, --db DB, or --out DIR for everything");
 	else if (!o.from && !o.list && !ns && !o.out_dir)

@@ -1152,16 +1152,8 @@ main(int argc, char **argv)
 			return cli_misuse(usage, "unknown option");
 		}
 	}
-	if (o.c.help) {
-		usage(stdout);
-		return MP_EX_OK;
-	}
-	if (o.c.version)
-		return cli_version();
-	if (optind < argc)
-		return cli_misuse(usage, "unexpected argument '%s'", argv[optind]);
-	if (!cli_common_namespace(&o.c, &ns, &db, &err))
-		return cli_misuse(usage, "%s", err.message);
+	if ((rc = cli_common_finish(&o.c, usage, argc, argv, &ns, &db)) >= 0)
+		return rc;
 	if (o.ordered)
 		o.workers = 1;
 	if (o.dir && (o.from || ns)) {
