@@ -24,7 +24,7 @@ resume_trial() {
 		  echo $! >load.pid; wait ) 2>/dev/null &
 		pipeline=$!
 		for i in $(seq 1 200); do [ -s ck.'$name' ] && break; sleep 0.05; done &&
-		test -s ck.'$name' && sleep 0.3 &&
+		test -s ck.'$name' &&
 		kill -9 $(cat '$victim'.pid) && kill -9 $(cat dump.pid) $(cat load.pid) 2>/dev/null;
 		wait $pipeline;
 		mp-probe count "$DST" $TEST_DB.'$name' >partial &&

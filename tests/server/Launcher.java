@@ -19,7 +19,8 @@ import de.bwaldvogel.mongo.backend.AbstractCursor;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
 import de.bwaldvogel.mongo.backend.Cursor;
-import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.DatabaseResolver;
+import de.bwaldvogel.mongo.oplog.Oplog;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
 import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
@@ -27,6 +28,7 @@ import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.buffer.Unpooled;
 
 import java.net.InetSocketAddress;
@@ -92,11 +94,6 @@ public final class Launcher {
         }
 
         @Override
-        protected QueryResult createQueryResult(List<Document> matched, int batchSize) {
-            return super.createQueryResult(matched, batchSize > 0 ? batchSize : DEFAULT_FIRST_BATCH);
-        }
-
-        @Override
         protected Cursor createCursor(List<Document> remainingDocuments) {
             SizedCursor cursor = new SizedCursor(cursorRegistry.generateCursorId(), remainingDocuments);
             cursorRegistry.add(cursor);
@@ -107,6 +104,18 @@ public final class Launcher {
     static final class PipesDatabase extends MemoryDatabase {
         PipesDatabase(String name, CursorRegistry registry) {
             super(name, registry);
+        }
+
+        // Only the wire command gets MongoDB's default first batch: the
+        // server's own internal queries (aggregation stages) must see all.
+        @Override
+        public Document handleCommand(Channel channel, String command, Document query,
+                                      DatabaseResolver resolver, Oplog oplog) {
+            if (command.equalsIgnoreCase("find") && !query.containsKey("batchSize")) {
+                query = query.clone();
+                query.put("batchSize", DEFAULT_FIRST_BATCH);
+            }
+            return super.handleCommand(channel, command, query, resolver, oplog);
         }
 
         @Override
