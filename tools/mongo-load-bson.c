@@ -124,6 +124,7 @@ struct load {
 	mongoc_client_pool_t *pool;
 	char *db, *coll, *ns;
 	mongoc_write_concern_t *wc;
+	bson_t *insert_opts; /* {validate: false} */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -281,8 +282,13 @@ add_write(struct load *l, mongoc_bulk_operation_t *bulk, const bson_t *doc, bson
 	bson_iter_t it;
 	bool ok = true;
 
-	if (l->o->mode == MODE_INSERT)
-		return mongoc_bulk_operation_insert_with_opts(bulk, doc, NULL, why);
+	if (l->o->mode == MODE_INSERT) {
+		/* the reader has checked structure and UTF-8 already: mongoc's own
+		 * validation of each document would be the same work again */
+		ok = mongoc_bulk_operation_insert_with_opts(bulk, doc, l->insert_opts, why);
+		bson_destroy(&opts);
+		return ok;
+	}
 	if (!selector_for(l, doc, &sel)) {
 		bson_destroy(&sel);
 		mp_error_set(why, MP_EX_DATAERR, "document lacks the key field(s) %s",
@@ -292,6 +298,7 @@ add_write(struct load *l, mongoc_bulk_operation_t *bulk, const bson_t *doc, bson
 	switch (l->o->mode) {
 	case MODE_UPSERT:
 		BSON_APPEND_BOOL(&opts, "upsert", true);
+		BSON_APPEND_BOOL(&opts, "validate", false);
 		ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, doc, &opts, why);
 		break;
 	case MODE_MERGE:
@@ -789,6 +796,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
 	l.wc = mongoc_write_concern_new();
+	l.insert_opts = BCON_NEW("validate", BCON_BOOL(false));
 	if (o->write_concern == NULL || strcmp(o->write_concern, "majority") == 0) {
 		mongoc_write_concern_set_w(l.wc, MONGOC_WRITE_CONCERN_W_MAJORITY);
 	} else {
@@ -1025,6 +1033,7 @@ out:
 	if (l.reject)
 		fclose(l.reject);
 	mongoc_write_concern_destroy(l.wc);
+	bson_destroy(l.insert_opts);
 	pthread_mutex_destroy(&l.lock);
 	pthread_cond_destroy(&l.cond);
 	progress_destroy(p);
