@@ -16,6 +16,7 @@
 
 #include "docstream.h"
 #include "exitcode.h"
+#include "sig.h"
 
 #define READ_CHUNK (256 * 1024)
 
@@ -101,8 +102,12 @@ read_fd(struct docstream_reader *r, uint8_t *dst, size_t n, bson_error_t *err)
 				r->raw_eof = true;
 			return got;
 		}
-		if (errno == EINTR)
+		if (errno == EINTR && !sig_stop_requested())
 			continue;
+		if (errno == EINTR) {
+			mp_error_set(err, MP_EX_TEMPFAIL, "%s: interrupted by a signal", r->name);
+			return -1;
+		}
 		mp_error_set(err, MP_EX_IOERR, "%s: read error: %s", r->name, strerror(errno));
 		return -1;
 	}

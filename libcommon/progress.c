@@ -32,6 +32,7 @@ struct progress {
 	double start, last_draw;
 	uint64_t docs, bytes;
 	bool drawn;
+	char note[64];
 };
 
 struct progress *
@@ -76,9 +77,9 @@ draw(struct progress *p, bool final)
 		}
 	}
 	progress_format_duration(el, dur, sizeof dur);
-	fprintf(stderr, "%s%s: %s %llu%s docs, %.0f docs/s, %.1f MB/s, %s%s%s", p->tty ? "\r" : "",
+	fprintf(stderr, "%s%s: %s %llu%s docs, %.0f docs/s, %.1f MB/s, %s%s%s%s%s", p->tty ? "\r" : "",
 		diag_progname(), p->label, (unsigned long long)p->docs, pct, rate, mbs, dur, eta,
-		p->tty ? "\033[K" : "\n");
+		p->note[0] ? ", " : "", p->note, p->tty ? "\033[K" : "\n");
 	if (final && p->tty)
 		fputc('\n', stderr);
 	fflush(stderr);
@@ -98,6 +99,12 @@ progress_update(struct progress *p, uint64_t docs, uint64_t bytes)
 	now = mp_now();
 	if (now - p->last_draw >= (p->tty ? REDRAW_S : PLAIN_LINE_S) && now - p->start >= REDRAW_S)
 		draw(p, false);
+}
+
+void
+progress_set_note(struct progress *p, const char *note)
+{
+	snprintf(p->note, sizeof p->note, "%s", note ? note : "");
 }
 
 void

@@ -24,6 +24,8 @@ struct progress;
 struct progress *progress_new(const char *label, int64_t total, bool force);
 /* Record the counts; redraws at most twice a second. */
 void progress_update(struct progress *p, uint64_t docs, uint64_t bytes);
+/* Text appended to the line (e.g. "lag 1.2s"); NULL or "" for none. */
+void progress_set_note(struct progress *p, const char *note);
 /* Draw the final state and end the line. */
 void progress_finish(struct progress *p);
 void progress_destroy(struct progress *p);

@@ -1,0 +1,506 @@
+/*
+ * changeevent.c: parse MongoDB change events and turn document events into
+ * idempotent writes; resume token order; --ns-map rules.
+ */
+#include <string.h>
+
+#include "bsoncmp.h"
+#include "changeevent.h"
+#include "exitcode.h"
+
+static const struct {
+	const char *name;
+	enum change_op op;
+} op_names[] = {
+	{"insert", CHANGE_INSERT},
+	{"replace", CHANGE_REPLACE},
+	{"update", CHANGE_UPDATE},
+	{"delete", CHANGE_DELETE},
+	{"drop", CHANGE_DROP},
+	{"rename", CHANGE_RENAME},
+	{"dropDatabase", CHANGE_DROP_DATABASE},
+	{"invalidate", CHANGE_INVALIDATE},
+};
+
+bool
+change_op_is_document(enum change_op op)
+{
+	return op == CHANGE_INSERT || op == CHANGE_REPLACE || op == CHANGE_UPDATE || op == CHANGE_DELETE;
+}
+
+static bool
+sub_doc(const bson_iter_t *it, bson_t *out)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(it))
+		return false;
+	bson_iter_document(it, &len, &data);
+	return bson_init_static(out, data, len);
+}
+
+/* ns {db, coll} or to {db, coll} */
+static bool
+parse_ns(const bson_iter_t *it, const char **db, const char **coll)
+{
+	bson_iter_t sub;
+
+	*db = *coll = NULL;
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
+		return false;
+	while (bson_iter_next(&sub)) {
+		if (strcmp(bson_iter_key(&sub), "db") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
+			*db = bson_iter_utf8(&sub, NULL);
+		else if (strcmp(bson_iter_key(&sub), "coll") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
+			*coll = bson_iter_utf8(&sub, NULL);
+	}
+	return *db != NULL;
+}
+
+bool
+change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err)
+{
+	bson_iter_t it;
+	bool has_ns = false, has_op = false, has_to = false, has_txn_number = false, has_lsid = false;
+
+	memset(ev, 0, sizeof *ev);
+	if (!bson_iter_init(&it, doc)) {
+		mp_error_set(err, MP_EX_DATAERR, "the event is not a valid document");
+		return false;
+	}
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+
+		if (strcmp(k, "_id") == 0) {
+			if (!sub_doc(&it, &ev->token)) {
+				mp_error_set(err, MP_EX_DATAERR, "the event's _id (its resume token) is not a document");
+				return false;
+			}
+			ev->has_token = true;
+		} else if (strcmp(k, "operationType") == 0) {
+			if (!BSON_ITER_HOLDS_UTF8(&it)) {
+				mp_error_set(err, MP_EX_DATAERR, "operationType is not a string");
+				return false;
+			}
+			ev->op_name = bson_iter_utf8(&it, NULL);
+			ev->op = CHANGE_OTHER_DDL;
+			for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
+				if (strcmp(op_names[i].name, ev->op_name) == 0)
+					ev->op = op_names[i].op;
+			has_op = true;
+		} else if (strcmp(k, "ns") == 0) {
+			if (!parse_ns(&it, &ev->db, &ev->coll)) {
+				mp_error_set(err, MP_EX_DATAERR, "ns is not {db, coll}");
+				return false;
+			}
+			has_ns = true;
+		} else if (strcmp(k, "to") == 0) {
+			if (!parse_ns(&it, &ev->to_db, &ev->to_coll) || ev->to_coll == NULL) {
+				mp_error_set(err, MP_EX_DATAERR, "to is not {db, coll}");
+				return false;
+			}
+			has_to = true;
+		} else if (strcmp(k, "documentKey") == 0) {
+			if (!sub_doc(&it, &ev->key)) {
+				mp_error_set(err, MP_EX_DATAERR, "documentKey is not a document");
+				return false;
+			}
+			ev->has_key = true;
+		} else if (strcmp(k, "fullDocument") == 0) {
+			ev->has_full = sub_doc(&it, &ev->full);
+		} else if (strcmp(k, "updateDescription") == 0) {
+			if (!sub_doc(&it, &ev->update)) {
+				mp_error_set(err, MP_EX_DATAERR, "updateDescription is not a document");
+				return false;
+			}
+			ev->has_update = true;
+		} else if (strcmp(k, "lsid") == 0) {
+			has_lsid = sub_doc(&it, &ev->lsid);
+		} else if (strcmp(k, "txnNumber") == 0) {
+			if (BSON_ITER_HOLDS_NUMBER(&it)) {
+				ev->txn_number = bson_iter_as_int64(&it);
+				has_txn_number = true;
+			}
+		} else if (strcmp(k, "clusterTime") == 0 && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
+			bson_iter_timestamp(&it, &ev->cluster_secs, &ev->cluster_inc);
+		} else if (strcmp(k, "wallTime") == 0 && BSON_ITER_HOLDS_DATE_TIME(&it)) {
+			ev->wall_ms = bson_iter_date_time(&it);
+		} else if (strcmp(k, "splitEvent") == 0) {
+			bson_iter_t sub;
+
+			if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &sub)) {
+				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not a document");
+				return false;
+			}
+			while (bson_iter_next(&sub)) {
+				if (strcmp(bson_iter_key(&sub), "fragment") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+					ev->split_fragment = (int32_t)bson_iter_as_int64(&sub);
+				else if (strcmp(bson_iter_key(&sub), "of") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
+					ev->split_of = (int32_t)bson_iter_as_int64(&sub);
+			}
+			if (ev->split_fragment < 1 || ev->split_of < ev->split_fragment) {
+				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not {fragment, of} with 1 <= fragment <= of");
+				return false;
+			}
+			ev->has_split = true;
+		}
+	}
+	ev->has_txn = has_lsid && has_txn_number;
+	if (ev->has_split)
+		return true;
+	if (!has_op) {
+		mp_error_set(err, MP_EX_DATAERR, "the record has no operationType: not a change event");
+		return false;
+	}
+	if (ev->op == CHANGE_INVALIDATE)
+		return true;
+	if (!has_ns) {
+		mp_error_set(err, MP_EX_DATAERR, "%s event without ns", ev->op_name);
+		return false;
+	}
+	if (ev->op == CHANGE_RENAME && !has_to) {
+		mp_error_set(err, MP_EX_DATAERR, "rename event without to");
+		return false;
+	}
+	if (!change_op_is_document(ev->op))
+		return true;
+	if (ev->coll == NULL) {
+		mp_error_set(err, MP_EX_DATAERR, "%s event whose ns has no coll", ev->op_name);
+		return false;
+	}
+	if (!ev->has_key) {
+		mp_error_set(err, MP_EX_DATAERR, "%s event without documentKey", ev->op_name);
+		return false;
+	}
+	if ((ev->op == CHANGE_INSERT || ev->op == CHANGE_REPLACE) && !ev->has_full) {
+		mp_error_set(err, MP_EX_DATAERR, "%s event without fullDocument", ev->op_name);
+		return false;
+	}
+	if (ev->op == CHANGE_UPDATE && !ev->has_update && !ev->has_full) {
+		mp_error_set(err, MP_EX_DATAERR, "update event with neither updateDescription nor fullDocument");
+		return false;
+	}
+	return true;
+}
+
+bool
+change_event_join(const bson_t *const *frags, int n, bson_t *out, bson_error_t *err)
+{
+	bson_init(out);
+	for (int i = 0; i < n; i++) {
+		struct change_event ev;
+		bson_iter_t it;
+
+		if (!change_event_parse(frags[i], &ev, err))
+			return false;
+		if (!ev.has_split || ev.split_fragment != i + 1 || ev.split_of != n) {
+			mp_error_set(err, MP_EX_DATAERR, "split event fragment %d of %d is missing or out of order",
+				i + 1, n);
+			return false;
+		}
+		bson_iter_init(&it, frags[i]);
+		while (bson_iter_next(&it)) {
+			const char *k = bson_iter_key(&it);
+
+			if (strcmp(k, "splitEvent") == 0 || (strcmp(k, "_id") == 0 && i != n - 1))
+				continue;
+			if (strcmp(k, "_id") != 0) {
+				bson_iter_t dup;
+
+				if (bson_iter_init_find(&dup, out, k))
+					continue; /* fields repeated in fragments (_id aside) are equal */
+			}
+			bson_append_iter(out, k, -1, &it);
+		}
+	}
+	return true;
+}
+
+/* ---- writes ---- */
+
+/* A path that $set/$unset cannot address: a component with a '.' or a
+ * leading '$' (disambiguatedPaths lists the components of such paths). */
+static bool
+path_is_literal(const bson_t *update, const char *path)
+{
+	bson_iter_t it, comps;
+
+	if (!bson_iter_init_find(&it, update, "disambiguatedPaths") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+	    !bson_iter_recurse(&it, &it) || !bson_iter_find(&it, path) || !BSON_ITER_HOLDS_ARRAY(&it) ||
+	    !bson_iter_recurse(&it, &comps))
+		return path[0] == '$';
+	while (bson_iter_next(&comps)) {
+		if (BSON_ITER_HOLDS_UTF8(&comps)) {
+			const char *c = bson_iter_utf8(&comps, NULL);
+
+			if (strchr(c, '.') != NULL || c[0] == '$' || c[0] == '\0')
+				return true;
+		}
+	}
+	return false;
+}
+
+static void
+write_init(struct change_write *w, enum change_write_kind kind, const bson_t *filter, bool upsert)
+{
+	w->kind = kind;
+	bson_copy_to(filter, &w->filter);
+	bson_init(&w->doc);
+	w->upsert = upsert;
+}
+
+static int
+update_writes(const struct change_event *ev, struct change_write *w, bson_error_t *err)
+{
+	bson_iter_t it, sub;
+	bson_t set, unset, push;
+	int n = 0, nset = 0, nunset = 0, npush = 0;
+	bool literal = false;
+
+	/* check every path first: either all go by operators or none */
+	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
+		while (bson_iter_next(&sub))
+			literal = literal || path_is_literal(&ev->update, bson_iter_key(&sub));
+	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub))
+		while (bson_iter_next(&sub))
+			literal = literal ||
+				  (BSON_ITER_HOLDS_UTF8(&sub) && path_is_literal(&ev->update, bson_iter_utf8(&sub, NULL)));
+	if (literal) {
+		if (ev->has_full) {
+			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
+			bson_concat(&w[0].doc, &ev->full);
+			return 1;
+		}
+		mp_error_set(err, MP_EX_DATAERR, "update event with a field name holding '.' or '$' "
+			"and no fullDocument: watch with --full-document updateLookup");
+		return -1;
+	}
+
+	bson_init(&push);
+	if (bson_iter_init_find(&it, &ev->update, "truncatedArrays") && bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			bson_iter_t t;
+			const char *field = NULL;
+			int64_t size = -1;
+
+			if (!bson_iter_recurse(&sub, &t))
+				continue;
+			while (bson_iter_next(&t)) {
+				if (strcmp(bson_iter_key(&t), "field") == 0 && BSON_ITER_HOLDS_UTF8(&t))
+					field = bson_iter_utf8(&t, NULL);
+				else if (strcmp(bson_iter_key(&t), "newSize") == 0 && BSON_ITER_HOLDS_NUMBER(&t))
+					size = bson_iter_as_int64(&t);
+			}
+			if (field == NULL || size < 0) {
+				bson_destroy(&push);
+				mp_error_set(err, MP_EX_DATAERR, "truncatedArrays entry is not {field, newSize}");
+				return -1;
+			}
+			{
+				bson_t spec, each;
+
+				bson_append_document_begin(&push, field, -1, &spec);
+				bson_append_array_begin(&spec, "$each", 5, &each);
+				bson_append_array_end(&spec, &each);
+				BSON_APPEND_INT64(&spec, "$slice", size);
+				bson_append_document_end(&push, &spec);
+			}
+			npush++;
+		}
+	}
+	if (npush > 0) {
+		write_init(&w[n], CHANGE_WRITE_UPDATE, &ev->key, false);
+		BSON_APPEND_DOCUMENT(&w[n].doc, "$push", &push);
+		n++;
+	}
+	bson_destroy(&push);
+
+	bson_init(&set);
+	bson_init(&unset);
+	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			bson_append_iter(&set, bson_iter_key(&sub), -1, &sub);
+			nset++;
+		}
+	}
+	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			if (!BSON_ITER_HOLDS_UTF8(&sub))
+				continue;
+			bson_append_utf8(&unset, bson_iter_utf8(&sub, NULL), -1, "", 0);
+			nunset++;
+		}
+	}
+	if (nset + nunset > 0) {
+		write_init(&w[n], CHANGE_WRITE_UPDATE, &ev->key, false);
+		if (nset > 0)
+			BSON_APPEND_DOCUMENT(&w[n].doc, "$set", &set);
+		if (nunset > 0)
+			BSON_APPEND_DOCUMENT(&w[n].doc, "$unset", &unset);
+		n++;
+	}
+	bson_destroy(&set);
+	bson_destroy(&unset);
+	return n;
+}
+
+int
+change_event_writes(const struct change_event *ev, bool prefer_full, struct change_write *w,
+	bson_error_t *err)
+{
+	switch (ev->op) {
+	case CHANGE_INSERT:
+	case CHANGE_REPLACE:
+		write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
+		bson_concat(&w[0].doc, &ev->full);
+		return 1;
+	case CHANGE_UPDATE:
+		if (ev->has_full && (prefer_full || !ev->has_update)) {
+			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
+			bson_concat(&w[0].doc, &ev->full);
+			return 1;
+		}
+		return update_writes(ev, w, err);
+	case CHANGE_DELETE:
+		write_init(&w[0], CHANGE_WRITE_DELETE, &ev->key, false);
+		return 1;
+	default:
+		mp_error_set(err, MP_EX_SOFTWARE, "%s is not a document event", ev->op_name);
+		return -1;
+	}
+}
+
+void
+change_writes_destroy(struct change_write *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		bson_destroy(&w[i].filter);
+		bson_destroy(&w[i].doc);
+	}
+}
+
+int
+change_token_cmp(const bson_t *a, const bson_t *b)
+{
+	bson_iter_t ia, ib;
+
+	if (bson_iter_init_find(&ia, a, "_data") && BSON_ITER_HOLDS_UTF8(&ia) &&
+	    bson_iter_init_find(&ib, b, "_data") && BSON_ITER_HOLDS_UTF8(&ib)) {
+		uint32_t la, lb;
+		const char *sa = bson_iter_utf8(&ia, &la), *sb = bson_iter_utf8(&ib, &lb);
+		int c = memcmp(sa, sb, la < lb ? la : lb);
+
+		return c != 0 ? c : (la > lb) - (la < lb);
+	}
+	return bsoncmp_doc(a, b);
+}
+
+/* ---- --ns-map ---- */
+
+struct ns_rule {
+	char *src_db, *src_coll, *dst_db, *dst_coll; /* coll "*": any, kept */
+};
+
+struct ns_map {
+	struct ns_rule *rules;
+	int n, cap;
+};
+
+struct ns_map *
+ns_map_new(void)
+{
+	return bson_malloc0(sizeof(struct ns_map));
+}
+
+static bool
+split_ns(const char *s, size_t len, char **db, char **coll)
+{
+	const char *dot = memchr(s, '.', len);
+
+	if (dot == NULL || dot == s || dot == s + len - 1)
+		return false;
+	*db = bson_strndup(s, (size_t)(dot - s));
+	*coll = bson_strndup(dot + 1, len - (size_t)(dot - s) - 1);
+	return true;
+}
+
+bool
+ns_map_add(struct ns_map *m, const char *rules, bson_error_t *err)
+{
+	const char *p = rules;
+
+	while (*p) {
+		const char *end = strchr(p, ','), *eq;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		struct ns_rule r = {0};
+
+		eq = memchr(p, '=', len);
+		if (eq == NULL || !split_ns(p, (size_t)(eq - p), &r.src_db, &r.src_coll) ||
+		    !split_ns(eq + 1, len - (size_t)(eq - p) - 1, &r.dst_db, &r.dst_coll) ||
+		    (strcmp(r.src_coll, "*") == 0) != (strcmp(r.dst_coll, "*") == 0) ||
+		    strchr(r.src_db, '*') || strchr(r.dst_db, '*')) {
+			mp_error_set(err, MP_EX_USAGE, "--ns-map takes src.coll=dst.coll or db.*=db2.*, not '%.*s'",
+				(int)len, p);
+			bson_free(r.src_db);
+			bson_free(r.src_coll);
+			bson_free(r.dst_db);
+			bson_free(r.dst_coll);
+			return false;
+		}
+		if (m->n == m->cap) {
+			m->cap = m->cap ? m->cap * 2 : 4;
+			m->rules = bson_realloc(m->rules, sizeof(struct ns_rule) * (size_t)m->cap);
+		}
+		m->rules[m->n++] = r;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return true;
+}
+
+bool
+ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped, char **db_out,
+	char **coll_out)
+{
+	*db_out = *coll_out = NULL;
+	for (int i = 0; m && i < m->n; i++) {
+		const struct ns_rule *r = &m->rules[i];
+		bool wild = strcmp(r->src_coll, "*") == 0;
+
+		if (strcmp(r->src_db, db) != 0)
+			continue;
+		if (coll == NULL ? !wild : !(wild || strcmp(r->src_coll, coll) == 0))
+			continue;
+		*db_out = bson_strdup(r->dst_db);
+		*coll_out = coll == NULL ? NULL : bson_strdup(wild ? coll : r->dst_coll);
+		return true;
+	}
+	if (!keep_unmapped)
+		return false;
+	*db_out = bson_strdup(db);
+	*coll_out = coll ? bson_strdup(coll) : NULL;
+	return true;
+}
+
+bool
+ns_map_empty(const struct ns_map *m)
+{
+	return m == NULL || m->n == 0;
+}
+
+void
+ns_map_destroy(struct ns_map *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->n; i++) {
+		bson_free(m->rules[i].src_db);
+		bson_free(m->rules[i].src_coll);
+		bson_free(m->rules[i].dst_db);
+		bson_free(m->rules[i].dst_coll);
+	}
+	bson_free(m->rules);
+	bson_free(m);
+}

@@ -1,0 +1,127 @@
+/*
+ * changeevent.h: change events as MongoDB writes them (DESIGN.md,
+ * "Change-event stream"), and the idempotent writes that apply them.
+ *
+ * change_event_parse() reads the fields replay needs from one event without
+ * copying it; change_event_writes() turns a document event into the writes
+ * that bring a target document to the state after the event, whatever state
+ * an earlier (partial or repeated) replay left it in:
+ *   insert, replace  replaceOne(documentKey, fullDocument, upsert)
+ *   update           updateOne(documentKey, {$set, $unset}) after a
+ *                    {$push: {f: {$each: [], $slice: n}}} per truncated array;
+ *                    or the fullDocument as a replacement when asked for
+ *   delete           deleteOne(documentKey)
+ * Everything else (drop, rename, dropDatabase, create, createIndexes,
+ * dropIndexes, invalidate, ...) is a control event the tool decides on.
+ */
+#ifndef MP_CHANGEEVENT_H
+#define MP_CHANGEEVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <bson/bson.h>
+
+enum change_op {
+	CHANGE_INSERT,
+	CHANGE_REPLACE,
+	CHANGE_UPDATE,
+	CHANGE_DELETE,
+	CHANGE_DROP,
+	CHANGE_RENAME,
+	CHANGE_DROP_DATABASE,
+	CHANGE_INVALIDATE,
+	CHANGE_OTHER_DDL, /* create, createIndexes, dropIndexes, modify, shardCollection, ... */
+};
+
+/* Borrowed views into one event document; valid while the event is. */
+struct change_event {
+	enum change_op op;
+	const char *op_name;
+	bool has_token;
+	bson_t token;            /* _id: the resume token */
+	const char *db, *coll;   /* ns; coll NULL for database-wide events */
+	const char *to_db, *to_coll; /* rename: `to` */
+	bool has_key;
+	bson_t key;              /* documentKey ({_id} or with the shard key) */
+	bool has_full;
+	bson_t full;             /* fullDocument (absent or null: has_full false) */
+	bool has_update;
+	bson_t update;           /* updateDescription */
+	bool has_txn;            /* lsid and txnNumber present */
+	bson_t lsid;
+	int64_t txn_number;
+	uint32_t cluster_secs, cluster_inc; /* clusterTime, 0 when absent */
+	int64_t wall_ms;         /* wallTime, 0 when absent */
+	bool has_split;
+	int32_t split_fragment, split_of; /* splitEvent {fragment, of} */
+};
+
+/* True for insert, replace, update and delete. */
+bool change_op_is_document(enum change_op op);
+
+/*
+ * Parse `doc` into `ev` (views into doc, nothing to free).  Fails (exit
+ * status 65, a message naming the missing or mistyped field) when the event
+ * lacks what its operationType needs.  Split fragments (splitEvent) parse
+ * with only the fields they carry; join them first with change_event_join().
+ */
+bool change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err);
+
+/*
+ * Join fragments of a split event ($changeStreamSplitLargeEvent) in order:
+ * their top-level fields, without splitEvent, the _id of the last one.
+ * `out` is initialized here.  Fails (65) if they are not fragments 1..n of n.
+ */
+bool change_event_join(const bson_t *const *frags, int n, bson_t *out, bson_error_t *err);
+
+enum change_write_kind { CHANGE_WRITE_REPLACE, CHANGE_WRITE_UPDATE, CHANGE_WRITE_DELETE };
+
+struct change_write {
+	enum change_write_kind kind;
+	bson_t filter;
+	bson_t doc;   /* replacement or update document; empty for delete */
+	bool upsert;
+};
+
+/* Up to two writes per event (the truncation of arrays, then the update). */
+#define CHANGE_MAX_WRITES 2
+
+/*
+ * The writes that apply a document event.  `prefer_full` uses a present
+ * fullDocument of an update as a replacement.  An update whose paths cannot
+ * be written with $set/$unset (field names holding '.' or starting with '$',
+ * per disambiguatedPaths) is applied from its fullDocument when there is one,
+ * and otherwise fails (65).  Returns the number of writes (0 for an update
+ * that changes nothing), -1 on error; release them with
+ * change_writes_destroy().
+ */
+int change_event_writes(const struct change_event *ev, bool prefer_full, struct change_write *w,
+	bson_error_t *err);
+void change_writes_destroy(struct change_write *w, int n);
+
+/*
+ * Order of two resume tokens: by their `_data` strings, which sort in commit
+ * order (the reason a staging collection keyed on the token replays right).
+ * Tokens without a string _data compare as documents.
+ */
+int change_token_cmp(const bson_t *a, const bson_t *b);
+
+/*
+ * Namespace mapping (--ns-map): rules "src.coll=dst.coll" or with wildcards
+ * "db.*=db2.*" (the collection kept), tried in order.
+ */
+struct ns_map;
+struct ns_map *ns_map_new(void);
+/* Add one rule or several separated by commas; false (64) when malformed. */
+bool ns_map_add(struct ns_map *m, const char *rules, bson_error_t *err);
+/*
+ * Map db.coll (coll may be NULL for a database) to the target: true with
+ * *db_out and *coll_out (bson_free them) when a rule matched, or when none did and
+ * `keep_unmapped`; false when the namespace is not to be applied.
+ */
+bool ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped,
+	char **db_out, char **coll_out);
+bool ns_map_empty(const struct ns_map *m);
+void ns_map_destroy(struct ns_map *m);
+
+#endif

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Golden change events (tests/cli/data/replay/CASE: seed, events as the
+# MongoDB manual documents them, expected result): each applied to a known
+# document gives the documented result, applying twice changes nothing, and
+# --dry-run prints the writes recorded in CASE/writes.ndjson.
+. "$(dirname "$0")/lib.sh"
+DATA=$TEST_DATA/replay
+
+# events of CASE aimed at DB.COLL
+events_for() { sed "s/\"DB\"/\"$2\"/g; s/\"users\"/\"$3\"/g" "$DATA/$1/events.ndjson"; }
+
+for c in $(cd "$DATA" && ls); do
+	test_expect_success "dry run of $c prints the documented writes" '
+		events_for '$c' DB '$c' | mongo-replay --dry-run >writes &&
+		test_cmp "$DATA/'$c'/writes.ndjson" writes
+	'
+done
+
+test_expect_success 'the transaction of the transaction case is one group with --txn atomic' '
+	events_for transaction DB transaction | mongo-replay --dry-run --txn atomic >writes &&
+	jq -r .op writes >ops &&
+	printf "%s\n" startTransaction replaceOne replaceOne updateOne commitTransaction replaceOne >expect &&
+	test_cmp expect ops
+'
+
+test_expect_success 'an update whose field name holds a dot is applied from its fullDocument' '
+	printf "%s\n" "{\"_id\":{\"_data\":\"01\"},\"operationType\":\"update\",\"ns\":{\"db\":\"d\",\"coll\":\"c\"},\"documentKey\":{\"_id\":1},\"updateDescription\":{\"updatedFields\":{\"price.eur\":5},\"removedFields\":[],\"disambiguatedPaths\":{\"price.eur\":[\"price.eur\"]}},\"fullDocument\":{\"_id\":1,\"price.eur\":5}}" |
+		mongo-replay --dry-run >writes &&
+	jq -e "select(.op == \"replaceOne\" and .upsert == true)" writes
+'
+
+test_expect_success '... and without a fullDocument it stops with 65, naming the event' '
+	printf "%s\n" "{\"_id\":{\"_data\":\"01\"},\"operationType\":\"update\",\"ns\":{\"db\":\"d\",\"coll\":\"c\"},\"documentKey\":{\"_id\":1},\"updateDescription\":{\"updatedFields\":{\"price.eur\":5},\"removedFields\":[],\"disambiguatedPaths\":{\"price.eur\":[\"price.eur\"]}}}" |
+		test_expect_code 65 mongo-replay --dry-run 2>err &&
+	test_grep "event 1 (line 1)" err && test_grep "updateLookup" err
+'
+
+if [ -z "${MP_TESTBED_SKIP:-}" ]; then
+	DST=$MP_TARGET_URI
+	for c in $(cd "$DATA" && ls); do
+		test_expect_success "$c: applied to the seed, the target holds the documented result" '
+			mongo-load-bson --uri "$DST" --ns $TEST_DB.'$c' -q <"$DATA/'$c'/seed.ndjson" &&
+			events_for '$c' $TEST_DB '$c' | mongo-replay --uri "$DST" &&
+			mp-probe find "$DST" $TEST_DB.'$c' "{}" "{\"_id\": 1}" >actual &&
+			mongo-dump-bson --from "$DATA/'$c'/expect.ndjson" --format ndjson >expect &&
+			test_cmp expect actual
+		'
+		test_expect_success "$c: applied a second time, nothing changes" '
+			events_for '$c' $TEST_DB '$c' | mongo-replay --uri "$DST" &&
+			mp-probe find "$DST" $TEST_DB.'$c' "{}" "{\"_id\": 1}" >actual &&
+			test_cmp expect actual
+		'
+	done
+else
+	test_skip "golden events against a server" "$MP_TESTBED_SKIP"
+fi
+
+test_done
