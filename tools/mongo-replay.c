@@ -772,7 +772,8 @@ apply_ddl(struct replay *r, mongoc_client_t *client, const struct item *it, bson
 		} else {
 			bson_error_t e;
 
-			ok = run_admin(client, it->db, &cmd, &e);
+			/* renameCollection is an admin command; the others run on the db */
+			ok = run_admin(client, ev->op == CHANGE_RENAME ? "admin" : it->db, &cmd, &e);
 			/* already in the state the event leads to */
 			if (!ok && (e.code == 26 || e.code == 48 || e.code == 27 || e.code == 85 || e.code == 86 ||
 				    strstr(e.message, "ns not found") || strstr(e.message, "already exists"))) {
@@ -983,6 +984,7 @@ static struct item *
 item_new(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err, bool *skip)
 {
 	struct item *it = bson_malloc0(sizeof *it);
+	bool keep;
 
 	*skip = false;
 	it->record = record;
@@ -991,8 +993,10 @@ item_new(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err
 		item_destroy(it);
 		return NULL;
 	}
-	if (it->ev.op != CHANGE_INVALIDATE &&
-	    !ns_map_apply(r->o->map, it->ev.db, it->ev.coll, !r->o->only_mapped, &it->db, &it->coll))
+	/* a whole database is dropped on the target only when no rule is given
+	 * or a db.* rule maps it: never because one collection was mapped */
+	keep = !r->o->only_mapped && (it->ev.op != CHANGE_DROP_DATABASE || ns_map_empty(r->o->map));
+	if (it->ev.op != CHANGE_INVALIDATE && !ns_map_apply(r->o->map, it->ev.db, it->ev.coll, keep, &it->db, &it->coll))
 		*skip = true;
 	return it;
 }
@@ -1478,9 +1482,17 @@ main(int argc, char **argv)
 	r.closing = true;
 	pthread_cond_broadcast(&r.cond);
 	pthread_mutex_unlock(&r.lock);
-	for (int i = 0; i < r.nlanes; i++)
+	for (int i = 0; i < r.nlanes; i++) {
 		if (r.lanes[i].started)
 			pthread_join(r.lanes[i].thread, NULL);
+		/* a lane that stopped on a fatal error leaves its queue unapplied */
+		while (r.lanes[i].head) {
+			struct item *next = r.lanes[i].head->next;
+
+			item_destroy(r.lanes[i].head);
+			r.lanes[i].head = next;
+		}
+	}
 	if (r.fatal && rc == MP_EX_OK) {
 		diag_fail(&r.err, NULL);
 		rc = mp_error_exitcode(&r.err);

@@ -2,11 +2,13 @@
  * mp-gen: write N deterministic test documents as BSON on stdout, about 270
  * bytes each, nested, of mixed types (for round trips and benchmarks).
  *
- *   mp-gen N [--start K] [--mixed-ids] [--all-types]
+ *   mp-gen N [--start K] [--mixed-ids] [--all-types] [--events DB.COLL]
  *
  * _id is an int32 (K+i) by default; --mixed-ids cycles ObjectId, int32,
  * int64, double, string, document and binary _ids; --all-types adds regex,
- * JavaScript code, timestamp, MinKey and MaxKey fields.
+ * JavaScript code, timestamp, MinKey and MaxKey fields; --events wraps each
+ * document in an insert change event on DB.COLL (as MongoDB writes them:
+ * resume token, clusterTime, wallTime, ns, documentKey, fullDocument).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +89,8 @@ main(int argc, char **argv)
 {
 	int64_t n, start = 0;
 	bool mixed = false, all = false;
+	const char *events = NULL;
+	char evdb[256] = "", evcoll[256] = "";
 	uint8_t *out;
 	size_t len = 0, cap = 1 << 20;
 
@@ -102,6 +106,18 @@ main(int argc, char **argv)
 			all = true;
 		else if (strcmp(argv[a], "--start") == 0 && a + 1 < argc)
 			start = atoll(argv[++a]);
+		else if (strcmp(argv[a], "--events") == 0 && a + 1 < argc)
+			events = argv[++a];
+	}
+	if (events) {
+		const char *dot = strchr(events, '.');
+
+		if (dot == NULL || dot - events >= (long)sizeof evdb) {
+			fprintf(stderr, "mp-gen: --events takes DB.COLL\n");
+			return 2;
+		}
+		snprintf(evdb, sizeof evdb, "%.*s", (int)(dot - events), events);
+		snprintf(evcoll, sizeof evcoll, "%s", dot + 1);
 	}
 	out = malloc(cap);
 	for (int64_t i = start; i < start + n; i++) {
@@ -154,6 +170,30 @@ main(int argc, char **argv)
 			BSON_APPEND_MAXKEY(&d, "hi");
 			BSON_APPEND_DOUBLE(&d, "neg0", -0.0);
 			BSON_APPEND_UTF8(&d, "uni", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+		}
+		if (events) {
+			bson_t e = BSON_INITIALIZER, tok, ns, key;
+			bson_iter_t id;
+			char data[40];
+
+			snprintf(data, sizeof data, "8200000000%016llX", (unsigned long long)i);
+			bson_append_document_begin(&e, "_id", 3, &tok);
+			BSON_APPEND_UTF8(&tok, "_data", data);
+			bson_append_document_end(&e, &tok);
+			BSON_APPEND_UTF8(&e, "operationType", "insert");
+			BSON_APPEND_TIMESTAMP(&e, "clusterTime", 1700000000u + (uint32_t)(i / 1000), (uint32_t)(i % 1000) + 1);
+			BSON_APPEND_DATE_TIME(&e, "wallTime", (1700000000LL + i / 1000) * 1000);
+			BSON_APPEND_DOCUMENT(&e, "fullDocument", &d);
+			bson_append_document_begin(&e, "ns", 2, &ns);
+			BSON_APPEND_UTF8(&ns, "db", evdb);
+			BSON_APPEND_UTF8(&ns, "coll", evcoll);
+			bson_append_document_end(&e, &ns);
+			bson_append_document_begin(&e, "documentKey", -1, &key);
+			bson_iter_init_find(&id, &d, "_id");
+			bson_append_iter(&key, "_id", 3, &id);
+			bson_append_document_end(&e, &key);
+			bson_destroy(&d);
+			d = e;
 		}
 		if (len + d.len > cap) {
 			if (write(1, out, len) != (ssize_t)len)

@@ -9,7 +9,7 @@
  *   mp-probe count URI NS
  *   mp-probe drop URI NS
  *   mp-probe dropdb URI DB
- *   mp-probe index URI NS KEYS NAME          create an index
+ *   mp-probe index URI NS KEYS NAME [--unique]  create an index
  *   mp-probe indexes URI NS                  print index names
  *   mp-probe watch URI NS N [--resume-after TOKEN] [--timeout S]
  *                 [--then-insert JSON]...   open a change stream (after TOKEN,
@@ -159,8 +159,9 @@ main(int argc, char **argv)
 		bson_destroy(filter);
 	} else if (strcmp(argv[1], "index") == 0 && argc >= 6) {
 		bson_t *keys = json(argv[4]);
+		bool unique = argc >= 7 && strcmp(argv[6], "--unique") == 0;
 		bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(cname), "indexes", "[", "{", "key",
-			BCON_DOCUMENT(keys), "name", BCON_UTF8(argv[5]), "}", "]");
+			BCON_DOCUMENT(keys), "name", BCON_UTF8(argv[5]), "unique", BCON_BOOL(unique), "}", "]");
 
 		rc = mongoc_client_command_simple(client, db, cmd, NULL, NULL, &err) ? 0 : 1;
 		if (rc)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# mongo-replay against a server: lanes, the checkpoint and what a rerun
+# skips, --on-ddl, malformed and refused events, --ns-map, staging
+# collections, usage errors.
+. "$(dirname "$0")/lib.sh"
+
+test_expect_success 'usage errors exit 64 with nothing on stdout' '
+	test_expect_code 64 mongo-replay --on-ddl maybe </dev/null >out 2>err &&
+	test_must_be_empty out && test_grep "on-ddl" err &&
+	test_expect_code 64 mongo-replay --only-mapped </dev/null 2>err &&
+	test_grep "ns-map" err &&
+	test_expect_code 64 mongo-replay --ns-map "a=b" </dev/null 2>err &&
+	test_expect_code 64 mongo-replay --ns a.b </dev/null 2>err &&
+	test_grep "ns-map" err
+'
+
+test_expect_success '--dry-run connects to nothing' '
+	mp-gen 3 --events d.c | mongo-replay --dry-run --uri mongodb://127.0.0.1:1 >writes &&
+	test $(wc -l <writes) -eq 3
+'
+
+require_servers
+DST=$MP_TARGET_URI
+
+# ev TYPE COLL ID [JSON-FIELDS]: one event line on $TEST_DB.COLL, token T<ID>
+ev() {
+	local extra=${4:-}
+	printf '{"_id":{"_data":"%s"},"operationType":"%s","ns":{"db":"%s","coll":"%s"},"documentKey":{"_id":%s}%s}\n' \
+		"$(printf '82%08d' "$3")" "$1" "$TEST_DB" "$2" "$3" "${extra:+,$extra}"
+}
+ins() { ev insert "$1" "$2" "\"fullDocument\":{\"_id\":$2,\"v\":$2${3:+,$3}}"; }
+ddl() { printf '{"_id":{"_data":"%s"},"operationType":"%s","ns":{"db":"%s","coll":"%s"}%s}\n' \
+	"$(printf '82%08d' "$3")" "$1" "$TEST_DB" "$2" "${4:+,$4}"; }
+ids() { mp-probe find "$DST" "$1" "{}" "{\"_id\": 1}" | jq -c "._id.\"\$numberInt\" | tonumber" | tr "\n" " "; }
+
+test_expect_success '--workers 4 applies 5000 events as a load of the same documents' '
+	mp-gen 5000 --events $TEST_DB.w >events.bson &&
+	mongo-replay --uri "$DST" --workers 4 --batch-size 100 --stats st <events.bson &&
+	jq -e "select(.type == \"summary\") | .inserts == 5000 and .docs == 5000" st &&
+	mp-gen 5000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.wref -q &&
+	mp-probe find "$DST" $TEST_DB.w "{}" "{\"_id\": 1}" >actual &&
+	mp-probe find "$DST" $TEST_DB.wref "{}" "{\"_id\": 1}" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'the checkpoint holds the last token; a rerun skips what is applied' '
+	mp-gen 2500 --events $TEST_DB.ck | mongo-replay --uri "$DST" --checkpoint ck &&
+	jq -e "._data == \"820000000000000000000009C3\"" ck &&
+	mp-gen 5000 --events $TEST_DB.ck | mongo-replay --uri "$DST" --checkpoint ck --stats st &&
+	jq -e "select(.type == \"summary\") | .skipped_by_checkpoint == 2500 and .inserts == 2500" st &&
+	jq -e "._data == \"82000000000000000000001387\"" ck &&
+	test $(mp-probe count "$DST" $TEST_DB.ck) -eq 5000
+'
+
+test_expect_success '--on-ddl stop: everything before the drop lands, exit 3 naming it' '
+	{ ins d1 1; ins d1 2; ddl drop d1 3; ins d1 4; } >events &&
+	test_expect_code 3 mongo-replay --uri "$DST" --checkpoint ck.d1 <events 2>err &&
+	test_grep "drop of $TEST_DB.d1" err &&
+	test "$(ids $TEST_DB.d1)" = "1 2 " &&
+	jq -e "._data == \"8200000002\"" ck.d1
+'
+
+test_expect_success '... and the rerun with --on-ddl skip goes on from the checkpoint' '
+	mongo-replay --uri "$DST" --checkpoint ck.d1 --on-ddl skip --stats st <events &&
+	jq -e "select(.type == \"summary\") | .skipped == 1 and .skipped_by_checkpoint == 2 and .inserts == 1" st &&
+	test "$(ids $TEST_DB.d1)" = "1 2 4 "
+'
+
+test_expect_success '--on-ddl apply: drop, rename and dropDatabase happen on the target' '
+	{ ins d2 1; ddl drop d2 2; ins d2 3;
+	  ins r1 4; ddl rename r1 5 "\"to\":{\"db\":\"$TEST_DB\",\"coll\":\"r2\"}"; ins r2 6; } >events &&
+	mongo-replay --uri "$DST" --on-ddl apply <events &&
+	test "$(ids $TEST_DB.d2)" = "3 " &&
+	test "$(ids $TEST_DB.r2)" = "4 6 " &&
+	test $(mp-probe count "$DST" $TEST_DB.r1) -eq 0 &&
+	ins x 1 | sed "s/$TEST_DB/$TEST_DB2/" >e2 &&
+	printf "{\"_id\":{\"_data\":\"8299\"},\"operationType\":\"dropDatabase\",\"ns\":{\"db\":\"%s\"}}\n" $TEST_DB2 >>e2 &&
+	mongo-replay --uri "$DST" --on-ddl apply <e2 &&
+	test $(mp-probe count "$DST" $TEST_DB2.x) -eq 0
+'
+
+test_expect_success 'invalidate stops with 3 unless --on-ddl skip' '
+	{ ins iv 1; echo "{\"_id\":{\"_data\":\"8200000002\"},\"operationType\":\"invalidate\"}"; } >events &&
+	test_expect_code 3 mongo-replay --uri "$DST" <events 2>err &&
+	test_grep "invalidate" err &&
+	mongo-replay --uri "$DST" --on-ddl skip <events
+'
+
+test_expect_success 'a malformed event stops with 65 naming its line, after the ones before it' '
+	{ ins bad 1; echo "{\"_id\":{\"_data\":\"8200000002\"},\"ns\":{\"db\":\"x\",\"coll\":\"y\"}}"; ins bad 3; } >events &&
+	test_expect_code 65 mongo-replay --uri "$DST" --checkpoint ck.bad <events 2>err &&
+	test_grep "event 2 (line 2)" err && test_grep "operationType" err &&
+	test "$(ids $TEST_DB.bad)" = "1 " &&
+	jq -e "._data == \"8200000001\"" ck.bad
+'
+
+test_expect_success '--reject keeps the malformed event and applies the rest' '
+	mongo-replay --uri "$DST" --reject rej <events &&
+	test "$(ids $TEST_DB.bad)" = "1 3 " &&
+	jq -e "select(.record == 2) | .event.ns.coll == \"y\"" rej
+'
+
+test_expect_success 'a write the target refuses: 65 naming the event, or --reject and go on' '
+	mp-probe index "$DST" $TEST_DB.uq "{\"u\": 1}" u_1 --unique &&
+	{ ins uq 1 "\"u\":1"; ins uq 2 "\"u\":1"; ins uq 3 "\"u\":3"; } >events &&
+	test_expect_code 65 mongo-replay --uri "$DST" <events 2>err &&
+	test_grep "event 2 (token" err && test_grep "refused" err &&
+	mongo-replay --uri "$DST" --reject rej.uq <events &&
+	test "$(ids $TEST_DB.uq)" = "1 3 " &&
+	jq -e "select(.record == 2) | .code == 11000" rej.uq
+'
+
+test_expect_success '--ns-map sends events to another database; --only-mapped skips the rest' '
+	{ ins m1 1; ins m2 2; } >events &&
+	mongo-replay --uri "$DST" --ns-map "$TEST_DB.*=$TEST_DB2.*" <events &&
+	test "$(ids $TEST_DB2.m1)" = "1 " && test "$(ids $TEST_DB2.m2)" = "2 " &&
+	mongo-replay --uri "$DST" --ns-map "$TEST_DB.m1=$TEST_DB2.only" --only-mapped --stats st <events &&
+	test "$(ids $TEST_DB2.only)" = "1 " &&
+	jq -e "select(.type == \"summary\") | .skipped == 1" st &&
+	test $(mp-probe count "$DST" $TEST_DB.m2) -eq 0
+'
+
+test_expect_success 'a staging collection replays in token order, by dump or with --from-ns' '
+	mp-gen 3000 --events $TEST_DB.st >events.bson &&
+	mongo-load-bson --uri "$DST" --ns $TEST_DB.staging --mode insert --skip-duplicates -q <events.bson &&
+	mongo-load-bson --uri "$DST" --ns $TEST_DB.staging --mode insert --skip-duplicates -q <events.bson &&
+	mongo-dump-bson --uri "$DST" --ns $TEST_DB.staging --sort "{\"_id\":1}" |
+		mongo-replay --uri "$DST" --ns-map "$TEST_DB.st=$TEST_DB.st1" &&
+	mongo-replay --uri "$DST" --from-ns $TEST_DB.staging --ns-map "$TEST_DB.st=$TEST_DB.st2" --checkpoint ck.st &&
+	mp-gen 3000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.stref -q &&
+	mp-probe find "$DST" $TEST_DB.stref "{}" "{\"_id\": 1}" >expect &&
+	mp-probe find "$DST" $TEST_DB.st1 "{}" "{\"_id\": 1}" >a1 &&
+	mp-probe find "$DST" $TEST_DB.st2 "{}" "{\"_id\": 1}" >a2 &&
+	test_cmp expect a1 && test_cmp expect a2 &&
+	mongo-replay --uri "$DST" --from-ns $TEST_DB.staging --ns-map "$TEST_DB.st=$TEST_DB.st2" --checkpoint ck.st --stats st &&
+	jq -e "select(.type == \"summary\") | .docs == 0" st
+'
+
+test_done
