@@ -136,4 +136,18 @@ test_expect_success 'a staging collection replays in token order, by dump or wit
 	jq -e "select(.type == \"summary\") | .docs == 0" st
 '
 
+# --txn atomic needs sessions and transactions, which the test bed lacks:
+# this runs against a real replica set (MONGO_TEST_URI) only.
+{ ins tx 1; ins tx 2; } | sed 's/}$/,"lsid":{"id":{"$binary":{"base64":"3j4Xy9Q7QH2Z8xq1w3mWQA==","subType":"04"}}},"txnNumber":{"$numberLong":"1"}}/' >"$SCRATCH/txn.events"
+if [ -n "${MONGO_TEST_URI:-}" ]; then
+	test_expect_success '--txn atomic applies a source transaction as one transaction' '
+		mongo-replay --uri "$DST" --txn atomic --stats st <"$SCRATCH/txn.events" &&
+		jq -e "select(.type == \"summary\") | .transactions == 1 and .inserts == 2" st &&
+		test "$(ids $TEST_DB.tx)" = "1 2 "
+	'
+else
+	test_skip '--txn atomic applies a source transaction as one transaction' \
+		"the test bed (mongo-java-server) has no transactions; runs with MONGO_TEST_URI"
+fi
+
 test_done
