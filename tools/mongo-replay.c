@@ -87,7 +87,7 @@ usage(FILE *f)
 		"          --write-concern W  --dry-run\n"
 		"Speed:    --workers N  --batch-size N\n"
 		"Safety:   --checkpoint FILE  --reject FILE\n"
-		"Common:   --uri URI  --uri-file FILE  --input-format F  --json MODE\n"
+		"Common:   --uri URI  --uri-file FILE  --input-format F  --format F  --json MODE  --gzip\n"
 		"          --stats FILE  --stats-fd N  --progress  --max-doc-size N\n"
 		"          -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
 		"\n"

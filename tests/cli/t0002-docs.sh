@@ -19,6 +19,12 @@ for page in "$TEST_ROOT"/man/*.1; do
 			done &&
 			{ [ -z "$missing" ] || { echo "not in the man page:$missing"; false; }; }
 		'
+		test_expect_success "every option $tool(1) describes is in $tool --help" '
+			'"$tool"' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >opts &&
+			grep "^\.It Fl" "'"$page"'" | grep -o "Fl -[a-z][a-z-]*" | sed "s/^Fl -/--/" | sort -u >described &&
+			comm -13 opts described >extra &&
+			{ [ ! -s extra ] || { echo "not in --help: $(cat extra)"; false; }; }
+		'
 	fi
 done
 
