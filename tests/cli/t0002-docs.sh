@@ -28,6 +28,10 @@ for page in "$TEST_ROOT"/man/*.1; do
 	fi
 done
 
+test_expect_success 'mongo-pipes(7), the overview, is mandoc -Tlint clean' '
+	mandoc -Tlint -W warning "$TEST_ROOT/man/mongo-pipes.7"
+'
+
 for tool in "$MP_BUILD"/bin/*; do
 	[ -x "$tool" ] || continue
 	test_expect_success "$(basename "$tool") has a man page" '
