@@ -128,7 +128,7 @@ struct watch {
 	pthread_cond_t room;
 	struct qitem *head, *tail;
 	int queued;
-	bool reader_done, stop;
+	bool reader_done, stop, retrying;
 	int reader_rc;
 	bson_error_t reader_err;
 	uint64_t resumes;
@@ -324,6 +324,7 @@ reader_main(void *arg)
 				last = bson_new_from_data(data, len);
 			}
 			pthread_mutex_lock(&w->lock);
+			w->retrying = false;
 			while (w->queued >= QUEUE_MAX && !w->stop)
 				pthread_cond_wait(&w->room, &w->lock);
 			if (w->tail)
@@ -346,6 +347,7 @@ reader_main(void *arg)
 		if (!stream_error(cs, &err, &code)) {
 			/* an empty batch: the consumer may flush */
 			pthread_mutex_lock(&w->lock);
+			w->retrying = false;
 			pthread_cond_broadcast(&w->cond);
 			pthread_mutex_unlock(&w->lock);
 			continue;
@@ -365,6 +367,9 @@ reader_main(void *arg)
 		{
 			useconds_t us = (useconds_t)(100000u << (attempt < 6 ? attempt : 6));
 
+			pthread_mutex_lock(&w->lock);
+			w->retrying = true;
+			pthread_mutex_unlock(&w->lock);
 			diag_warn("%s; resuming %s (attempt %d of %lld)", err.message,
 				last ? "after the last event written" : "from the start point", attempt + 1,
 				(long long)w->o->retries);
@@ -692,6 +697,10 @@ watch_run(struct watch *w, struct docstream_writer *out, struct progress *p, str
 		}
 		if (sig_stop_requested())
 			done = true;
+		pthread_mutex_lock(&w->lock);
+		if (w->retrying)
+			idle_since = mp_now(); /* an outage is not idleness */
+		pthread_mutex_unlock(&w->lock);
 		if (o->idle_exit > 0 && mp_now() - idle_since >= o->idle_exit) {
 			diag_info("no event for %.0f s: exiting (--idle-exit)", o->idle_exit);
 			done = true;
