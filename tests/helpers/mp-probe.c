@@ -6,6 +6,9 @@
  *   mp-probe ping URI
  *   mp-probe insert URI NS JSON...          insert documents
  *   mp-probe find URI NS [FILTER [SORT]]    print documents, canonical NDJSON
+ *   mp-probe update URI NS FILTER UPDATE     updateOne, or replaceOne when UPDATE
+ *                                           has no operators
+ *   mp-probe delete URI NS FILTER           deleteOne
  *   mp-probe count URI NS
  *   mp-probe drop URI NS
  *   mp-probe dropdb URI DB
@@ -156,6 +159,25 @@ main(int argc, char **argv)
 		else
 			printf("%lld\n", (long long)n);
 		rc = n < 0;
+		bson_destroy(filter);
+	} else if (strcmp(argv[1], "update") == 0 && argc >= 6) {
+		bson_t *filter = json(argv[4]), *u = json(argv[5]);
+		bson_iter_t it;
+		bool ops = bson_iter_init(&it, u) && bson_iter_next(&it) && bson_iter_key(&it)[0] == '$';
+		bool ok = ops ? mongoc_collection_update_one(coll, filter, u, NULL, NULL, &err)
+			      : mongoc_collection_replace_one(coll, filter, u, NULL, NULL, &err);
+
+		rc = ok ? 0 : 1;
+		if (!ok)
+			fprintf(stderr, "mp-probe: update: %s\n", err.message);
+		bson_destroy(filter);
+		bson_destroy(u);
+	} else if (strcmp(argv[1], "delete") == 0 && argc >= 5) {
+		bson_t *filter = json(argv[4]);
+
+		rc = mongoc_collection_delete_one(coll, filter, NULL, NULL, &err) ? 0 : 1;
+		if (rc)
+			fprintf(stderr, "mp-probe: delete: %s\n", err.message);
 		bson_destroy(filter);
 	} else if (strcmp(argv[1], "index") == 0 && argc >= 6) {
 		bson_t *keys = json(argv[4]);
