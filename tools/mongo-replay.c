@@ -118,8 +118,41 @@ struct slot {
 	bool used, done, has_token;
 	bson_t token;
 	uint32_t secs;
+	int64_t wall_ms;
 	size_t bytes;
 };
+
+/* End-to-end lag (acknowledged on the target minus the event's wallTime on
+ * the source), in milliseconds, for percentiles. */
+#define LAG_BUCKETS 60001
+struct lag_hist {
+	uint32_t *n; /* n[ms], the last bucket holds everything above */
+	uint64_t count;
+};
+
+static void
+lag_add(struct lag_hist *h, int64_t ms)
+{
+	if (h->n == NULL)
+		h->n = bson_malloc0(sizeof(uint32_t) * LAG_BUCKETS);
+	if (ms < 0)
+		ms = 0;
+	h->n[ms < LAG_BUCKETS - 1 ? ms : LAG_BUCKETS - 1]++;
+	h->count++;
+}
+
+static int64_t
+lag_percentile(const struct lag_hist *h, double q)
+{
+	uint64_t want = (uint64_t)((double)h->count * q), seen = 0;
+
+	for (int64_t i = 0; h->n && i < LAG_BUCKETS; i++) {
+		seen += h->n[i];
+		if (seen > want || (seen == h->count && seen > 0))
+			return i;
+	}
+	return -1;
+}
 
 struct lane {
 	struct replay *r;
@@ -155,9 +188,19 @@ struct replay {
 	double last_save;
 
 	struct counts n;
+	struct lag_hist lag;
 	FILE *reject;
 	struct docstream_writer *dry;
 };
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- the acknowledged prefix and the checkpoint ---- */
 
@@ -181,6 +224,8 @@ mark_done(struct replay *r, uint64_t seq)
 	struct slot *s = &r->ring[seq % WINDOW];
 
 	s->done = true;
+	if (s->wall_ms > 0 && !r->o->dry_run)
+		lag_add(&r->lag, now_ms() - s->wall_ms);
 	while (r->low < r->next_seq && r->ring[r->low % WINDOW].done) {
 		s = &r->ring[r->low % WINDOW];
 		if (s->has_token) {
@@ -241,6 +286,7 @@ take_slot(struct replay *r, const struct change_event *ev, size_t bytes, uint64_
 	if (s->has_token)
 		bson_copy_to(&ev->token, &s->token);
 	s->secs = ev ? ev->cluster_secs : 0;
+	s->wall_ms = ev ? ev->wall_ms : 0;
 	s->bytes = bytes;
 	r->inflight_bytes += bytes;
 	pthread_mutex_unlock(&r->lock);
@@ -949,6 +995,11 @@ stats_extra(struct replay *r, bson_t *x)
 		BSON_APPEND_DOUBLE(x, "lag_s", lag);
 	if (r->ck_secs)
 		BSON_APPEND_TIMESTAMP(x, "last_cluster_time", r->ck_secs, 0);
+	if (r->lag.count > 0) {
+		BSON_APPEND_INT64(x, "lag_p50_ms", lag_percentile(&r->lag, 0.50));
+		BSON_APPEND_INT64(x, "lag_p99_ms", lag_percentile(&r->lag, 0.99));
+		BSON_APPEND_INT64(x, "lag_max_ms", lag_percentile(&r->lag, 1.0));
+	}
 	if (r->has_ck) {
 		bson_append_document_begin(x, "checkpoint", -1, &c);
 		bson_concat(&c, &r->ck);
@@ -1543,6 +1594,7 @@ cleanup:
 		if (r.ring[i].has_token)
 			bson_destroy(&r.ring[i].token);
 	bson_free(r.ring);
+	bson_free(r.lag.n);
 	bson_free(r.lanes);
 	bson_destroy(&r.ck);
 	bson_free(uri);
