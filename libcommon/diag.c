@@ -131,6 +131,20 @@ diag_msg(enum diag_level level, const char *fmt, ...)
 	emit(level, msg);
 }
 
+void
+diag_note(const char *fmt, ...)
+{
+	char msg[LINE_MAX_LEN];
+	va_list ap;
+
+	if (verbosity < DIAG_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	emit(DIAG_INFO, msg);
+}
+
 bool
 diag_fail(const bson_error_t *err, const char *fmt, ...)
 {

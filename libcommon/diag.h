@@ -39,6 +39,9 @@ void diag_add_secret(const char *secret);
 void diag_scrub(const char *in, char *out, size_t size);
 
 void diag_msg(enum diag_level level, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+/* A line shown by default (hidden by -q) without the "warning: " tag: a
+ * summary a person reads. */
+void diag_note(const char *fmt, ...) BSON_GNUC_PRINTF(1, 2);
 #define diag_error(...) diag_msg(DIAG_ERROR, __VA_ARGS__)
 #define diag_warn(...) diag_msg(DIAG_WARN, __VA_ARGS__)
 #define diag_info(...) diag_msg(DIAG_INFO, __VA_ARGS__)
