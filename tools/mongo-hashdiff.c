@@ -292,16 +292,38 @@ save_checkpoint(struct job *j, const bson_value_t *last)
 	return ok;
 }
 
+/* One side of a merge join: a server cursor or a file already known sorted. */
+struct src {
+	mongoc_cursor_t *cur;
+	struct docstream_reader *r;
+	bson_error_t err;
+	bool failed;
+};
+
+static bool
+src_next(struct src *s, const bson_t **doc)
+{
+	if (s->cur) {
+		if (mongoc_cursor_next(s->cur, doc))
+			return true;
+		s->failed = mongoc_cursor_error(s->cur, &s->err);
+		return false;
+	}
+	{
+		int got = docstream_read(s->r, doc, &s->err);
+
+		s->failed = got < 0;
+		return got == 1;
+	}
+}
+
 /*
- * Merge-join the documents of both servers whose _id is in the range given
- * by `filter` (in _id order).  `resume` (may be NULL) is the last _id already
- * compared by an earlier run (--resume).
+ * Merge-join two sides in _id order.  With `checkpoints`, --checkpoint
+ * records the last _id compared.
  */
 static bool
-merge_range(struct job *j, mongoc_client_t *sc, mongoc_client_t *tc, const bson_t *filter, bool checkpoints)
+merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 {
-	mongoc_cursor_t *a = open_range(sc, j->sdb, j->scoll, filter, j->o->batch_size);
-	mongoc_cursor_t *b = open_range(tc, j->tdb, j->tcoll, filter, j->o->batch_size);
 	struct dochash *h = dochash_new(j->o->hash, j->o->mode, j->o->ignore, NULL);
 	const bson_t *da = NULL, *db = NULL;
 	bool has_a, has_b, ok = true;
@@ -309,8 +331,8 @@ merge_range(struct job *j, mongoc_client_t *sc, mongoc_client_t *tc, const bson_
 	bson_error_t err;
 	struct counts local = {0};
 
-	has_a = mongoc_cursor_next(a, &da);
-	has_b = mongoc_cursor_next(b, &db);
+	has_a = src_next(a, &da);
+	has_b = src_next(b, &db);
 	while ((has_a || has_b) && !sig_stop_requested()) {
 		bson_value_t ia, ib;
 		int c;
@@ -367,12 +389,14 @@ merge_range(struct job *j, mongoc_client_t *sc, mongoc_client_t *tc, const bson_
 			pthread_mutex_unlock(&j->lock);
 		}
 		if (c <= 0)
-			has_a = mongoc_cursor_next(a, &da);
+			has_a = src_next(a, &da);
 		if (c >= 0)
-			has_b = mongoc_cursor_next(b, &db);
+			has_b = src_next(b, &db);
 	}
-	if (ok && (mongoc_cursor_error(a, &err) || mongoc_cursor_error(b, &err)))
+	if (ok && (a->failed || b->failed)) {
+		err = a->failed ? a->err : b->err;
 		ok = false;
+	}
 	pthread_mutex_lock(&j->lock);
 	j->n.compared += local.compared;
 	j->n.equal += local.equal;
@@ -383,10 +407,57 @@ merge_range(struct job *j, mongoc_client_t *sc, mongoc_client_t *tc, const bson_
 	}
 	ok = ok && !j->failed;
 	pthread_mutex_unlock(&j->lock);
-	mongoc_cursor_destroy(a);
-	mongoc_cursor_destroy(b);
 	dochash_destroy(h);
 	return ok;
+}
+
+/* Merge-join the documents of both servers whose _id is in `filter`'s range. */
+static bool
+merge_range(struct job *j, mongoc_client_t *sc, mongoc_client_t *tc, const bson_t *filter, bool checkpoints)
+{
+	struct src a = {0}, b = {0};
+	bool ok;
+
+	a.cur = open_range(sc, j->sdb, j->scoll, filter, j->o->batch_size);
+	b.cur = open_range(tc, j->tdb, j->tcoll, filter, j->o->batch_size);
+	ok = merge_join(j, &a, &b, checkpoints);
+	mongoc_cursor_destroy(a.cur);
+	mongoc_cursor_destroy(b.cur);
+	return ok;
+}
+
+/*
+ * Whether a file's documents are in strictly ascending _id order (a quick
+ * pass that checks framing only).  Standard input cannot be read twice: no.
+ */
+static bool
+file_sorted(const struct job *j, const char *path)
+{
+	struct docstream_reader_opts ro = {j->o->c.input_format, j->o->c.max_doc, true};
+	struct docstream_reader *r;
+	const bson_t *doc;
+	bson_value_t prev = {0};
+	bool sorted = true, has = false;
+	bson_error_t err;
+
+	if (path == NULL || strcmp(path, "-") == 0 || (r = docstream_reader_open(path, &ro, &err)) == NULL)
+		return false;
+	while (sorted && docstream_read(r, &doc, &err) == 1) {
+		bson_value_t id;
+
+		if (!doc_id(doc, &id) || (has && bsoncmp_value(&prev, &id) >= 0)) {
+			sorted = false;
+			break;
+		}
+		if (has)
+			bson_value_destroy(&prev);
+		bson_value_copy(&id, &prev);
+		has = true;
+	}
+	if (has)
+		bson_value_destroy(&prev);
+	docstream_reader_destroy(r);
+	return sorted;
 }
 
 /* Count and XOR of digests of one side of a range. */
@@ -1023,6 +1094,20 @@ run_job(struct job *j, struct stats *st)
 		}
 	} else if (j->sfile == NULL && j->tfile == NULL) {
 		compare_servers(j);
+	} else if (j->sfile && j->tfile && file_sorted(j, j->sfile) && file_sorted(j, j->tfile)) {
+		/* both files in _id order (as mongo-dump-bson writes them): stream */
+		struct docstream_reader_opts ro = {o->c.input_format, o->c.max_doc, false};
+		struct src a = {0}, b = {0};
+
+		if ((a.r = docstream_reader_open(j->sfile, &ro, &err)) == NULL ||
+		    (b.r = docstream_reader_open(j->tfile, &ro, &err)) == NULL) {
+			j->failed = true;
+			j->err = err;
+		} else {
+			merge_join(j, &a, &b, false);
+		}
+		docstream_reader_destroy(a.r);
+		docstream_reader_destroy(b.r);
 	} else {
 		compare_partitioned(j);
 	}

@@ -100,8 +100,11 @@ test_expect_success 'files, sorted or not, agree with the servers' '
 	mongo-dump-bson --uri "$DST" --ns $TEST_DB.d --format ndjson | gzip >t.ndjson.gz &&
 	test_expect_code 1 mongo-hashdiff --source-file s.bson --target-file t.ndjson.gz --ns $TEST_DB.d --json relaxed >files &&
 	test_expect_code 1 mongo-hashdiff --source "$SRC" --target-file t.ndjson.gz --ns $TEST_DB.d --json relaxed >mixed &&
-	classes servers >a && classes files >b && classes mixed >c &&
-	test_cmp a b && test_cmp a c
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.d --sort "{\"_id\": 1}" >s2.bson &&
+	mongo-dump-bson --uri "$DST" --ns $TEST_DB.d --sort "{\"_id\": 1}" >t2.bson &&
+	test_expect_code 1 mongo-hashdiff --source-file s2.bson --target-file t2.bson --ns $TEST_DB.d --json relaxed >sorted &&
+	classes servers >a && classes files >b && classes mixed >c && classes sorted >d &&
+	test_cmp a b && test_cmp a c && test_cmp a d
 '
 
 test_expect_success '--emit ids feeds mongo-dump-bson --ids-from' '
