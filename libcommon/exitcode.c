@@ -6,6 +6,8 @@
 
 #include <mongoc/mongoc.h>
 
+#include <unistd.h>
+
 #include "exitcode.h"
 
 void
@@ -102,4 +104,12 @@ mp_error_exitcode(const bson_error_t *err)
 		 * 1), so libcommon re-raises libbson errors in MP_ERROR_DOMAIN. */
 		return MP_EX_SOFTWARE;
 	}
+}
+
+void
+mp_backoff(int attempt)
+{
+	useconds_t us = (useconds_t)(100000u << (attempt < 6 ? attempt : 6));
+
+	usleep(us > 5000000 ? 5000000 : us);
 }

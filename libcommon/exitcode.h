@@ -53,4 +53,7 @@ int mp_error_exitcode(const bson_error_t *err);
  * retry with backoff may cure. */
 bool mp_error_transient(const bson_error_t *err);
 
+/* Sleep before retry number `attempt` (0-based): 0.1 s doubling, 5 s at most. */
+void mp_backoff(int attempt);
+
 #endif

@@ -329,14 +329,6 @@ add_write(struct load *l, mongoc_bulk_operation_t *bulk, const bson_t *doc, bson
 	return ok;
 }
 
-static void
-backoff(int attempt)
-{
-	useconds_t us = (useconds_t)(100000u << (attempt < 6 ? attempt : 6));
-
-	usleep(us > 5000000 ? 5000000 : us);
-}
-
 /*
  * Apply one batch with retries.  Per-document write errors are duplicates
  * (--skip-duplicates, or a retry finding its own earlier insert) or rejects;
@@ -481,7 +473,7 @@ apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 			pthread_mutex_lock(&l->lock);
 			l->n.retries++;
 			pthread_mutex_unlock(&l->lock);
-			backoff(attempt);
+			mp_backoff(attempt);
 			continue;
 		}
 		pthread_mutex_lock(&l->lock);

@@ -356,14 +356,6 @@ token_text(const struct change_event *ev)
 /* ---- applying document events ---- */
 
 static void
-backoff(int attempt)
-{
-	useconds_t us = (useconds_t)(100000u << (attempt < 6 ? attempt : 6));
-
-	usleep(us > 5000000 ? 5000000 : us);
-}
-
-static void
 count_op(struct counts *c, enum change_op op)
 {
 	switch (op) {
@@ -388,6 +380,19 @@ reply_counts(struct counts *c, const bson_t *reply)
 		c->modified += (uint64_t)bson_iter_as_int64(&it);
 	if (bson_iter_init_find(&it, reply, "nRemoved"))
 		c->removed += (uint64_t)bson_iter_as_int64(&it);
+}
+
+/* Count items[from..to) as applied, with the reply counts in c. */
+static void
+add_counts(struct replay *r, struct counts *c, struct item **items, int from, int to)
+{
+	for (int k = from; k < to; k++)
+		count_op(c, items[k]->ev.op);
+	pthread_mutex_lock(&r->lock);
+	r->n.inserts += c->inserts, r->n.updates += c->updates, r->n.replaces += c->replaces;
+	r->n.deletes += c->deletes, r->n.upserted += c->upserted, r->n.matched += c->matched;
+	r->n.modified += c->modified, r->n.removed += c->removed;
+	pthread_mutex_unlock(&r->lock);
 }
 
 static bool
@@ -517,13 +522,7 @@ apply_segment(struct replay *r, mongoc_client_t *client, struct item **items, in
 				"the write: %s (code %lld)", (unsigned long long)items[i]->record, tok,
 				items[i]->ev.op_name, items[i]->db, items[i]->coll, msg, (long long)code);
 			bson_free(tok);
-			for (int k = start; k < i; k++)
-				count_op(&c, items[k]->ev.op);
-			pthread_mutex_lock(&r->lock);
-			r->n.inserts += c.inserts, r->n.updates += c.updates, r->n.replaces += c.replaces;
-			r->n.deletes += c.deletes, r->n.upserted += c.upserted, r->n.matched += c.matched;
-			r->n.modified += c.modified, r->n.removed += c.removed;
-			pthread_mutex_unlock(&r->lock);
+			add_counts(r, &c, items, start, i);
 			bson_destroy(&reply);
 			mongoc_bulk_operation_destroy(bulk);
 			bson_destroy(&bopts);
@@ -542,13 +541,7 @@ apply_segment(struct replay *r, mongoc_client_t *client, struct item **items, in
 		bson_destroy(&bopts);
 		bson_free(map);
 		if (exec_ok) {
-			for (int k = start; k < to; k++)
-				count_op(&c, items[k]->ev.op);
-			pthread_mutex_lock(&r->lock);
-			r->n.inserts += c.inserts, r->n.updates += c.updates, r->n.replaces += c.replaces;
-			r->n.deletes += c.deletes, r->n.upserted += c.upserted, r->n.matched += c.matched;
-			r->n.modified += c.modified, r->n.removed += c.removed;
-			pthread_mutex_unlock(&r->lock);
+			add_counts(r, &c, items, start, to);
 			start = to;
 			break;
 		}
@@ -558,7 +551,7 @@ apply_segment(struct replay *r, mongoc_client_t *client, struct item **items, in
 			pthread_mutex_lock(&r->lock);
 			r->n.retries++;
 			pthread_mutex_unlock(&r->lock);
-			backoff(attempt++);
+			mp_backoff(attempt++);
 			continue;
 		}
 		break;
