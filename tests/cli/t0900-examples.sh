@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Every script in examples/ runs against the test bed and does what it says.
+. "$(dirname "$0")/lib.sh"
+require_servers
+EX=$TEST_ROOT/examples
+export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
+same() {
+	mp-probe find "$SRC" "$1" "{}" "{\"_id\": 1}" >s.json &&
+	mp-probe find "$DST" "${2:-$1}" "{}" "{\"_id\": 1}" >t.json &&
+	test_cmp s.json t.json
+}
+
+test_expect_success 'migrate-collection.sh: copy under writes, CDC through staging, verified' '
+	export NS=$TEST_DB.orders STAGING=$TEST_DB.cdc_staging CDC_SECONDS=2 PARALLEL=2 &&
+	mp-writer "$SRC" $NS 1500 --ids 300 &&
+	{ mp-writer "$SRC" $NS 1000 --ids 300 --seed 7 --pause-us 1000 & w=$!; } &&
+	sleep 0.3 &&
+	{ "$EX/migrate-collection.sh" work >log 2>&1; rc=$?; } ;
+	wait $w && [ $rc -le 1 ] &&
+	"$EX/migrate-collection.sh" work >log2 2>&1 &&
+	test_grep "verified: $NS is equal" log2 && test_grep "cutover" log2 &&
+	same $NS
+'
+
+test_expect_success 'live-sync.sh: first start copies, a restart syncs from the position' '
+	export NS=$TEST_DB.live STATE=state IDLE_EXIT=2 &&
+	mp-writer "$SRC" $NS 500 --ids 100 &&
+	"$EX/live-sync.sh" && same $NS &&
+	mp-writer "$SRC" $NS 500 --ids 100 --seed 3 &&
+	"$EX/live-sync.sh" && same $NS &&
+	test -s state/position.tok && test -s state/stats.ndjson
+'
+
+test_expect_success 'live-sync.service names the script and stops restarting on exit 3' '
+	test_grep "^ExecStart=.*live-sync.sh" "$EX/live-sync.service" &&
+	test_grep "^RestartPreventExitStatus=3" "$EX/live-sync.service"
+'
+
+test_expect_success 'update-since.sh: only documents changed since the time' '
+	export NS=$TEST_DB.upd SINCE=2026-01-01T00:00:00Z &&
+	mp-probe insert "$SRC" $NS "{\"_id\": 1, \"updatedAt\": {\"\$date\": \"2025-06-01T00:00:00Z\"}}" \
+		"{\"_id\": 2, \"updatedAt\": {\"\$date\": \"2026-06-01T00:00:00Z\"}}" &&
+	"$EX/update-since.sh" &&
+	test "$(mp-probe find "$DST" $NS | jq -c "._id[\"\$numberInt\"]")" = "\"2\""
+'
+
+test_expect_success 'nightly-verify.sh: finds the difference, repairs, ends equal' '
+	export NS=$TEST_DB.nightly LOG=logs &&
+	mp-gen 500 | mongo-load-bson --uri "$SRC" --ns $NS -q &&
+	mp-gen 500 | mongo-load-bson --uri "$DST" --ns $NS -q &&
+	mp-probe delete "$DST" $NS "{\"_id\": 7}" &&
+	"$EX/nightly-verify.sh" >report &&
+	test_grep "repaired: equal" report &&
+	"$EX/nightly-verify.sh" >report2 && test_grep "^equal" report2
+'
+
+test_expect_success 'transform-in-flight.sh: name split into firstName/lastName, by jq and on the server' '
+	export NS=$TEST_DB.people &&
+	mp-probe insert "$SRC" $NS "{\"_id\": 1, \"name\": \"Ada Lovelace\"}" "{\"_id\": 2, \"name\": \"Alan Turing\"}" &&
+	"$EX/transform-in-flight.sh" &&
+	for c in people_jq people_pipeline; do
+		mp-probe find "$DST" $TEST_DB.$c "{}" "{\"_id\": 1}" | jq -c "[.firstName, .lastName, .name]" >got &&
+		printf "%s\n" "[\"Ada\",\"Lovelace\",null]" "[\"Alan\",\"Turing\",null]" >expect &&
+		test_cmp expect got || exit 1
+	done
+'
+
+test_expect_success 'many-collections.sh: every collection of a database in parallel, verified' '
+	export DB=$TEST_DB2 JOBS=3 &&
+	for c in a b c d; do mp-gen 300 | mongo-load-bson --uri "$SRC" --ns $DB.$c -q || exit 1; done &&
+	"$EX/many-collections.sh" 2>err &&
+	for c in a b c d; do same $DB.$c || exit 1; done
+'
+
+if command -v sqlite3 >/dev/null; then
+	test_expect_success 'sqlite-to-mongo.sh: a table into a collection, dates, indexes, verified' '
+		sqlite3 shop.db "create table customers (id integer primary key, email text, name text, created_at text);
+			create index customers_email on customers(email);
+			insert into customers values (1, \"a@x.org\", \"Ann\", \"2024-01-02 03:04:05\"),
+			(2, \"b@x.org\", \"Bob\", \"2024-02-03 04:05:06\");" &&
+		DB_FILE=shop.db TABLE=customers NS=$TEST_DB.customers "$EX/sqlite-to-mongo.sh" >out &&
+		test_grep "verified: 2 rows" out &&
+		mp-probe find "$DST" $TEST_DB.customers "{\"_id\": 1}" | jq -e ".created_at[\"\$date\"][\"\$numberLong\"] == \"1704164645000\"" &&
+		mp-probe indexes "$DST" $TEST_DB.customers >idx && test_grep email_1 idx
+	'
+else
+	test_skip 'sqlite-to-mongo.sh' "sqlite3 is not installed (make deps)"
+fi
+
+test_done
