@@ -12,6 +12,7 @@ BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+EXAMPLEDIR  ?= $(PREFIX)/share/mongo-pipes/examples
 
 B        ?= build
 CC       ?= cc
@@ -93,12 +94,16 @@ install: all
 	$(if $(wildcard man/*.7),install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7)
 	$(if $(wildcard completions/bash/*),install -m 644 $(wildcard completions/bash/*) $(DESTDIR)$(BASHCOMPDIR))
 	$(if $(wildcard completions/zsh/*),install -m 644 $(wildcard completions/zsh/*) $(DESTDIR)$(ZSHCOMPDIR))
+	install -d $(DESTDIR)$(EXAMPLEDIR)
+	$(if $(wildcard examples/*.sh),install -m 755 $(wildcard examples/*.sh) $(DESTDIR)$(EXAMPLEDIR))
+	$(if $(wildcard examples/*.service),install -m 644 $(wildcard examples/*.service) $(DESTDIR)$(EXAMPLEDIR))
 
 uninstall:
 	rm -f $(TOOLS:$(B)/bin/%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man1/%) $(MANPAGES:man/%=$(DESTDIR)$(MANDIR)/man7/%)
-	rm -f $(wildcard completions/bash/*:completions/bash/%=$(DESTDIR)$(BASHCOMPDIR)/%)
-	rm -f $(wildcard completions/zsh/*:completions/zsh/%=$(DESTDIR)$(ZSHCOMPDIR)/%)
+	rm -f $(patsubst completions/bash/%,$(DESTDIR)$(BASHCOMPDIR)/%,$(wildcard completions/bash/*))
+	rm -f $(patsubst completions/zsh/%,$(DESTDIR)$(ZSHCOMPDIR)/%,$(wildcard completions/zsh/*))
+	rm -rf $(DESTDIR)$(EXAMPLEDIR)
 
 clean:
 	rm -rf build build-asan
