@@ -43,7 +43,7 @@ HELP_SRC  := $(wildcard tests/helpers/*.c)
 HELPERS   := $(HELP_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 MANPAGES  := $(wildcard man/*.[1-8])
 
-.PHONY: all check check-build deps install uninstall clean testbed mongo-tools bench
+.PHONY: all check check-build deps install uninstall clean testbed mongo-tools bench demo
 all: $(TOOLS)
 
 $(B)/%.o: %.c
@@ -76,6 +76,11 @@ deps:
 
 testbed:
 	@tests/server/setup
+
+# The main job in one command, on two local test servers (build-aux/demo).
+demo: deps
+	@$(MAKE) --no-print-directory check-build
+	@build-aux/demo
 
 mongo-tools:
 	@tests/mongo-tools/build
