@@ -14,12 +14,18 @@
 #include <string.h>
 #include <time.h>
 
-#include <bson/bson.h>
+#include <unistd.h>
 
+#include <mongoc/mongoc.h>
+
+#include "checkpoint.h"
 #include "cli.h"
+#include "conn.h"
 #include "diag.h"
 #include "docstream.h"
 #include "exitcode.h"
+#include "progress.h"
+#include "sig.h"
 
 #define TOOL "mongo-report"
 #define MAX_DIFFS_SHOWN 50
@@ -31,6 +37,12 @@ enum {
 	OPT_OUTPUT = CLI_OPT_TOOL_BASE,
 	OPT_TITLE,
 	OPT_REPORT_FORMAT,
+	OPT_LIVE,
+	OPT_SOURCE,
+	OPT_TARGET,
+	OPT_REFRESH,
+	OPT_SNAPSHOT,
+	OPT_ITERATIONS,
 };
 
 /* --format means the report's format here: listed before the common
@@ -39,6 +51,12 @@ static const struct option longopts[] = {
 	{"format", required_argument, NULL, OPT_REPORT_FORMAT},
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"title", required_argument, NULL, OPT_TITLE},
+	{"live", no_argument, NULL, OPT_LIVE},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"target", required_argument, NULL, OPT_TARGET},
+	{"refresh", required_argument, NULL, OPT_REFRESH},
+	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
+	{"iterations", required_argument, NULL, OPT_ITERATIONS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -48,11 +66,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: mongo-report [--format text|json|markdown|html] [-o|--output FILE] [FILE...]\n"
+		"       mongo-report --live --source URI --target URI [--ns DB.COLL | --db DB] [STATS...]\n"
 		"\n"
 		"Summarise stats streams (--stats of any tool), diff streams (mongo-hashdiff) and\n"
 		"change-event streams (mongo-watch) per namespace; FILE - or none is stdin.\n"
 		"\n"
 		"Options:  --format F  -o|--output FILE  --title TEXT  --input-format F\n"
+		"Live:     --live  --source URI  --target URI  --refresh SECONDS  --snapshot FILE\n"
+		"          --ns DB.COLL  --db DB  --collection C  --iterations N\n"
 		"          --max-doc-size N  -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
 		"\n"
 		"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
@@ -690,12 +711,206 @@ write_html(FILE *f, const struct report *r, const char *title)
 	fputs("</ul>\n</body></html>\n", f);
 }
 
+
+/* ---- --live: a terminal monitor of two servers ---- */
+
+struct live_ns {
+	char ns[256];
+	int64_t src, dst, prev_dst;
+	double changed_at, rate;
+};
+
+static int64_t
+count_of(mongoc_client_t *c, const char *ns)
+{
+	char *db = NULL, *coll = NULL;
+	int64_t n = -1;
+
+	if (conn_split_ns(ns, &db, &coll, NULL)) {
+		mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
+
+		n = mongoc_collection_estimated_document_count(col, NULL, NULL, NULL, NULL);
+		mongoc_collection_destroy(col);
+	}
+	bson_free(db);
+	bson_free(coll);
+	return n;
+}
+
+/* The namespaces to watch: --ns, every collection of --db, or of every
+ * database on the source. */
+static int
+live_namespaces(mongoc_client_t *c, const char *ns, const char *db, struct live_ns **out)
+{
+	char **dbs = NULL;
+	int n = 0, cap = 0;
+
+	*out = NULL;
+	if (ns) {
+		*out = bson_malloc0(sizeof(struct live_ns));
+		bson_strncpy((*out)[0].ns, ns, sizeof (*out)[0].ns);
+		return 1;
+	}
+	if (db) {
+		dbs = bson_malloc0(sizeof(char *) * 2);
+		dbs[0] = bson_strdup(db);
+	} else {
+		dbs = mongoc_client_get_database_names_with_opts(c, NULL, NULL);
+	}
+	for (int i = 0; dbs && dbs[i]; i++) {
+		mongoc_database_t *d;
+		char **colls;
+
+		if (strcmp(dbs[i], "admin") == 0 || strcmp(dbs[i], "config") == 0 || strcmp(dbs[i], "local") == 0)
+			continue;
+		d = mongoc_client_get_database(c, dbs[i]);
+		colls = mongoc_database_get_collection_names_with_opts(d, NULL, NULL);
+		for (int k = 0; colls && colls[k]; k++) {
+			if (strncmp(colls[k], "system.", 7) == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				*out = bson_realloc(*out, sizeof(struct live_ns) * (size_t)cap);
+			}
+			memset(&(*out)[n], 0, sizeof(struct live_ns));
+			bson_snprintf((*out)[n].ns, sizeof (*out)[n].ns, "%s.%s", dbs[i], colls[k]);
+			n++;
+		}
+		bson_strfreev(colls);
+		mongoc_database_destroy(d);
+	}
+	bson_strfreev(dbs);
+	return n;
+}
+
+static int
+live(const char *source, const char *target, const char *ns, const char *db, double refresh, const char *snapshot,
+	int64_t iterations, char **files, int nfiles, const struct cli_common *cc)
+{
+	mongoc_client_t *sc = NULL, *tc = NULL;
+	struct live_ns *rows = NULL;
+	int n = 0, rc = MP_EX_OK;
+	bson_error_t err;
+	bool tty = isatty(1);
+	char *su = NULL, *tu = NULL;
+
+	su = conn_resolve_uri(source, NULL, "MP_NO_SUCH_VARIABLE", &err);
+	tu = su ? conn_resolve_uri(target, NULL, "MP_NO_SUCH_VARIABLE", &err) : NULL;
+	if (tu == NULL || (sc = conn_client_new(su, TOOL, &err)) == NULL || (tc = conn_client_new(tu, TOOL, &err)) == NULL ||
+	    !conn_ping(sc, &err) || !conn_ping(tc, &err)) {
+		diag_fail(&err, NULL);
+		rc = mp_error_exitcode(&err);
+		goto out;
+	}
+	sig_install();
+	for (int64_t it = 0; !sig_stop_requested() && (iterations == 0 || it < iterations); it++) {
+		struct report r;
+		double now = mp_now();
+		char when[32];
+		time_t wall = time(NULL);
+		bson_t snap = BSON_INITIALIZER, arr;
+
+		memset(&r, 0, sizeof r);
+		if (it % 5 == 0 || n == 0) {
+			struct live_ns *fresh = NULL;
+			int m = live_namespaces(sc, ns, db, &fresh);
+
+			/* keep what was measured for namespaces still there */
+			for (int i = 0; i < m; i++)
+				for (int k = 0; k < n; k++)
+					if (strcmp(fresh[i].ns, rows[k].ns) == 0)
+						fresh[i] = rows[k];
+			bson_free(rows);
+			rows = fresh;
+			n = m;
+		}
+		for (int i = 0; i < nfiles; i++) {
+			bson_error_t e;
+
+			if (!read_input(&r, files[i], cc, &e))
+				diag_warn("%s", e.message);
+		}
+		strftime(when, sizeof when, "%H:%M:%S", localtime(&wall));
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("mongo-report --live  %s  (every %.0fs, Ctrl-C to stop)\n\n", when, refresh);
+		printf("%-32s %12s %12s %7s %9s %9s %10s %9s\n", "namespace", "source", "target", "done", "updates",
+			"deletes", "last", "ETA");
+		bson_append_array_begin(&snap, "namespaces", -1, &arr);
+		for (int i = 0; i < n; i++) {
+			struct live_ns *l = &rows[i];
+			int64_t upd = 0, del = 0;
+			char last[16] = "-", eta[16] = "-", key[16];
+			double pct;
+			bson_t o;
+
+			l->src = count_of(sc, l->ns);
+			l->dst = count_of(tc, l->ns);
+			if (l->changed_at == 0 || l->dst != l->prev_dst) {
+				if (l->changed_at > 0 && now > l->changed_at)
+					l->rate = (double)(l->dst - l->prev_dst) / (now - l->changed_at);
+				l->changed_at = now;
+				l->prev_dst = l->dst;
+			}
+			for (int k = 0; k < r.n; k++) {
+				if (strcmp(r.rows[k].ns, l->ns) != 0 && strcmp(r.rows[k].ns, "replay") != 0)
+					continue;
+				for (int t = 0; t < r.rows[k].ntools; t++) {
+					upd += r.rows[k].tools[t].updates + r.rows[k].tools[t].replaces;
+					del += r.rows[k].tools[t].deletes;
+				}
+			}
+			pct = l->src > 0 ? 100.0 * (double)l->dst / (double)l->src : (l->dst == 0 ? 100.0 : 0.0);
+			progress_format_duration(now - l->changed_at, last, sizeof last);
+			if (l->rate > 0 && l->dst < l->src)
+				progress_format_duration((double)(l->src - l->dst) / l->rate, eta, sizeof eta);
+			printf("%-32s %12lld %12lld %6.1f%% %9lld %9lld %10s %9s\n", l->ns, (long long)l->src,
+				(long long)l->dst, pct, (long long)upd, (long long)del, last, eta);
+			bson_snprintf(key, sizeof key, "%d", i);
+			bson_append_document_begin(&arr, key, -1, &o);
+			BSON_APPEND_UTF8(&o, "ns", l->ns);
+			BSON_APPEND_INT64(&o, "source", l->src);
+			BSON_APPEND_INT64(&o, "target", l->dst);
+			BSON_APPEND_DOUBLE(&o, "percent", pct);
+			BSON_APPEND_INT64(&o, "updates", upd);
+			BSON_APPEND_INT64(&o, "deletes", del);
+			bson_append_document_end(&arr, &o);
+		}
+		bson_append_array_end(&snap, &arr);
+		fflush(stdout);
+		if (snapshot && !checkpoint_save(snapshot, &snap, &err))
+			diag_fail(&err, NULL);
+		bson_destroy(&snap);
+		for (int i = 0; i < r.n; i++) {
+			for (int k = 0; k < r.rows[i].nshown; k++)
+				bson_free(r.rows[i].shown[k]);
+			bson_free(r.rows[i].rate.p);
+			bson_free(r.rows[i].lag.p);
+		}
+		bson_free(r.rows);
+		if (iterations == 0 || it + 1 < iterations)
+			for (double t = 0; t < refresh && !sig_stop_requested(); t += 0.1)
+				usleep(100000);
+	}
+out:
+	bson_free(rows);
+	mongoc_client_destroy(sc);
+	mongoc_client_destroy(tc);
+	bson_free(su);
+	bson_free(tu);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli_common c;
 	struct report r;
-	const char *output = NULL, *title = "mongo-pipes report";
+	const char *output = NULL, *title = "mongo-pipes report", *source = NULL, *target = NULL, *snapshot = NULL;
+	bool is_live = false;
+	double refresh = 2;
+	int64_t iterations = 0, v;
+	char *ns = NULL, *db = NULL;
 	enum fmt fmt = FMT_TEXT;
 	bson_error_t err;
 	int ch, rc = MP_EX_SOFTWARE;
@@ -715,6 +930,19 @@ main(int argc, char **argv)
 		case 'o':
 		case OPT_OUTPUT: output = optarg; break;
 		case OPT_TITLE: title = optarg; break;
+		case OPT_LIVE: is_live = true; break;
+		case OPT_SOURCE: source = optarg; break;
+		case OPT_TARGET: target = optarg; break;
+		case OPT_SNAPSHOT: snapshot = optarg; break;
+		case OPT_REFRESH:
+			if (!cli_parse_int64(optarg, 1, 3600, &v))
+				return cli_misuse(usage, "--refresh takes seconds, not '%s'", optarg);
+			refresh = (double)v;
+			break;
+		case OPT_ITERATIONS:
+			if (!cli_parse_int64(optarg, 1, INT32_MAX, &iterations))
+				return cli_misuse(usage, "--iterations takes a count, not '%s'", optarg);
+			break;
 		case OPT_REPORT_FORMAT:
 			if (strcmp(optarg, "text") == 0) fmt = FMT_TEXT;
 			else if (strcmp(optarg, "json") == 0) fmt = FMT_JSON;
@@ -733,6 +961,18 @@ main(int argc, char **argv)
 	if (c.version)
 		return cli_version();
 	diag_set_verbosity(c.verbosity);
+	if (is_live) {
+		if (!source || !target)
+			return cli_misuse(usage, "--live watches two servers: give --source URI and --target URI");
+		if (!cli_common_namespace(&c, &ns, &db, &err))
+			return cli_misuse(usage, "%s", err.message);
+		mongoc_init();
+		rc = live(source, target, ns, ns ? NULL : db, refresh, snapshot, iterations, argv + optind, argc - optind, &c);
+		mongoc_cleanup();
+		bson_free(ns);
+		bson_free(db);
+		return rc;
+	}
 	if (optind == argc) {
 		if (!read_input(&r, "-", &c, &err))
 			goto fail;
