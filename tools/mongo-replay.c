@@ -166,6 +166,14 @@ struct counts {
 		retries, txns, upserted, matched, modified, removed, unmatched;
 };
 
+/* What was applied to one target namespace, for --stats. */
+#define MAX_NS_COUNTS 256
+struct ns_counts {
+	char ns[256];
+	uint64_t inserts, updates, replaces, deletes;
+	int64_t last_wall_ms;
+};
+
 struct replay {
 	const struct opts *o;
 	mongoc_client_pool_t *pool;
@@ -188,6 +196,8 @@ struct replay {
 	double last_save;
 
 	struct counts n;
+	struct ns_counts *by_ns;
+	int nns;
 	struct lag_hist lag;
 	FILE *reject;
 	struct docstream_writer *dry;
@@ -382,6 +392,37 @@ reply_counts(struct counts *c, const bson_t *reply)
 		c->removed += (uint64_t)bson_iter_as_int64(&it);
 }
 
+/* Count one applied item under its target namespace (the first
+ * MAX_NS_COUNTS namespaces have rows; later ones only the totals). */
+static void
+count_ns(struct replay *r, const struct item *it)
+{
+	char ns[256];
+	struct ns_counts *c = NULL;
+
+	bson_snprintf(ns, sizeof ns, "%s.%s", it->db, it->coll);
+	for (int i = 0; i < r->nns && c == NULL; i++)
+		if (strcmp(r->by_ns[i].ns, ns) == 0)
+			c = &r->by_ns[i];
+	if (c == NULL) {
+		if (r->nns == MAX_NS_COUNTS)
+			return;
+		if (r->by_ns == NULL)
+			r->by_ns = bson_malloc0(sizeof(struct ns_counts) * MAX_NS_COUNTS);
+		c = &r->by_ns[r->nns++];
+		bson_strncpy(c->ns, ns, sizeof c->ns);
+	}
+	switch (it->ev.op) {
+	case CHANGE_INSERT: c->inserts++; break;
+	case CHANGE_REPLACE: c->replaces++; break;
+	case CHANGE_UPDATE: c->updates++; break;
+	case CHANGE_DELETE: c->deletes++; break;
+	default: break;
+	}
+	if (it->ev.wall_ms > c->last_wall_ms)
+		c->last_wall_ms = it->ev.wall_ms;
+}
+
 /* Count items[from..to) as applied, with the reply counts in c. */
 static void
 add_counts(struct replay *r, struct counts *c, struct item **items, int from, int to)
@@ -389,6 +430,8 @@ add_counts(struct replay *r, struct counts *c, struct item **items, int from, in
 	for (int k = from; k < to; k++)
 		count_op(c, items[k]->ev.op);
 	pthread_mutex_lock(&r->lock);
+	for (int k = from; k < to; k++)
+		count_ns(r, items[k]);
 	r->n.inserts += c->inserts, r->n.updates += c->updates, r->n.replaces += c->replaces;
 	r->n.deletes += c->deletes, r->n.upserted += c->upserted, r->n.matched += c->matched;
 	r->n.modified += c->modified, r->n.removed += c->removed;
@@ -993,6 +1036,27 @@ stats_extra(struct replay *r, bson_t *x)
 		BSON_APPEND_INT64(x, "lag_p99_ms", lag_percentile(&r->lag, 0.99));
 		BSON_APPEND_INT64(x, "lag_max_ms", lag_percentile(&r->lag, 1.0));
 	}
+	if (r->nns > 0) {
+		bson_t arr, one;
+		char key[16];
+
+		bson_append_array_begin(x, "namespaces", -1, &arr);
+		for (int i = 0; i < r->nns; i++) {
+			const struct ns_counts *k = &r->by_ns[i];
+
+			bson_snprintf(key, sizeof key, "%d", i);
+			bson_append_document_begin(&arr, key, -1, &one);
+			BSON_APPEND_UTF8(&one, "ns", k->ns);
+			BSON_APPEND_INT64(&one, "inserts", (int64_t)k->inserts);
+			BSON_APPEND_INT64(&one, "updates", (int64_t)k->updates);
+			BSON_APPEND_INT64(&one, "replaces", (int64_t)k->replaces);
+			BSON_APPEND_INT64(&one, "deletes", (int64_t)k->deletes);
+			if (k->last_wall_ms > 0)
+				BSON_APPEND_DATE_TIME(&one, "last_change", k->last_wall_ms);
+			bson_append_document_end(&arr, &one);
+		}
+		bson_append_array_end(x, &arr);
+	}
 	if (r->has_ck) {
 		bson_append_document_begin(x, "checkpoint", -1, &c);
 		bson_concat(&c, &r->ck);
@@ -1588,6 +1652,7 @@ cleanup:
 			bson_destroy(&r.ring[i].token);
 	bson_free(r.ring);
 	bson_free(r.lag.n);
+	bson_free(r.by_ns);
 	bson_free(r.lanes);
 	bson_destroy(&r.ck);
 	bson_free(uri);

@@ -7,13 +7,19 @@
  *   diff records    {"ns", "_id", "diff", "source_hash", "target_hash"}
  *   change events   {"operationType", "ns", "clusterTime", "wallTime", ...}
  * Everything is summed up per namespace: progress and rates per tool,
- * changes applied, lag, the verification verdict and the differences.
+ * changes applied, lag, the verification verdict and the differences; with
+ * --source/--target, the collections' counts on both servers beside them.
+ * --live redraws the same in a terminal, from the servers' counts, from
+ * stats files re-read at each refresh, or from a change-event stream
+ * followed as it flows (--events).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
 #include <unistd.h>
 
 #include <mongoc/mongoc.h>
@@ -43,6 +49,7 @@ enum {
 	OPT_REFRESH,
 	OPT_SNAPSHOT,
 	OPT_ITERATIONS,
+	OPT_EVENTS,
 };
 
 /* --format means the report's format here: listed before the common
@@ -57,6 +64,7 @@ static const struct option longopts[] = {
 	{"refresh", required_argument, NULL, OPT_REFRESH},
 	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
 	{"iterations", required_argument, NULL, OPT_ITERATIONS},
+	{"events", no_argument, NULL, OPT_EVENTS},
 	CLI_COMMON_OPTIONS,
 	{NULL, 0, NULL, 0},
 };
@@ -65,19 +73,23 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mongo-report [--format text|json|markdown|html] [-o|--output FILE] [FILE...]\n"
+		"usage: mongo-report [--format text|json|markdown|html] [-o|--output FILE]\n"
+		"                    [--source URI] [--target URI] [--events] [FILE...]\n"
 		"       mongo-report --live --source URI --target URI [--ns DB.COLL | --db DB] [STATS...]\n"
+		"       mongo-report --live --events [--source URI --target URI] [EVENTS]\n"
 		"\n"
 		"Summarise stats streams (--stats of any tool), diff streams (mongo-hashdiff) and\n"
 		"change-event streams (mongo-watch) per namespace; FILE - or none is stdin.\n"
+		"--source/--target add each collection's count on the servers, progress and ETA.\n"
 		"\n"
 		"Options:  --format F  -o|--output FILE  --title TEXT  --input-format F\n"
-		"Live:     --live  --source URI  --target URI  --refresh SECONDS  --snapshot FILE\n"
-		"          --ns DB.COLL  --db DB  --collection C  --iterations N\n"
+		"          --source URI  --target URI  --events\n"
+		"Live:     --live  --refresh SECONDS  --snapshot FILE  --iterations N\n"
+		"          --ns DB.COLL  --db DB  --collection C\n"
 		"          --max-doc-size N  -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
 		"\n"
 		"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
-		"73/74 output.  See mongo-report(1).\n");
+		"69 server unavailable, 73/74 output.  See mongo-report(1).\n");
 }
 
 struct point {
@@ -117,6 +129,8 @@ struct tool_row {
 	int64_t lag_p50, lag_p99;
 	char verdict[16];
 	int64_t compared, equal, missing, extra, changed, cleared;
+	double last_t;      /* time of its last record */
+	double last_change; /* source time of the last change it applied */
 };
 
 struct ns_row {
@@ -127,6 +141,8 @@ struct ns_row {
 	int64_t ev[8]; /* insert update replace delete drop rename dropDatabase other */
 	int64_t events, last_wall_ms;
 	uint32_t last_cluster;
+	double arrival_lag; /* --live --events: age of the last event when it passed */
+	int64_t src, dst;   /* counts on the servers, -1 unknown */
 	/* differences */
 	int64_t diffs[3];
 	char *shown[MAX_DIFFS_SHOWN];
@@ -156,6 +172,8 @@ row_for(struct report *r, const char *ns)
 	}
 	memset(&r->rows[r->n], 0, sizeof(struct ns_row));
 	bson_strncpy(r->rows[r->n].ns, ns, sizeof r->rows[r->n].ns);
+	r->rows[r->n].src = r->rows[r->n].dst = -1;
+	r->rows[r->n].arrival_lag = -1;
 	return &r->rows[r->n++];
 }
 
@@ -219,6 +237,44 @@ get_time(const bson_t *d, const char *key)
 	return 0;
 }
 
+/* mongo-replay's "namespaces": what it applied to each target collection,
+ * counted under that collection's row too. */
+static void
+take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *whole, double when)
+{
+	bson_iter_t it, arr;
+
+	if (!bson_iter_init_find(&it, d, "namespaces") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
+		return;
+	while (bson_iter_next(&arr)) {
+		const uint8_t *data;
+		uint32_t len;
+		bson_t one;
+		const char *ns;
+		struct tool_row *t;
+		double change;
+
+		if (!BSON_ITER_HOLDS_DOCUMENT(&arr))
+			continue;
+		bson_iter_document(&arr, &len, &data);
+		if (!bson_init_static(&one, data, len) || (ns = get_str(&one, "ns")) == NULL)
+			continue;
+		t = tool_for(row_for(r, ns), whole->tool);
+		t->summary = whole->summary;
+		t->inserts = get_int(&one, "inserts", t->inserts);
+		t->updates = get_int(&one, "updates", t->updates);
+		t->replaces = get_int(&one, "replaces", t->replaces);
+		t->deletes = get_int(&one, "deletes", t->deletes);
+		t->docs = t->inserts + t->updates + t->replaces + t->deletes;
+		t->lag_p50 = whole->lag_p50;
+		t->lag_p99 = whole->lag_p99;
+		if (when > t->last_t)
+			t->last_t = when;
+		if ((change = get_time(&one, "last_change")) > t->last_change)
+			t->last_change = change;
+	}
+}
+
 static void
 take_stats(struct report *r, const bson_t *d)
 {
@@ -252,6 +308,9 @@ take_stats(struct report *r, const bson_t *d)
 	t->cleared = get_int(d, "rechecked_cleared", t->cleared);
 	if (verdict)
 		bson_strncpy(t->verdict, verdict, sizeof t->verdict);
+	if (when > t->last_t)
+		t->last_t = when;
+	take_stats_namespaces(r, d, t, when);
 	if (when > 0) {
 		if (r->first_t == 0 || when < r->first_t)
 			r->first_t = when;
@@ -287,7 +346,7 @@ take_diff(struct report *r, const bson_t *d)
 	}
 }
 
-static void
+static struct ns_row *
 take_event(struct report *r, const bson_t *d)
 {
 	const char *op = get_str(d, "operationType");
@@ -311,7 +370,7 @@ take_event(struct report *r, const bson_t *d)
 	row = row_for(r, ns);
 	r->events++;
 	row->events++;
-	while (k < 7 && strcmp(ev_names[k], op) != 0)
+	while (k < 7 && (op == NULL || strcmp(ev_names[k], op) != 0))
 		k++;
 	row->ev[k]++;
 	if (bson_iter_init_find(&it, d, "wallTime") && BSON_ITER_HOLDS_DATE_TIME(&it))
@@ -321,11 +380,23 @@ take_event(struct report *r, const bson_t *d)
 
 		bson_iter_timestamp(&it, &row->last_cluster, &inc);
 	}
+	return row;
+}
+
+/* err = 65 naming the record last read, and its line or byte offset. */
+static void
+record_error(const struct docstream_reader *rd, const char *path, const char *what, bson_error_t *err)
+{
+	uint64_t line = docstream_reader_line(rd);
+
+	mp_error_set(err, MP_EX_DATAERR, "%s: record %llu (%s %llu): %s", path && strcmp(path, "-") ? path : "stdin",
+		(unsigned long long)docstream_reader_record(rd), line ? "line" : "byte offset",
+		(unsigned long long)(line ? line : docstream_reader_offset(rd)), what);
 }
 
 /* Read one input; false with err (65 naming the record) on bad data. */
 static bool
-read_input(struct report *r, const char *path, const struct cli_common *c, bson_error_t *err)
+read_input(struct report *r, const char *path, const struct cli_common *c, bool only_events, bson_error_t *err)
 {
 	struct docstream_reader_opts ro = {c->input_format, c->max_doc, false};
 	struct docstream_reader *rd = docstream_reader_open(path, &ro, err);
@@ -338,6 +409,11 @@ read_input(struct report *r, const char *path, const struct cli_common *c, bson_
 		bson_iter_t it;
 
 		r->records++;
+		if (only_events && !bson_iter_init_find(&it, d, "operationType")) {
+			record_error(rd, path, "not a change event (--events)", err);
+			got = -1;
+			break;
+		}
 		if (bson_iter_init_find(&it, d, "tool") && bson_iter_init_find(&it, d, "type"))
 			take_stats(r, d);
 		else if (bson_iter_init_find(&it, d, "operationType"))
@@ -345,10 +421,7 @@ read_input(struct report *r, const char *path, const struct cli_common *c, bson_
 		else if (bson_iter_init_find(&it, d, "diff") && bson_iter_init_find(&it, d, "ns"))
 			take_diff(r, d);
 		else {
-			mp_error_set(err, MP_EX_DATAERR, "%s: record %llu%s: neither a stats record, a diff record nor "
-				"a change event", path && strcmp(path, "-") ? path : "stdin",
-				(unsigned long long)docstream_reader_record(rd),
-				docstream_reader_line(rd) ? " (NDJSON)" : "");
+			record_error(rd, path, "neither a stats record, a diff record nor a change event", err);
 			got = -1;
 			break;
 		}
@@ -386,6 +459,12 @@ sum_changes(const struct ns_row *row, int64_t *ins, int64_t *upd, int64_t *del)
 	}
 }
 
+static bool
+is_tool(const struct tool_row *t, const char *name)
+{
+	return strcmp(t->tool, name) == 0;
+}
+
 static const struct tool_row *
 main_tool(const struct ns_row *row)
 {
@@ -393,7 +472,10 @@ main_tool(const struct ns_row *row)
 
 	/* the copy's count when there is one, else the largest */
 	for (int i = 0; i < row->ntools; i++)
-		if (strcmp(row->tools[i].tool, "mongo-load-bson") == 0)
+		if (is_tool(&row->tools[i], "mongo-load-bson"))
+			return &row->tools[i];
+	for (int i = 0; i < row->ntools; i++)
+		if (is_tool(&row->tools[i], "mongo-dump-bson"))
 			return &row->tools[i];
 	for (int i = 0; i < row->ntools; i++)
 		if (best == NULL || row->tools[i].docs > best->docs)
@@ -405,6 +487,70 @@ static int
 row_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct ns_row *)a)->ns, ((const struct ns_row *)b)->ns);
+}
+
+/* A real collection's name, not a pseudo row ("replay", "(deployment)"). */
+static bool
+is_collection(const char *ns)
+{
+	return ns[0] != '(' && ns[0] != '.' && strchr(ns, '.') != NULL;
+}
+
+/* What a row shows beyond the figures it was given. */
+struct derived {
+	const struct tool_row *copy; /* the tool whose documents are shown; may be NULL */
+	int64_t ins, upd, del;
+	int64_t missing, extra, changed;
+	double pct;         /* target against source, else verified or finished; -1 unknown */
+	double eta;         /* seconds left of the copy; 0 done; -1 unknown */
+	double last_change; /* seconds since the epoch; 0 unknown */
+};
+
+static void
+derive(const struct ns_row *row, struct derived *d)
+{
+	const struct tool_row *c;
+
+	memset(d, 0, sizeof *d);
+	c = d->copy = main_tool(row);
+	sum_changes(row, &d->ins, &d->upd, &d->del);
+	d->missing = row->diffs[0];
+	d->extra = row->diffs[1];
+	d->changed = row->diffs[2];
+	for (int k = 0; k < row->ntools; k++)
+		if (row->tools[k].verdict[0] && d->missing + d->extra + d->changed == 0) {
+			d->missing = row->tools[k].missing;
+			d->extra = row->tools[k].extra;
+			d->changed = row->tools[k].changed;
+		}
+	d->pct = -1;
+	if (row->src >= 0 && row->dst >= 0) {
+		d->pct = row->src > 0 ? 100.0 * (double)row->dst / (double)row->src : 100.0;
+	} else {
+		for (int k = 0; k < row->ntools; k++)
+			if (row->tools[k].verdict[0] && row->tools[k].compared > 0)
+				d->pct = 100.0 * (double)row->tools[k].equal / (double)row->tools[k].compared;
+			else if (row->tools[k].summary && d->pct < 0)
+				d->pct = 100.0;
+	}
+	d->eta = -1;
+	if (c && !is_tool(c, "mongo-load-bson") && !is_tool(c, "mongo-dump-bson"))
+		c = NULL; /* an ETA is the copy's */
+	if (c && c->summary)
+		d->eta = 0;
+	else if (c && c->rate > 0 && row->src >= 0)
+		d->eta = row->src > c->docs ? (double)(row->src - c->docs) / c->rate : 0;
+	if (row->last_wall_ms > 0)
+		d->last_change = (double)row->last_wall_ms / 1000.0;
+	for (int k = 0; k < row->ntools; k++) {
+		const struct tool_row *t = &row->tools[k];
+
+		if (t->last_change > d->last_change)
+			d->last_change = t->last_change;
+		if (t->last_change == 0 && t->docs > 0 && t->last_t > d->last_change &&
+		    (is_tool(t, "mongo-load-bson") || is_tool(t, "mongo-replay")))
+			d->last_change = t->last_t;
+	}
 }
 
 /* ---- output ---- */
@@ -428,92 +574,152 @@ fmt_lag(const struct ns_row *row, char *buf, size_t size)
 }
 
 static void
+fmt_eta(double eta, char *buf, size_t size)
+{
+	if (eta < 0)
+		snprintf(buf, size, "-");
+	else if (eta == 0)
+		snprintf(buf, size, "done");
+	else
+		progress_format_duration(eta, buf, size);
+}
+
+/* UTC, "%Y-%m-%dT%H:%M:%SZ" (iso) or "%Y-%m-%d %H:%M:%S"; "-" when unknown. */
+static void
+fmt_time(double t, bool iso, char *buf, size_t size)
+{
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&secs, &tm) == NULL)
+		snprintf(buf, size, "-");
+	else
+		strftime(buf, size, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static bool
+any_counts(const struct report *r)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->rows[i].src >= 0 || r->rows[i].dst >= 0)
+			return true;
+	return false;
+}
+
+enum col { C_NS, C_TOOLS, C_DOCS, C_SRC, C_DST, C_DONE, C_RATE, C_INS, C_UPD, C_DEL, C_EVENTS, C_LAG, C_ETA,
+	   C_VERDICT, C_MISSING, C_EXTRA, C_CHANGED, NCOLS };
+
+static const struct {
+	const char *head;
+	bool num;      /* right-aligned in text */
+	bool md_right; /* right-aligned in markdown */
+	bool counts;   /* shown only with the servers' counts */
+} cols[NCOLS] = {
+	[C_NS] = {"namespace", false, false, false},
+	[C_TOOLS] = {"tools", false, false, false},
+	[C_DOCS] = {"documents", true, true, false},
+	[C_SRC] = {"source", true, true, true},
+	[C_DST] = {"target", true, true, true},
+	[C_DONE] = {"done", true, true, true},
+	[C_RATE] = {"docs/s", true, true, false},
+	[C_INS] = {"inserts", true, true, false},
+	[C_UPD] = {"updates", true, true, false},
+	[C_DEL] = {"deletes", true, true, false},
+	[C_EVENTS] = {"events", true, true, false},
+	[C_LAG] = {"lag", false, false, false},
+	[C_ETA] = {"ETA", false, false, true},
+	[C_VERDICT] = {"verdict", false, false, false},
+	[C_MISSING] = {"missing", true, false, false},
+	[C_EXTRA] = {"extra", true, false, false},
+	[C_CHANGED] = {"changed", true, false, false},
+};
+
+static void
+table_cells(const struct ns_row *row, char cells[NCOLS][96])
+{
+	struct derived d;
+	const struct tool_row *t;
+	char tools[96] = "";
+
+	derive(row, &d);
+	t = d.copy;
+	for (int k = 0; k < row->ntools; k++) {
+		const char *name = row->tools[k].tool;
+
+		if (strncmp(name, "mongo-", 6) == 0)
+			name += 6;
+		bson_snprintf(tools + strlen(tools), sizeof tools - strlen(tools), "%s%s", k ? "," : "", name);
+	}
+	bson_snprintf(cells[C_NS], 96, "%s", row->ns);
+	bson_snprintf(cells[C_TOOLS], 96, "%s", tools[0] ? tools : "-");
+	bson_snprintf(cells[C_DOCS], 96, "%lld", t ? (long long)t->docs : 0LL);
+	bson_snprintf(cells[C_SRC], 96, row->src >= 0 ? "%lld" : "-", (long long)row->src);
+	bson_snprintf(cells[C_DST], 96, row->dst >= 0 ? "%lld" : "-", (long long)row->dst);
+	if (row->src >= 0 && row->dst >= 0)
+		bson_snprintf(cells[C_DONE], 96, "%.1f%%", d.pct);
+	else
+		bson_snprintf(cells[C_DONE], 96, "-");
+	bson_snprintf(cells[C_RATE], 96, "%.0f", t ? t->rate : 0.0);
+	bson_snprintf(cells[C_INS], 96, "%lld", (long long)d.ins);
+	bson_snprintf(cells[C_UPD], 96, "%lld", (long long)d.upd);
+	bson_snprintf(cells[C_DEL], 96, "%lld", (long long)d.del);
+	bson_snprintf(cells[C_EVENTS], 96, "%lld", (long long)row->events);
+	fmt_lag(row, cells[C_LAG], 96);
+	if (!cells[C_LAG][0])
+		bson_snprintf(cells[C_LAG], 96, "-");
+	fmt_eta(d.eta, cells[C_ETA], 96);
+	bson_snprintf(cells[C_VERDICT], 96, "%s", verdict_of(row)[0] ? verdict_of(row) : "-");
+	bson_snprintf(cells[C_MISSING], 96, "%lld", (long long)d.missing);
+	bson_snprintf(cells[C_EXTRA], 96, "%lld", (long long)d.extra);
+	bson_snprintf(cells[C_CHANGED], 96, "%lld", (long long)d.changed);
+}
+
+/* The aligned text table, or a markdown one.  The servers' columns appear
+ * only when counts were taken (--source/--target). */
+static void
 write_table(FILE *f, const struct report *r, bool markdown)
 {
-	const char *head[] = {"namespace", "tools", "documents", "docs/s", "inserts", "updates", "deletes", "events",
-			      "lag", "verdict", "missing", "extra", "changed"};
-	char cells[13][96];
-	int width[13];
-	int nrows = r->n;
+	char cells[NCOLS][96];
+	int width[NCOLS], show[NCOLS], ncols = 0;
+	bool counts = any_counts(r);
 
-	for (int c = 0; c < 13; c++)
-		width[c] = (int)strlen(head[c]);
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			if (markdown) {
-				fputc('|', f);
-				for (int c = 0; c < 13; c++)
-					fprintf(f, " %s |", head[c]);
-				fputs("\n|", f);
-				for (int c = 0; c < 13; c++)
-					fputs(c >= 2 && c <= 7 ? "---:|" : "---|", f);
-				fputc('\n', f);
-			} else {
-				for (int c = 0; c < 13; c++)
-					fprintf(f, "%s%-*s", c ? "  " : "", c == 12 ? 0 : width[c], head[c]);
-				fputc('\n', f);
-			}
+	for (int c = 0; c < NCOLS; c++) {
+		width[c] = (int)strlen(cols[c].head);
+		if (counts || !cols[c].counts)
+			show[ncols++] = c;
+	}
+	for (int i = 0; i < r->n; i++) {
+		table_cells(&r->rows[i], cells);
+		for (int c = 0; c < NCOLS; c++)
+			if ((int)strlen(cells[c]) > width[c])
+				width[c] = (int)strlen(cells[c]);
+	}
+	if (markdown) {
+		fputc('|', f);
+		for (int k = 0; k < ncols; k++)
+			fprintf(f, " %s |", cols[show[k]].head);
+		fputs("\n|", f);
+		for (int k = 0; k < ncols; k++)
+			fputs(cols[show[k]].md_right ? "---:|" : "---|", f);
+		fputc('\n', f);
+	} else {
+		for (int k = 0; k < ncols; k++)
+			fprintf(f, "%s%-*s", k ? "  " : "", k == ncols - 1 ? 0 : width[show[k]], cols[show[k]].head);
+		fputc('\n', f);
+	}
+	for (int i = 0; i < r->n; i++) {
+		table_cells(&r->rows[i], cells);
+		if (markdown)
+			fputc('|', f);
+		for (int k = 0; k < ncols; k++) {
+			int c = show[k];
+
+			if (markdown)
+				fprintf(f, " %s |", cells[c]);
+			else
+				fprintf(f, "%s%*s", k ? "  " : "", cols[c].num ? width[c] : -width[c], cells[c]);
 		}
-		for (int i = 0; i < nrows; i++) {
-			const struct ns_row *row = &r->rows[i];
-			const struct tool_row *t = main_tool(row);
-			int64_t ins, upd, del;
-			char tools[96] = "";
-
-			sum_changes(row, &ins, &upd, &del);
-			for (int k = 0; k < row->ntools; k++) {
-				const char *name = row->tools[k].tool;
-
-				if (strncmp(name, "mongo-", 6) == 0)
-					name += 6;
-				bson_snprintf(tools + strlen(tools), sizeof tools - strlen(tools), "%s%s", k ? "," : "", name);
-			}
-			bson_snprintf(cells[0], 96, "%s", row->ns);
-			bson_snprintf(cells[1], 96, "%s", tools[0] ? tools : "-");
-			bson_snprintf(cells[2], 96, "%lld", t ? (long long)t->docs : 0LL);
-			bson_snprintf(cells[3], 96, "%.0f", t ? t->rate : 0.0);
-			bson_snprintf(cells[4], 96, "%lld", (long long)ins);
-			bson_snprintf(cells[5], 96, "%lld", (long long)upd);
-			bson_snprintf(cells[6], 96, "%lld", (long long)del);
-			bson_snprintf(cells[7], 96, "%lld", (long long)row->events);
-			fmt_lag(row, cells[8], 96);
-			if (!cells[8][0])
-				bson_snprintf(cells[8], 96, "-");
-			bson_snprintf(cells[9], 96, "%s", verdict_of(row)[0] ? verdict_of(row) : "-");
-			{
-				int64_t m = row->diffs[0], x = row->diffs[1], ch = row->diffs[2];
-
-				for (int k = 0; k < row->ntools; k++)
-					if (row->tools[k].verdict[0] && m + x + ch == 0) {
-						m = row->tools[k].missing;
-						x = row->tools[k].extra;
-						ch = row->tools[k].changed;
-					}
-				bson_snprintf(cells[10], 96, "%lld", (long long)m);
-				bson_snprintf(cells[11], 96, "%lld", (long long)x);
-				bson_snprintf(cells[12], 96, "%lld", (long long)ch);
-			}
-			if (pass == 0) {
-				for (int c = 0; c < 13; c++)
-					if ((int)strlen(cells[c]) > width[c])
-						width[c] = (int)strlen(cells[c]);
-			} else if (markdown) {
-				fputc('|', f);
-				for (int c = 0; c < 13; c++)
-					fprintf(f, " %s |", cells[c]);
-				fputc('\n', f);
-			} else {
-				for (int c = 0; c < 13; c++) {
-					bool num = (c >= 2 && c <= 7) || c >= 10;
-
-					if (c == 12)
-						fprintf(f, "  %*s", width[c], cells[c]);
-					else
-						fprintf(f, "%s%*s", c ? "  " : "", num ? width[c] : -width[c], cells[c]);
-				}
-				fputc('\n', f);
-			}
-		}
+		fputc('\n', f);
 	}
 }
 
@@ -539,16 +745,30 @@ write_json(FILE *f, const struct report *r)
 		(long long)r->records, (long long)r->stats, (long long)r->diffs, (long long)r->events);
 	for (int i = 0; i < r->n; i++) {
 		const struct ns_row *row = &r->rows[i];
-		int64_t ins, upd, del;
+		struct derived d;
+		char when[32];
 
-		sum_changes(row, &ins, &upd, &del);
+		derive(row, &d);
 		fprintf(f, "%s\n  {\"ns\": ", i ? "," : "");
 		json_str(f, row->ns);
 		fprintf(f, ", \"inserts\": %lld, \"updates\": %lld, \"deletes\": %lld, \"events\": %lld, \"verdict\": ",
-			(long long)ins, (long long)upd, (long long)del, (long long)row->events);
+			(long long)d.ins, (long long)d.upd, (long long)d.del, (long long)row->events);
 		json_str(f, verdict_of(row));
-		fprintf(f, ", \"missing\": %lld, \"extra\": %lld, \"changed\": %lld, \"tools\": [",
+		fprintf(f, ", \"missing\": %lld, \"extra\": %lld, \"changed\": %lld",
 			(long long)row->diffs[0], (long long)row->diffs[1], (long long)row->diffs[2]);
+		if (row->src >= 0)
+			fprintf(f, ", \"source_count\": %lld", (long long)row->src);
+		if (row->dst >= 0)
+			fprintf(f, ", \"target_count\": %lld", (long long)row->dst);
+		if (d.pct >= 0)
+			fprintf(f, ", \"percent\": %.1f", d.pct);
+		if (d.eta >= 0)
+			fprintf(f, ", \"eta_s\": %.0f", d.eta);
+		if (d.last_change > 0) {
+			fmt_time(d.last_change, true, when, sizeof when);
+			fprintf(f, ", \"last_change\": \"%s\"", when);
+		}
+		fputs(", \"tools\": [", f);
 		for (int k = 0; k < row->ntools; k++) {
 			const struct tool_row *t = &row->tools[k];
 
@@ -634,30 +854,32 @@ write_html(FILE *f, const struct report *r, const char *title)
 	      "figure{display:inline-block;margin:0 1em 1em 0}\n</style></head><body>\n<h1>", f);
 	html_esc(f, title);
 	fprintf(f, "</h1>\n<p class=\"muted\">generated %s from %lld records (%lld stats, %lld differences, %lld change "
-		"events)</p>\n", when, (long long)r->records, (long long)r->stats, (long long)r->diffs, (long long)r->events);
-	fputs("<h2>Collections</h2>\n<table id=\"collections\"><tr><th>namespace</th><th>documents</th><th>progress</th>"
-	      "<th>inserts</th><th>updates</th><th>deletes</th><th>lag</th><th>verdict</th></tr>\n", f);
+		"events)%s; times in UTC</p>\n", when, (long long)r->records, (long long)r->stats, (long long)r->diffs,
+		(long long)r->events, any_counts(r) ? ", with the servers' counts at that time" : "");
+	fputs("<h2>Collections</h2>\n<table id=\"collections\"><tr><th>namespace</th><th>source</th><th>target</th>"
+	      "<th>progress</th><th>copied</th><th>inserts</th><th>updates</th><th>deletes</th><th>last change</th>"
+	      "<th>ETA</th><th>lag</th><th>verdict</th></tr>\n", f);
 	for (int i = 0; i < r->n; i++) {
 		const struct ns_row *row = &r->rows[i];
-		const struct tool_row *t = main_tool(row);
-		int64_t ins, upd, del;
-		char lag[64];
+		struct derived d;
+		char lag[64], eta[32], last[32], src[32], dst[32], pct[32];
 		const char *v = verdict_of(row);
-		double pct = 0;
 
-		sum_changes(row, &ins, &upd, &del);
+		derive(row, &d);
 		fmt_lag(row, lag, sizeof lag);
-		for (int k = 0; k < row->ntools; k++)
-			if (row->tools[k].verdict[0] && row->tools[k].compared > 0)
-				pct = 100.0 * (double)row->tools[k].equal / (double)row->tools[k].compared;
-			else if (row->tools[k].summary && pct == 0)
-				pct = 100.0;
+		fmt_eta(d.eta, eta, sizeof eta);
+		fmt_time(d.last_change, false, last, sizeof last);
+		bson_snprintf(src, sizeof src, row->src >= 0 ? "%lld" : "-", (long long)row->src);
+		bson_snprintf(dst, sizeof dst, row->dst >= 0 ? "%lld" : "-", (long long)row->dst);
+		bson_snprintf(pct, sizeof pct, d.pct >= 0 ? "%.0f%%" : "-", d.pct);
 		fputs("<tr class=\"ns\"><td>", f);
 		html_esc(f, row->ns);
-		fprintf(f, "</td><td class=\"num\">%lld</td><td><span class=\"bar\"><span style=\"width:%.0f%%\"></span></span> "
-			"%.0f%%</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td><td>%s</td>"
-			"<td class=\"%s\">%s</td></tr>\n", t ? (long long)t->docs : 0LL, pct, pct, (long long)ins,
-			(long long)upd, (long long)del, lag[0] ? lag : "-", v, v[0] ? v : "-");
+		fprintf(f, "</td><td class=\"num src\">%s</td><td class=\"num dst\">%s</td>"
+			"<td class=\"progress\"><span class=\"bar\"><span style=\"width:%.0f%%\"></span></span> %s</td>"
+			"<td class=\"num\">%lld</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td>"
+			"<td class=\"last\">%s</td><td class=\"eta\">%s</td><td>%s</td><td class=\"%s\">%s</td></tr>\n",
+			src, dst, d.pct < 0 ? 0 : d.pct > 100 ? 100 : d.pct, pct, d.copy ? (long long)d.copy->docs : 0LL,
+			(long long)d.ins, (long long)d.upd, (long long)d.del, last, eta, lag[0] ? lag : "-", v, v[0] ? v : "-");
 	}
 	fputs("</table>\n<h2>Throughput and lag</h2>\n", f);
 	for (int i = 0; i < r->n; i++) {
@@ -679,13 +901,15 @@ write_html(FILE *f, const struct report *r, const char *title)
 	for (int i = 0; i < r->n; i++) {
 		const struct ns_row *row = &r->rows[i];
 		const char *v = verdict_of(row);
+		struct derived d;
 
 		if (!v[0])
 			continue;
+		derive(row, &d);
 		fputs("<p class=\"verdict\">", f);
 		html_esc(f, row->ns);
 		fprintf(f, ": <span class=\"%s\">%s</span> (missing %lld, extra %lld, changed %lld)</p>\n", v, v,
-			(long long)row->diffs[0], (long long)row->diffs[1], (long long)row->diffs[2]);
+			(long long)d.missing, (long long)d.extra, (long long)d.changed);
 		if (row->nshown > 0) {
 			fputs("<ul class=\"diffs\">\n", f);
 			for (int k = 0; k < row->nshown; k++) {
@@ -712,13 +936,7 @@ write_html(FILE *f, const struct report *r, const char *title)
 }
 
 
-/* ---- --live: a terminal monitor of two servers ---- */
-
-struct live_ns {
-	char ns[256];
-	int64_t src, dst, prev_dst;
-	double changed_at, rate;
-};
+/* ---- counts on the servers ---- */
 
 static int64_t
 count_of(mongoc_client_t *c, const char *ns)
@@ -726,7 +944,7 @@ count_of(mongoc_client_t *c, const char *ns)
 	char *db = NULL, *coll = NULL;
 	int64_t n = -1;
 
-	if (conn_split_ns(ns, &db, &coll, NULL)) {
+	if (c && conn_split_ns(ns, &db, &coll, NULL)) {
 		mongoc_collection_t *col = mongoc_client_get_collection(c, db, coll);
 
 		n = mongoc_collection_estimated_document_count(col, NULL, NULL, NULL, NULL);
@@ -737,19 +955,17 @@ count_of(mongoc_client_t *c, const char *ns)
 	return n;
 }
 
-/* The namespaces to watch: --ns, every collection of --db, or of every
- * database on the source. */
-static int
-live_namespaces(mongoc_client_t *c, const char *ns, const char *db, struct live_ns **out)
+/* The namespaces --ns or --db name: that one, every collection of --db, or
+ * of every database on the server.  NULL-terminated, for bson_strfreev. */
+static char **
+list_namespaces(mongoc_client_t *c, const char *ns, const char *db)
 {
-	char **dbs = NULL;
-	int n = 0, cap = 0;
+	char **dbs, **out = bson_malloc0(sizeof(char *) * 2);
+	int n = 0, cap = 1;
 
-	*out = NULL;
 	if (ns) {
-		*out = bson_malloc0(sizeof(struct live_ns));
-		bson_strncpy((*out)[0].ns, ns, sizeof (*out)[0].ns);
-		return 1;
+		out[0] = bson_strdup(ns);
+		return out;
 	}
 	if (db) {
 		dbs = bson_malloc0(sizeof(char *) * 2);
@@ -769,136 +985,416 @@ live_namespaces(mongoc_client_t *c, const char *ns, const char *db, struct live_
 			if (strncmp(colls[k], "system.", 7) == 0)
 				continue;
 			if (n == cap) {
-				cap = cap ? cap * 2 : 16;
-				*out = bson_realloc(*out, sizeof(struct live_ns) * (size_t)cap);
+				cap *= 2;
+				out = bson_realloc(out, sizeof(char *) * (size_t)(cap + 1));
 			}
-			memset(&(*out)[n], 0, sizeof(struct live_ns));
-			bson_snprintf((*out)[n].ns, sizeof (*out)[n].ns, "%s.%s", dbs[i], colls[k]);
-			n++;
+			out[n++] = bson_strdup_printf("%s.%s", dbs[i], colls[k]);
+			out[n] = NULL;
 		}
 		bson_strfreev(colls);
 		mongoc_database_destroy(d);
 	}
 	bson_strfreev(dbs);
-	return n;
+	return out;
 }
 
-static int
-live(const char *source, const char *target, const char *ns, const char *db, double refresh, const char *snapshot,
-	int64_t iterations, char **files, int nfiles, const struct cli_common *cc)
+struct servers {
+	mongoc_client_t *src, *dst;
+	char *src_uri, *dst_uri;
+};
+
+/* Connect to whichever of source and target were given; 69 if one is down. */
+static bool
+servers_open(struct servers *s, const char *source, const char *target, bson_error_t *err)
 {
-	mongoc_client_t *sc = NULL, *tc = NULL;
+	memset(s, 0, sizeof *s);
+	if (source && ((s->src_uri = conn_resolve_uri(source, NULL, "MP_NO_SUCH_VARIABLE", err)) == NULL ||
+		       (s->src = conn_client_new(s->src_uri, TOOL, err)) == NULL || !conn_ping(s->src, err)))
+		return false;
+	if (target && ((s->dst_uri = conn_resolve_uri(target, NULL, "MP_NO_SUCH_VARIABLE", err)) == NULL ||
+		       (s->dst = conn_client_new(s->dst_uri, TOOL, err)) == NULL || !conn_ping(s->dst, err)))
+		return false;
+	return true;
+}
+
+static void
+servers_close(struct servers *s)
+{
+	mongoc_client_destroy(s->src);
+	mongoc_client_destroy(s->dst);
+	bson_free(s->src_uri);
+	bson_free(s->dst_uri);
+}
+
+/* Rows for the namespaces --ns/--db name (listed on the source, else the
+ * target), then every collection row's counts on both servers. */
+static void
+servers_count(const struct servers *s, struct report *r, const char *ns, const char *db)
+{
+	if (ns || db) {
+		char **names = list_namespaces(s->src ? s->src : s->dst, ns, db);
+
+		for (int i = 0; names[i]; i++)
+			row_for(r, names[i]);
+		bson_strfreev(names);
+	}
+	for (int i = 0; i < r->n; i++) {
+		if (!is_collection(r->rows[i].ns))
+			continue;
+		r->rows[i].src = count_of(s->src, r->rows[i].ns);
+		r->rows[i].dst = count_of(s->dst, r->rows[i].ns);
+	}
+}
+
+static void
+report_clear(struct report *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		for (int k = 0; k < r->rows[i].nshown; k++)
+			bson_free(r->rows[i].shown[k]);
+		bson_free(r->rows[i].rate.p);
+		bson_free(r->rows[i].lag.p);
+	}
+	bson_free(r->rows);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- --live: a terminal monitor ---- */
+
+/* --events: a change-event stream read as it flows, by a thread of its own,
+ * into a report the screen samples under the lock. */
+struct follower {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	struct report r;
+	const char *path;
+	const struct cli_common *cc;
+	bool done, failed;
+	int64_t bad;
+	bson_error_t err;
+};
+
+static double
+wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+follow(void *arg)
+{
+	struct follower *fo = arg;
+	struct docstream_reader_opts ro = {fo->cc->input_format, fo->cc->max_doc, false};
+	struct docstream_reader *rd;
+	bson_error_t err;
+	const bson_t *d;
+	int got = -1;
+
+	if ((rd = docstream_reader_open(fo->path, &ro, &err)) != NULL) {
+		while ((got = docstream_read(rd, &d, &err)) != 0) {
+			bson_iter_t it;
+
+			if (got < 0) {
+				if (!docstream_reader_can_continue(rd))
+					break;
+				diag_warn("%s", err.message);
+				pthread_mutex_lock(&fo->lock);
+				fo->bad++;
+				pthread_mutex_unlock(&fo->lock);
+				continue;
+			}
+			pthread_mutex_lock(&fo->lock);
+			fo->r.records++;
+			if (bson_iter_init_find(&it, d, "operationType")) {
+				struct ns_row *row = take_event(&fo->r, d);
+
+				if (bson_iter_init_find(&it, d, "wallTime") && BSON_ITER_HOLDS_DATE_TIME(&it))
+					row->arrival_lag = wall_now() - (double)bson_iter_date_time(&it) / 1000.0;
+			} else {
+				record_error(rd, fo->path, "not a change event (--events)", &err);
+				diag_warn("%s", err.message);
+				fo->bad++;
+			}
+			pthread_mutex_unlock(&fo->lock);
+		}
+	}
+	pthread_mutex_lock(&fo->lock);
+	if (got < 0) {
+		fo->failed = true;
+		fo->err = err;
+	}
+	fo->done = true;
+	pthread_mutex_unlock(&fo->lock);
+	docstream_reader_destroy(rd);
+	return NULL;
+}
+
+struct live_ns {
+	char ns[256];
+	int64_t src, dst, prev_dst;
+	double changed_at, rate;
+	int64_t events, prev_events, ins, upd, del;
+	double ev_rate, lag, last_event;
+};
+
+static struct live_ns *
+live_row(struct live_ns **rows, int *n, const char *ns)
+{
+	for (int i = 0; i < *n; i++)
+		if (strcmp((*rows)[i].ns, ns) == 0)
+			return &(*rows)[i];
+	*rows = bson_realloc(*rows, sizeof(struct live_ns) * (size_t)(*n + 1));
+	memset(&(*rows)[*n], 0, sizeof(struct live_ns));
+	bson_strncpy((*rows)[*n].ns, ns, sizeof (*rows)[*n].ns);
+	(*rows)[*n].src = (*rows)[*n].dst = -1;
+	(*rows)[*n].lag = -1;
+	return &(*rows)[(*n)++];
+}
+
+struct live_opts {
+	const char *ns, *db, *snapshot;
+	double refresh;
+	int64_t iterations;
+	bool events;
+	char **files;
+	int nfiles;
+	const struct cli_common *cc;
+};
+
+static int
+live(const struct live_opts *o, const struct servers *sv)
+{
+	static struct follower fo; /* its thread may outlive an interrupted run */
 	struct live_ns *rows = NULL;
 	int n = 0, rc = MP_EX_OK;
+	bool servers = sv->src && sv->dst, finished = false;
+	FILE *screen;
 	bson_error_t err;
-	bool tty = isatty(1);
-	char *su = NULL, *tu = NULL;
+	double prev_t = mp_now();
 
-	su = conn_resolve_uri(source, NULL, "MP_NO_SUCH_VARIABLE", &err);
-	tu = su ? conn_resolve_uri(target, NULL, "MP_NO_SUCH_VARIABLE", &err) : NULL;
-	if (tu == NULL || (sc = conn_client_new(su, TOOL, &err)) == NULL || (tc = conn_client_new(tu, TOOL, &err)) == NULL ||
-	    !conn_ping(sc, &err) || !conn_ping(tc, &err)) {
-		diag_fail(&err, NULL);
-		rc = mp_error_exitcode(&err);
-		goto out;
-	}
+	/* With --events the monitor usually hangs off a tee whose stdout is the
+	 * pipe into the next tool: the screen is stdout only when that is a
+	 * terminal, else stderr. */
+	screen = o->events && !isatty(1) ? stderr : stdout;
 	sig_install();
-	for (int64_t it = 0; !sig_stop_requested() && (iterations == 0 || it < iterations); it++) {
+	if (o->events) {
+		pthread_mutex_init(&fo.lock, NULL);
+		fo.path = o->nfiles ? o->files[0] : "-";
+		fo.cc = o->cc;
+		if (pthread_create(&fo.thread, NULL, follow, &fo) != 0) {
+			diag_error("cannot start the reader thread");
+			return MP_EX_SOFTWARE;
+		}
+	}
+	for (int64_t it = 0; !finished && (o->iterations == 0 || it < o->iterations); it++) {
 		struct report r;
-		double now = mp_now();
-		char when[32];
+		double now = mp_now(), dt = now - prev_t;
+		char when[32], head[160];
 		time_t wall = time(NULL);
 		bson_t snap = BSON_INITIALIZER, arr;
+		struct tm tm;
 
 		memset(&r, 0, sizeof r);
-		if (it % 5 == 0 || n == 0) {
-			struct live_ns *fresh = NULL;
-			int m = live_namespaces(sc, ns, db, &fresh);
+		finished = sig_stop_requested();
+		prev_t = now;
+		if (servers && (it % 5 == 0 || n == 0)) {
+			char **names = list_namespaces(sv->src, o->ns, o->db);
 
-			/* keep what was measured for namespaces still there */
-			for (int i = 0; i < m; i++)
-				for (int k = 0; k < n; k++)
-					if (strcmp(fresh[i].ns, rows[k].ns) == 0)
-						fresh[i] = rows[k];
-			bson_free(rows);
-			rows = fresh;
-			n = m;
+			for (int i = 0; names[i]; i++)
+				live_row(&rows, &n, names[i]);
+			bson_strfreev(names);
 		}
-		for (int i = 0; i < nfiles; i++) {
-			bson_error_t e;
+		if (!o->events)
+			for (int i = 0; i < o->nfiles; i++) {
+				bson_error_t e;
 
-			if (!read_input(&r, files[i], cc, &e))
-				diag_warn("%s", e.message);
+				if (!read_input(&r, o->files[i], o->cc, false, &e))
+					diag_warn("%s", e.message);
+			}
+		if (o->events) {
+			pthread_mutex_lock(&fo.lock);
+			finished = finished || fo.done;
+			for (int k = 0; k < fo.r.n; k++) {
+				const struct ns_row *er = &fo.r.rows[k];
+				struct live_ns *l;
+
+				if ((o->ns && strcmp(er->ns, o->ns) != 0) ||
+				    (o->db && (strncmp(er->ns, o->db, strlen(o->db)) != 0 || er->ns[strlen(o->db)] != '.')))
+					continue;
+				l = live_row(&rows, &n, er->ns);
+				l->events = er->events;
+				l->ins = er->ev[0];
+				l->upd = er->ev[1] + er->ev[2];
+				l->del = er->ev[3];
+				l->lag = er->arrival_lag;
+				l->last_event = (double)er->last_wall_ms / 1000.0;
+			}
+			pthread_mutex_unlock(&fo.lock);
 		}
-		strftime(when, sizeof when, "%H:%M:%S", localtime(&wall));
-		if (tty)
-			fputs("\033[H\033[2J", stdout);
-		printf("mongo-report --live  %s  (every %.0fs, Ctrl-C to stop)\n\n", when, refresh);
-		printf("%-32s %12s %12s %7s %9s %9s %10s %9s\n", "namespace", "source", "target", "done", "updates",
-			"deletes", "last", "ETA");
+		localtime_r(&wall, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		if (isatty(fileno(screen)))
+			fputs("\033[H\033[2J", screen);
+		fprintf(screen, "mongo-report --live  %s  (every %.0fs, Ctrl-C to stop)%s\n\n", when, o->refresh,
+			finished && o->events ? "  the stream has ended" : "");
+		head[0] = '\0';
+		if (servers)
+			bson_snprintf(head, sizeof head, "%12s %12s %7s ", "source", "target", "done");
+		if (o->events)
+			bson_snprintf(head + strlen(head), sizeof head - strlen(head), "%9s %9s %9s %9s %8s %7s %9s",
+				"events", "inserts", "updates", "deletes", "events/s", "lag", "last");
+		else
+			bson_snprintf(head + strlen(head), sizeof head - strlen(head), "%9s %9s %10s %9s", "updates",
+				"deletes", "last", "ETA");
+		fprintf(screen, "%-32s %s\n", "namespace", head);
 		bson_append_array_begin(&snap, "namespaces", -1, &arr);
 		for (int i = 0; i < n; i++) {
 			struct live_ns *l = &rows[i];
-			int64_t upd = 0, del = 0;
-			char last[16] = "-", eta[16] = "-", key[16];
-			double pct;
-			bson_t o;
+			char last[16] = "-", eta[16] = "-", lag[16] = "-", key[16], line[200] = "";
+			double pct = 0;
+			bson_t o2;
 
-			l->src = count_of(sc, l->ns);
-			l->dst = count_of(tc, l->ns);
-			if (l->changed_at == 0 || l->dst != l->prev_dst) {
-				if (l->changed_at > 0 && now > l->changed_at)
-					l->rate = (double)(l->dst - l->prev_dst) / (now - l->changed_at);
-				l->changed_at = now;
-				l->prev_dst = l->dst;
-			}
-			for (int k = 0; k < r.n; k++) {
-				if (strcmp(r.rows[k].ns, l->ns) != 0 && strcmp(r.rows[k].ns, "replay") != 0)
-					continue;
-				for (int t = 0; t < r.rows[k].ntools; t++) {
-					upd += r.rows[k].tools[t].updates + r.rows[k].tools[t].replaces;
-					del += r.rows[k].tools[t].deletes;
+			if (servers) {
+				l->src = count_of(sv->src, l->ns);
+				l->dst = count_of(sv->dst, l->ns);
+				if (l->changed_at == 0 || l->dst != l->prev_dst) {
+					if (l->changed_at > 0 && now > l->changed_at)
+						l->rate = (double)(l->dst - l->prev_dst) / (now - l->changed_at);
+					l->changed_at = now;
+					l->prev_dst = l->dst;
 				}
+				pct = l->src > 0 ? 100.0 * (double)l->dst / (double)l->src : (l->dst == 0 ? 100.0 : 0.0);
+				bson_snprintf(line, sizeof line, "%12lld %12lld %6.1f%% ", (long long)l->src,
+					(long long)l->dst, pct);
 			}
-			pct = l->src > 0 ? 100.0 * (double)l->dst / (double)l->src : (l->dst == 0 ? 100.0 : 0.0);
-			progress_format_duration(now - l->changed_at, last, sizeof last);
-			if (l->rate > 0 && l->dst < l->src)
-				progress_format_duration((double)(l->src - l->dst) / l->rate, eta, sizeof eta);
-			printf("%-32s %12lld %12lld %6.1f%% %9lld %9lld %10s %9s\n", l->ns, (long long)l->src,
-				(long long)l->dst, pct, (long long)upd, (long long)del, last, eta);
+			if (o->events) {
+				l->ev_rate = dt > 0 && it > 0 ? (double)(l->events - l->prev_events) / dt : 0;
+				l->prev_events = l->events;
+				if (l->lag >= 0)
+					bson_snprintf(lag, sizeof lag, "%.1fs", l->lag);
+				if (l->last_event > 0)
+					progress_format_duration(wall_now() - l->last_event, last, sizeof last);
+				bson_snprintf(line + strlen(line), sizeof line - strlen(line),
+					"%9lld %9lld %9lld %9lld %8.0f %7s %9s", (long long)l->events, (long long)l->ins,
+					(long long)l->upd, (long long)l->del, l->ev_rate, lag, last);
+			} else {
+				l->upd = l->del = 0;
+				for (int k = 0; k < r.n; k++) {
+					if (strcmp(r.rows[k].ns, l->ns) != 0)
+						continue;
+					for (int t = 0; t < r.rows[k].ntools; t++) {
+						l->upd += r.rows[k].tools[t].updates + r.rows[k].tools[t].replaces;
+						l->del += r.rows[k].tools[t].deletes;
+					}
+				}
+				progress_format_duration(now - l->changed_at, last, sizeof last);
+				if (l->rate > 0 && l->dst < l->src)
+					progress_format_duration((double)(l->src - l->dst) / l->rate, eta, sizeof eta);
+				bson_snprintf(line + strlen(line), sizeof line - strlen(line), "%9lld %9lld %10s %9s",
+					(long long)l->upd, (long long)l->del, last, eta);
+			}
+			fprintf(screen, "%-32s %s\n", l->ns, line);
 			bson_snprintf(key, sizeof key, "%d", i);
-			bson_append_document_begin(&arr, key, -1, &o);
-			BSON_APPEND_UTF8(&o, "ns", l->ns);
-			BSON_APPEND_INT64(&o, "source", l->src);
-			BSON_APPEND_INT64(&o, "target", l->dst);
-			BSON_APPEND_DOUBLE(&o, "percent", pct);
-			BSON_APPEND_INT64(&o, "updates", upd);
-			BSON_APPEND_INT64(&o, "deletes", del);
-			bson_append_document_end(&arr, &o);
+			bson_append_document_begin(&arr, key, -1, &o2);
+			BSON_APPEND_UTF8(&o2, "ns", l->ns);
+			if (servers) {
+				BSON_APPEND_INT64(&o2, "source", l->src);
+				BSON_APPEND_INT64(&o2, "target", l->dst);
+				BSON_APPEND_DOUBLE(&o2, "percent", pct);
+			}
+			if (o->events) {
+				BSON_APPEND_INT64(&o2, "events", l->events);
+				BSON_APPEND_INT64(&o2, "inserts", l->ins);
+				BSON_APPEND_DOUBLE(&o2, "events_per_s", l->ev_rate);
+				if (l->lag >= 0)
+					BSON_APPEND_DOUBLE(&o2, "lag_s", l->lag);
+			}
+			BSON_APPEND_INT64(&o2, "updates", l->upd);
+			BSON_APPEND_INT64(&o2, "deletes", l->del);
+			bson_append_document_end(&arr, &o2);
 		}
 		bson_append_array_end(&snap, &arr);
-		fflush(stdout);
-		if (snapshot && !checkpoint_save(snapshot, &snap, &err))
+		if (o->events)
+			BSON_APPEND_BOOL(&snap, "ended", finished && fo.done);
+		fflush(screen);
+		if (o->snapshot && !checkpoint_save(o->snapshot, &snap, &err))
 			diag_fail(&err, NULL);
 		bson_destroy(&snap);
-		for (int i = 0; i < r.n; i++) {
-			for (int k = 0; k < r.rows[i].nshown; k++)
-				bson_free(r.rows[i].shown[k]);
-			bson_free(r.rows[i].rate.p);
-			bson_free(r.rows[i].lag.p);
-		}
-		bson_free(r.rows);
-		if (iterations == 0 || it + 1 < iterations)
-			for (double t = 0; t < refresh && !sig_stop_requested(); t += 0.1)
+		report_clear(&r);
+		if (!finished && (o->iterations == 0 || it + 1 < o->iterations))
+			for (double t = 0; t < o->refresh && !sig_stop_requested(); t += 0.1) {
+				bool ended = false;
+
+				if (o->events) {
+					pthread_mutex_lock(&fo.lock);
+					ended = fo.done;
+					pthread_mutex_unlock(&fo.lock);
+				}
+				if (ended)
+					break;
 				usleep(100000);
+			}
 	}
-out:
+	if (o->events) {
+		pthread_mutex_lock(&fo.lock);
+		if (fo.done) {
+			if (fo.failed) {
+				diag_fail(&fo.err, NULL);
+				rc = mp_error_exitcode(&fo.err);
+			} else if (fo.bad > 0) {
+				diag_error("%lld record(s) of the stream were not change events or could not be read",
+					(long long)fo.bad);
+				rc = MP_EX_DATAERR;
+			}
+		}
+		pthread_mutex_unlock(&fo.lock);
+		/* a reader still blocked on its input is left to the exit */
+		if (fo.done) {
+			pthread_join(fo.thread, NULL);
+			report_clear(&fo.r);
+		}
+	}
 	bson_free(rows);
-	mongoc_client_destroy(sc);
-	mongoc_client_destroy(tc);
-	bson_free(su);
-	bson_free(tu);
 	return rc;
+}
+
+/* Write the report to `output` (atomically: temp file, fsync, rename) or
+ * to stdout.  Errors: 73 cannot create, 74 write failed. */
+static bool
+write_report(const struct report *r, enum fmt fmt, const char *title, const char *output, bson_error_t *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = output ? open_memstream(&buf, &len) : stdout;
+	bool ok;
+
+	if (f == NULL) {
+		mp_error_set(err, MP_EX_SOFTWARE, "out of memory");
+		return false;
+	}
+	switch (fmt) {
+	case FMT_TEXT: write_table(f, r, false); break;
+	case FMT_MARKDOWN: write_table(f, r, true); break;
+	case FMT_JSON: write_json(f, r); break;
+	case FMT_HTML: write_html(f, r, title); break;
+	}
+	if (output == NULL) {
+		ok = fflush(f) == 0 && !ferror(f);
+		if (!ok)
+			mp_error_set(err, MP_EX_IOERR, "writing stdout failed: %s", strerror(errno));
+		return ok;
+	}
+	if (fclose(f) != 0) {
+		mp_error_set(err, MP_EX_SOFTWARE, "out of memory");
+		ok = false;
+	} else {
+		ok = atomicfile_write(output, buf, len, err);
+	}
+	free(buf);
+	return ok;
 }
 
 int
@@ -906,19 +1402,20 @@ main(int argc, char **argv)
 {
 	struct cli_common c;
 	struct report r;
-	const char *output = NULL, *title = "mongo-pipes report", *source = NULL, *target = NULL, *snapshot = NULL;
+	struct servers sv = {0};
+	struct live_opts lo = {0};
+	const char *output = NULL, *title = "mongo-pipes report", *source = NULL, *target = NULL;
 	bool is_live = false;
-	double refresh = 2;
-	int64_t iterations = 0, v;
+	int64_t v;
 	char *ns = NULL, *db = NULL;
 	enum fmt fmt = FMT_TEXT;
 	bson_error_t err;
 	int ch, rc = MP_EX_SOFTWARE;
-	FILE *f = stdout;
 
 	diag_init(argv[0]);
 	memset(&r, 0, sizeof r);
 	cli_common_init(&c);
+	lo.refresh = 2;
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORT "o:", longopts, NULL)) != -1) {
 		switch (cli_common_option(&c, ch, optarg, &err)) {
 		case 1:
@@ -933,14 +1430,15 @@ main(int argc, char **argv)
 		case OPT_LIVE: is_live = true; break;
 		case OPT_SOURCE: source = optarg; break;
 		case OPT_TARGET: target = optarg; break;
-		case OPT_SNAPSHOT: snapshot = optarg; break;
+		case OPT_SNAPSHOT: lo.snapshot = optarg; break;
+		case OPT_EVENTS: lo.events = true; break;
 		case OPT_REFRESH:
 			if (!cli_parse_int64(optarg, 1, 3600, &v))
 				return cli_misuse(usage, "--refresh takes seconds, not '%s'", optarg);
-			refresh = (double)v;
+			lo.refresh = (double)v;
 			break;
 		case OPT_ITERATIONS:
-			if (!cli_parse_int64(optarg, 1, INT32_MAX, &iterations))
+			if (!cli_parse_int64(optarg, 1, INT32_MAX, &lo.iterations))
 				return cli_misuse(usage, "--iterations takes a count, not '%s'", optarg);
 			break;
 		case OPT_REPORT_FORMAT:
@@ -961,54 +1459,56 @@ main(int argc, char **argv)
 	if (c.version)
 		return cli_version();
 	diag_set_verbosity(c.verbosity);
-	if (is_live) {
-		if (!source || !target)
-			return cli_misuse(usage, "--live watches two servers: give --source URI and --target URI");
-		if (!cli_common_namespace(&c, &ns, &db, &err))
-			return cli_misuse(usage, "%s", err.message);
-		mongoc_init();
-		rc = live(source, target, ns, ns ? NULL : db, refresh, snapshot, iterations, argv + optind, argc - optind, &c);
-		mongoc_cleanup();
-		bson_free(ns);
+	if (is_live && !lo.events && (!source || !target))
+		return cli_misuse(usage, "--live watches two servers (give --source URI and --target URI) "
+			"or a change-event stream (--events)");
+	if (is_live && (!source) != (!target))
+		return cli_misuse(usage, "--live compares two servers: give both --source URI and --target URI");
+	if (is_live && lo.events && argc - optind > 1)
+		return cli_misuse(usage, "--live --events follows one stream (a FILE, or stdin)");
+	if (is_live && output)
+		return cli_misuse(usage, "--live draws on the terminal; use --snapshot FILE to keep its state");
+	if ((c.ns || c.db || c.collection) && !cli_common_namespace(&c, &ns, &db, &err))
+		return cli_misuse(usage, "%s", err.message);
+	if (ns) {
 		bson_free(db);
-		return rc;
+		db = NULL;
+	}
+	mongoc_init();
+	if ((source || target) && !servers_open(&sv, source, target, &err))
+		goto fail;
+	if (is_live) {
+		lo.ns = ns;
+		lo.db = db;
+		lo.files = argv + optind;
+		lo.nfiles = argc - optind;
+		lo.cc = &c;
+		rc = live(&lo, &sv);
+		goto out;
 	}
 	if (optind == argc) {
-		if (!read_input(&r, "-", &c, &err))
+		if (!read_input(&r, "-", &c, lo.events, &err))
 			goto fail;
 	}
 	for (int i = optind; i < argc; i++)
-		if (!read_input(&r, argv[i], &c, &err))
+		if (!read_input(&r, argv[i], &c, lo.events, &err))
 			goto fail;
+	if (sv.src || sv.dst)
+		servers_count(&sv, &r, ns, db);
 	if (r.n > 1)
 		qsort(r.rows, (size_t)r.n, sizeof *r.rows, row_cmp);
-	if (output && (f = fopen(output, "w")) == NULL) {
-		mp_error_set(&err, MP_EX_CANTCREAT, "%s: cannot create", output);
+	if (!write_report(&r, fmt, title, output, &err))
 		goto fail;
-	}
-	switch (fmt) {
-	case FMT_TEXT: write_table(f, &r, false); break;
-	case FMT_MARKDOWN: write_table(f, &r, true); break;
-	case FMT_JSON: write_json(f, &r); break;
-	case FMT_HTML: write_html(f, &r, title); break;
-	}
-	if (fflush(f) != 0 || ferror(f) || (f != stdout && fclose(f) != 0)) {
-		diag_error("writing %s failed", output ? output : "stdout");
-		rc = MP_EX_IOERR;
-		goto out;
-	}
 	rc = MP_EX_OK;
 	goto out;
 fail:
 	diag_fail(&err, NULL);
 	rc = mp_error_exitcode(&err);
 out:
-	for (int i = 0; i < r.n; i++) {
-		for (int k = 0; k < r.rows[i].nshown; k++)
-			bson_free(r.rows[i].shown[k]);
-		bson_free(r.rows[i].rate.p);
-		bson_free(r.rows[i].lag.p);
-	}
-	bson_free(r.rows);
+	report_clear(&r);
+	servers_close(&sv);
+	mongoc_cleanup();
+	bson_free(ns);
+	bson_free(db);
 	return rc;
 }

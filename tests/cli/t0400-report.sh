@@ -35,10 +35,55 @@ test_expect_success 'HTML: one self-contained page with the rows, verdicts and c
 	! grep -i "<script" r.html
 '
 
+test_expect_success 'mongo-replay stats: each target collection gets what was applied to it' '
+	mongo-report --format json "$D/replay-ns.ndjson" >r.json &&
+	jq -e ".namespaces[] | select(.ns == \"shop.orders\") | .inserts == 12 and .updates == 28 and .deletes == 9
+		and .last_change == \"2026-11-22T11:00:19Z\"" r.json &&
+	jq -e ".namespaces[] | select(.ns == \"shop.users\") | .updates == 10 and .deletes == 1" r.json &&
+	jq -e ".namespaces[] | select(.ns == \"replay\") | .tools[0].docs == 60" r.json &&
+	mongo-report "$D/replay-ns.ndjson" >r.txt &&
+	test_grep "^shop.orders  *replay  " r.txt
+'
+
+test_expect_success 'an unfinished copy has no ETA without the source count, and no source columns' '
+	mongo-report --format json "$D/replay-ns.ndjson" |
+		jq -e ".namespaces[] | select(.ns == \"shop.users\") | has(\"eta_s\") | not" &&
+	mongo-report "$D/replay-ns.ndjson" >r.txt && ! grep -q "source" r.txt
+'
+
+test_expect_success '--events takes change events only: anything else is 65, naming record and line' '
+	mongo-report --events --format json "$D/events.ndjson" | jq -e ".events == 4" &&
+	test_expect_code 65 mongo-report --events "$D/events.ndjson" "$D/stats.ndjson" 2>err &&
+	test_grep "stats.ndjson: record 1 (line 1): not a change event" err
+'
+
+test_expect_success '-o FILE is replaced whole or not at all' '
+	echo old >out.html &&
+	printf "%s\n" "{\"hello\": 1}" >bad.ndjson &&
+	test_expect_code 65 mongo-report --format html -o out.html "$D/stats.ndjson" bad.ndjson 2>err &&
+	test "$(cat out.html)" = old &&
+	mongo-report --format html -o out.html "$D/stats.ndjson" && test_grep "</html>" out.html &&
+	test_expect_code 73 mongo-report -o no/such/dir/r.txt "$D/stats.ndjson" 2>err &&
+	! test -e no &&
+	test_expect_code 74 mongo-report "$D/stats.ndjson" >/dev/full 2>err && test_grep "stdout" err
+'
+
+test_expect_success 'usage: --live with -o, or one of --source/--target, or two event streams, is 64' '
+	test_expect_code 64 mongo-report --live --events -o x 2>err && test_grep "snapshot" err &&
+	test_expect_code 64 mongo-report --live --events --source mongodb://127.0.0.1:1 2>err &&
+	test_expect_code 64 mongo-report --live --events a b 2>err && ! test -e x
+'
+
+test_expect_success 'a server that cannot be reached is 69' '
+	test_expect_code 69 mongo-report --source "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" \
+		"$D/stats.ndjson" >out 2>err &&
+	test_must_be_empty out && test_grep "127.0.0.1:1" err
+'
+
 test_expect_success 'a record of no known shape is 65, naming it' '
 	printf "%s\n" "{\"hello\": 1}" >bad.ndjson &&
 	test_expect_code 65 mongo-report bad.ndjson 2>err &&
-	test_grep "record 1" err &&
+	test_grep "bad.ndjson: record 1 (line 1)" err &&
 	test_expect_code 66 mongo-report missing.ndjson 2>err &&
 	test_expect_code 64 mongo-report --format pdf 2>err
 '
