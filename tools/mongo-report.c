@@ -847,7 +847,7 @@ write_html(FILE *f, const struct report *r, const char *title)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
 	html_esc(f, title);
 	fputs("</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:nowrap}"
 	      "td.num{text-align:right}.equal{color:#276749;font-weight:bold}.different{color:#c53030;font-weight:bold}"
 	      ".bar{background:#e2e8f0;width:120px;height:10px;display:inline-block}"
 	      ".bar span{background:#38a169;height:10px;display:block}.muted{color:#888}"
