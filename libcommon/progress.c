@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,17 +128,26 @@ struct stats {
 	int fd;
 	bool own_fd;
 	char *tool;
-	double start, last;
+	double start, last, period;
 };
 
 struct stats *
 stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
 {
 	struct stats *s = bson_malloc0(sizeof *s);
+	const char *env;
+	char *end;
 
 	s->fd = -1;
 	s->tool = bson_strdup(tool);
 	s->start = s->last = mp_now();
+	s->period = STATS_PERIOD_S;
+	if ((env = getenv("MP_STATS_INTERVAL")) != NULL && *env) {
+		double v = strtod(env, &end);
+
+		if (*end == '\0' && v > 0)
+			s->period = v;
+	}
 	if (path != NULL) {
 		s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (s->fd < 0) {
@@ -156,7 +166,7 @@ stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
 bool
 stats_due(struct stats *s)
 {
-	return s->fd >= 0 && mp_now() - s->last >= STATS_PERIOD_S;
+	return s->fd >= 0 && mp_now() - s->last >= s->period;
 }
 
 bool

@@ -47,7 +47,8 @@ struct stats *stats_open(const char *path, int fd, const char *tool, bson_error_
 bool stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uint64_t bytes,
 	uint64_t errors, const bson_t *extra, bson_error_t *err);
 
-/* True when a periodic record is due (every 10 s by default). */
+/* True when a periodic record is due: every 10 s, or every
+ * $MP_STATS_INTERVAL seconds when that is a positive number. */
 bool stats_due(struct stats *s);
 
 void stats_close(struct stats *s);

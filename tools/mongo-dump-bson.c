@@ -113,9 +113,32 @@ struct job {
 	bool have_last_id;
 	bson_error_t err;
 	bool failed;
+	struct progress *p;  /* drawn, and --stats written, under wlock */
+	struct stats *stats;
+	int64_t total;       /* documents expected, -1 unknown */
 };
 
 /* ---- output ---- */
+
+/* Redraw the progress line and write a periodic stats record when due;
+ * the caller holds wlock. */
+static void
+job_tick(struct job *j)
+{
+	uint64_t docs = atomic_load(&j->docs), bytes = atomic_load(&j->bytes);
+
+	if (j->p)
+		progress_update(j->p, docs, bytes);
+	if (j->stats && stats_due(j->stats)) {
+		bson_t extra = BSON_INITIALIZER;
+
+		BSON_APPEND_UTF8(&extra, "phase", "dump");
+		if (j->total >= 0)
+			BSON_APPEND_INT64(&extra, "total", j->total);
+		stats_emit(j->stats, "progress", j->ns, docs, bytes, 0, &extra, NULL);
+		bson_destroy(&extra);
+	}
+}
 
 /* Write a batch under the lock; remember the last _id for checkpoints. */
 static bool
@@ -140,9 +163,10 @@ emit_doc(struct job *j, const bson_t *doc, bool track_id)
 			j->have_last_id = true;
 		}
 	}
-	pthread_mutex_unlock(&j->wlock);
-	atomic_fetch_add(&j->docs, 1);
 	atomic_fetch_add(&j->bytes, doc->len);
+	if ((atomic_fetch_add(&j->docs, 1) & 255) == 255)
+		job_tick(j);
+	pthread_mutex_unlock(&j->wlock);
 	return ok;
 }
 
@@ -354,11 +378,13 @@ dump_ids(struct job *j, mongoc_collection_t *coll, bson_error_t *err)
 }
 
 static void
-progress_loop(struct job *j, pthread_t *threads, int n, struct progress *p)
+progress_loop(struct job *j, pthread_t *threads, int n)
 {
 	for (int i = 0; i < n; i++) {
 		while (pthread_tryjoin_np(threads[i], NULL) == EBUSY) {
-			progress_update(p, atomic_load(&j->docs), atomic_load(&j->bytes));
+			pthread_mutex_lock(&j->wlock);
+			job_tick(j);
+			pthread_mutex_unlock(&j->wlock);
 			usleep(100 * 1000);
 		}
 	}
@@ -378,6 +404,10 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 	if (bson_empty(j->query) && !o->ids_from && !o->pipeline && o->part_n == 0)
 		total = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL);
 	p = progress_new(j->ns, o->limit > 0 && (total < 0 || o->limit < total) ? o->limit : total, o->c.progress);
+	pthread_mutex_lock(&j->wlock);
+	j->p = p;
+	j->total = o->limit > 0 && (total < 0 || o->limit < total) ? o->limit : total;
+	pthread_mutex_unlock(&j->wlock);
 
 	if (o->ids_from) {
 		ok = dump_ids(j, coll, err);
@@ -434,8 +464,11 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 			threads = bson_malloc0(sizeof *threads * (size_t)nranges);
 			tasks = bson_malloc0(sizeof *tasks * (size_t)nranges);
 			if (total < 0) {
+				pthread_mutex_lock(&j->wlock);
 				progress_destroy(p);
-				p = progress_new(j->ns, count, o->c.progress);
+				j->p = p = progress_new(j->ns, count, o->c.progress);
+				j->total = count;
+				pthread_mutex_unlock(&j->wlock);
 			}
 			diag_info("%s: %d range(s)", j->ns, nranges);
 			for (int r = first; r < last; r++) {
@@ -445,7 +478,7 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 					r < nb ? &bounds[r] : NULL, false);
 				pthread_create(&threads[r], NULL, range_worker, &tasks[r]);
 			}
-			progress_loop(j, threads, nranges, p);
+			progress_loop(j, threads, nranges);
 			for (int r = 0; r < nranges; r++)
 				bson_destroy(tasks[r].filter);
 			bson_free(threads);
@@ -478,6 +511,9 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 	}
 	if (!ok && j->failed)
 		*err = j->err;
+	pthread_mutex_lock(&j->wlock);
+	j->p = NULL;
+	pthread_mutex_unlock(&j->wlock);
 	progress_update(p, atomic_load(&j->docs), atomic_load(&j->bytes));
 	progress_finish(p);
 	progress_destroy(p);
@@ -722,6 +758,7 @@ job_init(struct job *j, const struct opts *o, mongoc_client_pool_t *pool, const 
 	j->ns = bson_strdup(ns);
 	j->db = bson_strndup(ns, (size_t)(dot - ns));
 	j->coll = bson_strdup(dot + 1);
+	j->total = -1;
 	pthread_mutex_init(&j->wlock, NULL);
 }
 
@@ -834,6 +871,7 @@ dump_one(const struct opts *o, mongoc_client_pool_t *pool, mongoc_client_t *clie
 	double t0 = mp_now();
 
 	job_init(&j, o, pool, ns);
+	j.stats = stats;
 	j.query = query;
 	j.find_opts = find_opts;
 	if (o->out_dir) {
@@ -878,6 +916,8 @@ dump_one(const struct opts *o, mongoc_client_pool_t *pool, mongoc_client_t *clie
 		bson_t extra = BSON_INITIALIZER;
 
 		BSON_APPEND_UTF8(&extra, "phase", "dump");
+		if (j.total >= 0)
+			BSON_APPEND_INT64(&extra, "total", j.total);
 		stats_emit(stats, "summary", ns, atomic_load(&j.docs), atomic_load(&j.bytes), 0, &extra, NULL);
 		bson_destroy(&extra);
 	}
