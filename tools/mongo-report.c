@@ -129,6 +129,7 @@ struct tool_row {
 	int64_t lag_p50, lag_p99;
 	char verdict[16];
 	int64_t compared, equal, missing, extra, changed, cleared;
+	int64_t total;      /* documents expected (mongo-dump-bson), -1 unknown */
 	double last_t;      /* time of its last record */
 	double last_change; /* source time of the last change it applied */
 };
@@ -189,6 +190,7 @@ tool_for(struct ns_row *row, const char *tool)
 	bson_strncpy(row->tools[row->ntools].tool, tool, sizeof row->tools[0].tool);
 	row->tools[row->ntools].lag_s = -1;
 	row->tools[row->ntools].lag_p50 = row->tools[row->ntools].lag_p99 = -1;
+	row->tools[row->ntools].total = -1;
 	return &row->tools[row->ntools++];
 }
 
@@ -297,6 +299,7 @@ take_stats(struct report *r, const bson_t *d)
 	t->deletes = get_int(d, "deletes", t->deletes);
 	t->ddl = get_int(d, "ddl", t->ddl);
 	t->rejected = get_int(d, "rejected", t->rejected);
+	t->total = get_int(d, "total", t->total);
 	t->lag_s = get_double(d, "lag_s", t->lag_s);
 	t->lag_p50 = get_int(d, "lag_p50_ms", t->lag_p50);
 	t->lag_p99 = get_int(d, "lag_p99_ms", t->lag_p99);
@@ -510,6 +513,7 @@ static void
 derive(const struct ns_row *row, struct derived *d)
 {
 	const struct tool_row *c;
+	int64_t src;
 
 	memset(d, 0, sizeof *d);
 	c = d->copy = main_tool(row);
@@ -523,23 +527,37 @@ derive(const struct ns_row *row, struct derived *d)
 			d->extra = row->tools[k].extra;
 			d->changed = row->tools[k].changed;
 		}
+	/* the source's count, else what the dump expected */
+	src = row->src;
+	for (int k = 0; k < row->ntools && src < 0; k++)
+		if (row->tools[k].total >= 0)
+			src = row->tools[k].total;
+	if (c && !is_tool(c, "mongo-load-bson") && !is_tool(c, "mongo-dump-bson"))
+		c = NULL; /* progress and ETA are the copy's */
+	/* progress: the target against the source; else the copy's documents
+	 * against what is expected; else verified equal, or finished */
 	d->pct = -1;
 	if (row->src >= 0 && row->dst >= 0) {
 		d->pct = row->src > 0 ? 100.0 * (double)row->dst / (double)row->src : 100.0;
+	} else if (c) {
+		if (c->summary)
+			d->pct = 100.0;
+		else if (src > 0)
+			d->pct = 100.0 * (double)c->docs / (double)src;
 	} else {
+		for (int k = 0; k < row->ntools; k++)
+			if (row->tools[k].summary)
+				d->pct = 100.0;
+	}
+	if (!(row->src >= 0 && row->dst >= 0))
 		for (int k = 0; k < row->ntools; k++)
 			if (row->tools[k].verdict[0] && row->tools[k].compared > 0)
 				d->pct = 100.0 * (double)row->tools[k].equal / (double)row->tools[k].compared;
-			else if (row->tools[k].summary && d->pct < 0)
-				d->pct = 100.0;
-	}
 	d->eta = -1;
-	if (c && !is_tool(c, "mongo-load-bson") && !is_tool(c, "mongo-dump-bson"))
-		c = NULL; /* an ETA is the copy's */
 	if (c && c->summary)
 		d->eta = 0;
-	else if (c && c->rate > 0 && row->src >= 0)
-		d->eta = row->src > c->docs ? (double)(row->src - c->docs) / c->rate : 0;
+	else if (c && c->rate > 0 && src >= 0)
+		d->eta = src > c->docs ? (double)(src - c->docs) / c->rate : 0;
 	if (row->last_wall_ms > 0)
 		d->last_change = (double)row->last_wall_ms / 1000.0;
 	for (int k = 0; k < row->ntools; k++) {
