@@ -1291,7 +1291,9 @@ live(const struct live_opts *o, const struct servers *sv)
 			if (o->events) {
 				l->ev_rate = dt > 0 && it > 0 ? (double)(l->events - l->prev_events) / dt : 0;
 				l->prev_events = l->events;
-				if (l->lag >= 0)
+				if (l->lag >= 60)
+					progress_format_duration(l->lag, lag, sizeof lag);
+				else if (l->lag >= 0)
 					bson_snprintf(lag, sizeof lag, "%.1fs", l->lag);
 				if (l->last_event > 0)
 					progress_format_duration(wall_now() - l->last_event, last, sizeof last);
