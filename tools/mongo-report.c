@@ -132,6 +132,7 @@ struct tool_row {
 	int64_t total;      /* documents expected (mongo-dump-bson), -1 unknown */
 	double last_t;      /* time of its last record */
 	double last_change; /* source time of the last change it applied */
+	struct series docs_t, lag_t; /* docs and lag_s over time, for the charts */
 };
 
 struct ns_row {
@@ -148,7 +149,6 @@ struct ns_row {
 	int64_t diffs[3];
 	char *shown[MAX_DIFFS_SHOWN];
 	int nshown;
-	struct series rate, lag;
 };
 
 struct report {
@@ -233,8 +233,10 @@ get_time(const bson_t *d, const char *key)
 		struct tm tm = {0};
 		const char *s = bson_iter_utf8(&it, NULL);
 
-		if (strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
-			return (double)timegm(&tm);
+		const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+
+		if (rest)
+			return (double)timegm(&tm) + (*rest == '.' ? strtod(rest, NULL) : 0);
 	}
 	return 0;
 }
@@ -319,9 +321,9 @@ take_stats(struct report *r, const bson_t *d)
 			r->first_t = when;
 		if (when > r->last_t)
 			r->last_t = when;
-		series_add(&row->rate, when, t->rate);
+		series_add(&t->docs_t, when, (double)t->docs);
 		if (t->lag_s >= 0)
-			series_add(&row->lag, when, t->lag_s);
+			series_add(&t->lag_t, when, t->lag_s);
 	}
 }
 
@@ -558,6 +560,8 @@ derive(const struct ns_row *row, struct derived *d)
 		d->eta = 0;
 	else if (c && c->rate > 0 && src >= 0)
 		d->eta = src > c->docs ? (double)(src - c->docs) / c->rate : 0;
+	if (!is_collection(row->ns))
+		d->pct = d->eta = -1; /* "replay", a database's watch: no collection to fill */
 	if (row->last_wall_ms > 0)
 		d->last_change = (double)row->last_wall_ms / 1000.0;
 	for (int k = 0; k < row->ntools; k++) {
@@ -827,6 +831,18 @@ html_esc(FILE *f, const char *s)
 	}
 }
 
+/* The rate between successive points of a series of counts. */
+static void
+rates_of(const struct series *docs, struct series *out)
+{
+	for (int i = 1; i < docs->n; i++) {
+		double dt = docs->p[i].t - docs->p[i - 1].t, dv = docs->p[i].v - docs->p[i - 1].v;
+
+		if (dt > 0)
+			series_add(out, docs->p[i].t, dv > 0 ? dv / dt : 0);
+	}
+}
+
 /* An inline SVG line chart of one series. */
 static void
 svg_chart(FILE *f, const struct series *s, const char *label)
@@ -865,7 +881,7 @@ write_html(FILE *f, const struct report *r, const char *title)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>", f);
 	html_esc(f, title);
 	fputs("</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:nowrap}"
+	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num,td.progress,td.last,td.eta{white-space:nowrap}"
 	      "td.num{text-align:right}.equal{color:#276749;font-weight:bold}.different{color:#c53030;font-weight:bold}"
 	      ".bar{background:#e2e8f0;width:120px;height:10px;display:inline-block}"
 	      ".bar span{background:#38a169;height:10px;display:block}.muted{color:#888}"
@@ -901,19 +917,30 @@ write_html(FILE *f, const struct report *r, const char *title)
 	}
 	fputs("</table>\n<h2>Throughput and lag</h2>\n", f);
 	for (int i = 0; i < r->n; i++) {
+		const struct ns_row *row = &r->rows[i];
+		const struct tool_row *t = main_tool(row), *lagged = NULL;
+		struct series rate = {0};
 		char label[320];
 
-		if (r->rows[i].rate.n < 2 && r->rows[i].lag.n < 2)
-			continue;
-		fputs("<h3>", f);
-		html_esc(f, r->rows[i].ns);
-		fputs("</h3>\n", f);
-		bson_snprintf(label, sizeof label, "%s documents/s", r->rows[i].ns);
-		svg_chart(f, &r->rows[i].rate, label);
-		if (r->rows[i].lag.n >= 2) {
-			bson_snprintf(label, sizeof label, "%s lag (s)", r->rows[i].ns);
-			svg_chart(f, &r->rows[i].lag, label);
+		for (int k = 0; k < row->ntools && lagged == NULL; k++)
+			if (row->tools[k].lag_t.n >= 2)
+				lagged = &row->tools[k];
+		if (t)
+			rates_of(&t->docs_t, &rate);
+		if (rate.n >= 2 || lagged) {
+			fputs("<h3>", f);
+			html_esc(f, row->ns);
+			fputs("</h3>\n", f);
+			if (rate.n >= 2) {
+				bson_snprintf(label, sizeof label, "%s documents/s (%s)", row->ns, t->tool);
+				svg_chart(f, &rate, label);
+			}
+			if (lagged) {
+				bson_snprintf(label, sizeof label, "%s lag (s, %s)", row->ns, lagged->tool);
+				svg_chart(f, &lagged->lag_t, label);
+			}
 		}
+		bson_free(rate.p);
 	}
 	fputs("<h2>Verification</h2>\n", f);
 	for (int i = 0; i < r->n; i++) {
@@ -1070,8 +1097,10 @@ report_clear(struct report *r)
 	for (int i = 0; i < r->n; i++) {
 		for (int k = 0; k < r->rows[i].nshown; k++)
 			bson_free(r->rows[i].shown[k]);
-		bson_free(r->rows[i].rate.p);
-		bson_free(r->rows[i].lag.p);
+		for (int k = 0; k < r->rows[i].ntools; k++) {
+			bson_free(r->rows[i].tools[k].docs_t.p);
+			bson_free(r->rows[i].tools[k].lag_t.p);
+		}
 	}
 	bson_free(r->rows);
 	memset(r, 0, sizeof *r);
