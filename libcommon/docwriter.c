@@ -6,6 +6,7 @@
  * "<path>.tmp.XXXXXX" and renamed into place only by a successful close.
  */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -42,11 +43,204 @@ struct docstream_writer {
 	bool closed;
 };
 
+/*
+ * A decimal with k fraction digits, m / 10^k, reads back as d when the
+ * division rounds to d: m and 10^k are exact doubles (m < 2^53, k <= 15), so
+ * the division is the correctly rounded value of that decimal.  The first k
+ * that works gives the shortest fixed form, printed without printf.
+ */
+static size_t
+fixed_double(double d, char *buf, size_t size)
+{
+	static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+				       1e14, 1e15};
+	double a = fabs(d);
+
+	for (int k = 0; k <= 15 && a * pow10[k] < 9007199254740992.0; k++) {
+		double m = nearbyint(a * pow10[k]);
+		uint64_t ip, fp, mi;
+		char tmp[48], *t = tmp + sizeof tmp;
+
+		if (m / pow10[k] != a)
+			continue;
+		mi = (uint64_t)m;
+		ip = mi / (uint64_t)pow10[k];
+		fp = mi % (uint64_t)pow10[k];
+		*--t = '\0';
+		if (k == 0) {
+			*--t = '0';
+		} else {
+			for (int i = 0; i < k; i++, fp /= 10)
+				*--t = (char)('0' + fp % 10);
+		}
+		*--t = '.';
+		do
+			*--t = (char)('0' + ip % 10);
+		while ((ip /= 10) > 0);
+		if (signbit(d))
+			*--t = '-';
+		bson_strncpy(buf, t, size);
+		return strlen(buf);
+	}
+	return 0;
+}
+
+/* The shortest text that reads back as d, with ".0" kept on integral
+ * values so that it reads back as a double. */
+static size_t
+shortest_double(double d, char *buf, size_t size)
+{
+	size_t n = fixed_double(d, buf, size);
+
+	if (n > 0)
+		return n;
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	if (strpbrk(buf, ".eEni") == NULL)
+		bson_strncpy(buf + strlen(buf), ".0", size - strlen(buf));
+	return strlen(buf);
+}
+
+/* The doubles of a document in the order libbson prints them. */
+struct doubles {
+	double *v;
+	size_t n, cap;
+	bool ambiguous; /* a key "$numberDouble": leave the text alone */
+};
+
+static void
+collect_doubles(bson_iter_t *it, struct doubles *d)
+{
+	while (!d->ambiguous && bson_iter_next(it)) {
+		bson_iter_t sub;
+
+		if (bson_iter_key(it)[0] == '$' && strcmp(bson_iter_key(it), "$numberDouble") == 0)
+			d->ambiguous = true;
+		if (BSON_ITER_HOLDS_DOUBLE(it)) {
+			if (d->n == d->cap) {
+				d->cap = d->cap ? d->cap * 2 : 16;
+				d->v = bson_realloc(d->v, sizeof(double) * d->cap);
+			}
+			d->v[d->n++] = bson_iter_double(it);
+		} else if ((BSON_ITER_HOLDS_DOCUMENT(it) || BSON_ITER_HOLDS_ARRAY(it)) && bson_iter_recurse(it, &sub)) {
+			collect_doubles(&sub, d);
+		}
+	}
+}
+
+/* A growing output buffer for tidy_doubles. */
+struct textbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+textbuf_add(struct textbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = bson_realloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/*
+ * libbson 1.23 prints doubles with 20 significant digits (0.1 as
+ * 0.10000000000000000555).  Each double libbson printed, in document order
+ * (the bare numbers with a fraction or an exponent in relaxed mode, the
+ * string after each "$numberDouble" key otherwise), is rewritten from its
+ * value in its shortest exact form, as bsondump prints it; everything else
+ * is copied as it is.  Returns a new string; `json` is freed.
+ */
+static char *
+tidy_doubles(char *json, size_t *len, const struct doubles *dv)
+{
+	struct textbuf out = {bson_malloc(*len + 64), 0, *len + 64};
+	const char *p = json, *end = json + *len, *copied = json;
+	bool after_key_double = false; /* the last string was the key "$numberDouble" */
+	size_t k = 0;
+	char num[40];
+
+	while (p < end && k < dv->n) {
+		const char *from = NULL, *to = NULL;
+
+		if (*p == '"') {
+			const char *q = p;
+
+			/* the closing quote: one not escaped by an odd run of backslashes */
+			for (;;) {
+				const char *b;
+
+				q = memchr(q + 1, '"', (size_t)(end - q - 1));
+				if (q == NULL)
+					break;
+				for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+					;
+				if ((q - b) % 2 == 0)
+					break;
+			}
+			if (q == NULL)
+				break;
+			if (after_key_double) {
+				if (isfinite(dv->v[k]))
+					from = p + 1, to = q;
+				else
+					k++; /* "Infinity", "-Infinity", "NaN" */
+			}
+			after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
+			p = q + 1;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			const char *q = p;
+			bool frac = false;
+
+			while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' || *q == 'e' ||
+					   *q == 'E')) {
+				frac = frac || *q == '.' || *q == 'e' || *q == 'E';
+				q++;
+			}
+			if (frac)
+				from = p, to = q;
+			p = q;
+		} else {
+			if (*p != ' ' && *p != ':')
+				after_key_double = false;
+			p++;
+		}
+		if (from) {
+			textbuf_add(&out, copied, (size_t)(from - copied));
+			textbuf_add(&out, num, shortest_double(dv->v[k++], num, sizeof num));
+			copied = to;
+		}
+	}
+	textbuf_add(&out, copied, (size_t)(end - copied));
+	out.p[out.len] = '\0';
+	bson_free(json);
+	*len = out.len;
+	return out.p;
+}
+
 char *
 docstream_to_json(const bson_t *doc, enum docstream_json mode, size_t *len)
 {
-	return mode == DOCSTREAM_JSON_RELAXED ? bson_as_relaxed_extended_json(doc, len)
-					      : bson_as_canonical_extended_json(doc, len);
+	size_t n = 0;
+	char *json = mode == DOCSTREAM_JSON_RELAXED ? bson_as_relaxed_extended_json(doc, &n)
+						     : bson_as_canonical_extended_json(doc, &n);
+	struct doubles dv = {0};
+	bson_iter_t it;
+
+	if (json && bson_iter_init(&it, doc))
+		collect_doubles(&it, &dv);
+	if (dv.n > 0 && !dv.ambiguous)
+		json = tidy_doubles(json, &n, &dv);
+	bson_free(dv.v);
+	if (len)
+		*len = n;
+	return json;
 }
 
 static bool

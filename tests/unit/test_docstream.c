@@ -485,6 +485,82 @@ test_large_doc(void)
 	bson_free(p);
 }
 
+/* Doubles in their shortest exact form in both JSON modes (libbson alone
+ * prints 20 digits), everything else as libbson prints it, and every
+ * output reads back to the same BSON. */
+static void
+test_json_doubles(void)
+{
+	static const struct {
+		double v;
+		const char *relaxed, *canonical;
+	} cases[] = {
+		{19.99, "19.99", "19.99"},
+		{0.1, "0.1", "0.1"},
+		{0.1 + 0.2, "0.30000000000000004", "0.30000000000000004"},
+		{5.0, "5.0", "5.0"},
+		{-0.0, "-0.0", "-0.0"},
+		{-355.15, "-355.15", "-355.15"},
+		{2.5e-8, "0.000000025", "0.000000025"},
+		{1e300, "1e+300", "1e+300"},
+		{1.0 / 3.0, "0.333333333333333", NULL},
+		{9007199254740993.0, "9007199254740992.0", "9007199254740992.0"},
+		{123456789012345678.0, "1.2345678901234568e+17", "1.2345678901234568e+17"},
+	};
+	bson_error_t err;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bson_t d = BSON_INITIALIZER, *back;
+		char *r, *c, want[96];
+		size_t n;
+
+		BSON_APPEND_DOUBLE(&d, "x", cases[i].v);
+		r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, &n);
+		c = docstream_to_json(&d, DOCSTREAM_JSON_CANONICAL, NULL);
+		bson_snprintf(want, sizeof want, "{ \"x\" : %s }", cases[i].relaxed);
+		if (cases[i].v == 1.0 / 3.0)
+			ok(strncmp(r, "{ \"x\" : 0.33333333333333", 24) == 0 && n == strlen(r),
+				"relaxed 1/3 keeps the digits it needs");
+		else
+			is_str(r, want, "relaxed %s", cases[i].relaxed);
+		if (cases[i].canonical) {
+			bson_snprintf(want, sizeof want, "{ \"x\" : { \"$numberDouble\" : \"%s\" } }", cases[i].canonical);
+			is_str(c, want, "canonical %s", cases[i].canonical);
+		}
+		back = bson_new_from_json((const uint8_t *)r, -1, &err);
+		ok(back && bson_equal(back, &d), "relaxed %s reads back to the same double", cases[i].relaxed);
+		bson_destroy(back);
+		back = bson_new_from_json((const uint8_t *)c, -1, &err);
+		ok(back && bson_equal(back, &d), "canonical %s reads back to the same double", cases[i].relaxed);
+		bson_destroy(back);
+		bson_free(r);
+		bson_free(c);
+		bson_destroy(&d);
+	}
+	{
+		/* strings, escapes, integers, non-finite values and nesting around the doubles */
+		const char *in = "{\"s\": \"19.989999999999998437 \\\" 0.5\", \"i\": {\"$numberLong\": \"9223372036854775807\"},"
+			" \"n\": {\"$numberDouble\": \"NaN\"}, \"a\": [1.5, {\"b\": 0.1}], \"k\": \"$numberDouble\","
+			" \"m\": {\"$numberDouble\": \"-Infinity\"}, \"z\": 0.25}";
+		bson_t *d = bson_new_from_json((const uint8_t *)in, -1, &err), *back;
+		char *r = docstream_to_json(d, DOCSTREAM_JSON_RELAXED, NULL);
+		char *c = docstream_to_json(d, DOCSTREAM_JSON_CANONICAL, NULL);
+
+		is_str(r, "{ \"s\" : \"19.989999999999998437 \\\" 0.5\", \"i\" : 9223372036854775807, "
+			"\"n\" : { \"$numberDouble\" : \"NaN\" }, \"a\" : [ 1.5, { \"b\" : 0.1 } ], \"k\" : \"$numberDouble\", "
+			"\"m\" : { \"$numberDouble\" : \"-Infinity\" }, \"z\" : 0.25 }", "relaxed: only the doubles change");
+		has_str(c, "\"a\" : [ { \"$numberDouble\" : \"1.5\" }, { \"b\" : { \"$numberDouble\" : \"0.1\" } } ]",
+			"canonical: doubles inside arrays and documents");
+		has_str(c, "\"z\" : { \"$numberDouble\" : \"0.25\" }", "canonical: the double after NaN and -Infinity");
+		back = bson_new_from_json((const uint8_t *)c, -1, &err);
+		ok(back && bson_equal(back, d), "canonical output reads back to the same document");
+		bson_destroy(back);
+		bson_free(r);
+		bson_free(c);
+		bson_destroy(d);
+	}
+}
+
 int
 main(void)
 {
@@ -501,6 +577,7 @@ main(void)
 	test_writer_ndjson();
 	test_writer_errors();
 	test_large_doc();
+	test_json_doubles();
 	{
 		char *cmd = bson_strdup_printf("rm -rf %s", tmpdir);
 
