@@ -33,8 +33,8 @@
 # Rows whose _id left the collection are deleted, but an empty collection never
 # empties a table (truncate it yourself).  Limits: jsonb cannot hold U+0000 in
 # a string; _ids of different types with the same text (1 and "1") share a row.
-# A double in doc keeps the dump's digits (51.530000000000001137 is the double
-# 51.53): read it with ::float8.
+# A double in doc is written in its shortest exact form (51.53), as the dump
+# prints it.
 set -euo pipefail
 me=${0##*/}
 die() { echo "$me: $2" >&2; exit "$1"; }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "docstream.h"
 #include "exitcode.h"
 #include "progress.h"
 
@@ -198,7 +199,7 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 	BSON_APPEND_DOUBLE(&rec, "rate_docs_s", el > 0 ? (double)docs / el : 0.0);
 	if (extra != NULL)
 		bson_concat(&rec, extra);
-	json = bson_as_relaxed_extended_json(&rec, &len);
+	json = docstream_to_json(&rec, DOCSTREAM_JSON_RELAXED, &len);
 	json[len] = '\n';
 	/* one write per record so concurrent writers never interleave lines */
 	do
