@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -244,8 +245,10 @@ get_time(const bson_t *d, const char *key)
 /* mongo-replay's "namespaces": what it applied to each target collection,
  * counted under that collection's row too. */
 static void
-take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *whole, double when)
+take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *whole_row, double when)
 {
+	/* row_for() may move every row: keep what is needed of the record's own */
+	const struct tool_row whole = *whole_row;
 	bson_iter_t it, arr;
 
 	if (!bson_iter_init_find(&it, d, "namespaces") || !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &arr))
@@ -263,15 +266,15 @@ take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *
 		bson_iter_document(&arr, &len, &data);
 		if (!bson_init_static(&one, data, len) || (ns = get_str(&one, "ns")) == NULL)
 			continue;
-		t = tool_for(row_for(r, ns), whole->tool);
-		t->summary = whole->summary;
+		t = tool_for(row_for(r, ns), whole.tool);
+		t->summary = whole.summary;
 		t->inserts = get_int(&one, "inserts", t->inserts);
 		t->updates = get_int(&one, "updates", t->updates);
 		t->replaces = get_int(&one, "replaces", t->replaces);
 		t->deletes = get_int(&one, "deletes", t->deletes);
 		t->docs = t->inserts + t->updates + t->replaces + t->deletes;
-		t->lag_p50 = whole->lag_p50;
-		t->lag_p99 = whole->lag_p99;
+		t->lag_p50 = whole.lag_p50;
+		t->lag_p99 = whole.lag_p99;
 		if (when > t->last_t)
 			t->last_t = when;
 		if ((change = get_time(&one, "last_change")) > t->last_change)
@@ -315,7 +318,6 @@ take_stats(struct report *r, const bson_t *d)
 		bson_strncpy(t->verdict, verdict, sizeof t->verdict);
 	if (when > t->last_t)
 		t->last_t = when;
-	take_stats_namespaces(r, d, t, when);
 	if (when > 0) {
 		if (r->first_t == 0 || when < r->first_t)
 			r->first_t = when;
@@ -325,6 +327,7 @@ take_stats(struct report *r, const bson_t *d)
 		if (t->lag_s >= 0)
 			series_add(&t->lag_t, when, t->lag_s);
 	}
+	take_stats_namespaces(r, d, t, when); /* last: it may move the rows t points into */
 }
 
 static void
@@ -1217,7 +1220,7 @@ live(const struct live_opts *o, const struct servers *sv)
 	static struct follower fo; /* its thread may outlive an interrupted run */
 	struct live_ns *rows = NULL;
 	int n = 0, rc = MP_EX_OK;
-	bool servers = sv->src && sv->dst, finished = false;
+	bool servers = sv->src && sv->dst, finished = false, ended = false;
 	FILE *screen;
 	bson_error_t err;
 	double prev_t = mp_now();
@@ -1231,7 +1234,17 @@ live(const struct live_opts *o, const struct servers *sv)
 		pthread_mutex_init(&fo.lock, NULL);
 		fo.path = o->nfiles ? o->files[0] : "-";
 		fo.cc = o->cc;
-		if (pthread_create(&fo.thread, NULL, follow, &fo) != 0) {
+		sigset_t block, old;
+		int e;
+
+		/* signals are the screen's to take: the reader never sees EINTR */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		pthread_sigmask(SIG_BLOCK, &block, &old);
+		e = pthread_create(&fo.thread, NULL, follow, &fo);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e != 0) {
 			diag_error("cannot start the reader thread");
 			return MP_EX_SOFTWARE;
 		}
@@ -1263,7 +1276,8 @@ live(const struct live_opts *o, const struct servers *sv)
 			}
 		if (o->events) {
 			pthread_mutex_lock(&fo.lock);
-			finished = finished || fo.done;
+			ended = fo.done;
+			finished = finished || ended;
 			for (int k = 0; k < fo.r.n; k++) {
 				const struct ns_row *er = &fo.r.rows[k];
 				struct live_ns *l;
@@ -1367,7 +1381,7 @@ live(const struct live_opts *o, const struct servers *sv)
 		}
 		bson_append_array_end(&snap, &arr);
 		if (o->events)
-			BSON_APPEND_BOOL(&snap, "ended", finished && fo.done);
+			BSON_APPEND_BOOL(&snap, "ended", ended);
 		fflush(screen);
 		if (o->snapshot && !checkpoint_save(o->snapshot, &snap, &err))
 			diag_fail(&err, NULL);
@@ -1375,8 +1389,6 @@ live(const struct live_opts *o, const struct servers *sv)
 		report_clear(&r);
 		if (!finished && (o->iterations == 0 || it + 1 < o->iterations))
 			for (double t = 0; t < o->refresh && !sig_stop_requested(); t += 0.1) {
-				bool ended = false;
-
 				if (o->events) {
 					pthread_mutex_lock(&fo.lock);
 					ended = fo.done;
@@ -1389,7 +1401,8 @@ live(const struct live_opts *o, const struct servers *sv)
 	}
 	if (o->events) {
 		pthread_mutex_lock(&fo.lock);
-		if (fo.done) {
+		ended = fo.done;
+		if (ended) {
 			if (fo.failed) {
 				diag_fail(&fo.err, NULL);
 				rc = mp_error_exitcode(&fo.err);
@@ -1401,7 +1414,7 @@ live(const struct live_opts *o, const struct servers *sv)
 		}
 		pthread_mutex_unlock(&fo.lock);
 		/* a reader still blocked on its input is left to the exit */
-		if (fo.done) {
+		if (ended) {
 			pthread_join(fo.thread, NULL);
 			report_clear(&fo.r);
 		}

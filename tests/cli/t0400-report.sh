@@ -45,6 +45,20 @@ test_expect_success 'mongo-replay stats: each target collection gets what was ap
 	test_grep "^shop.orders  *replay  " r.txt
 '
 
+test_expect_success 'a replay record naming many collections at once (rows grow while read)' '
+	{
+		printf "{\"tool\":\"mongo-replay\",\"type\":\"summary\",\"ns\":\"replay\",\"docs\":40,\"lag_p50_ms\":2,\"lag_p99_ms\":9,\"namespaces\":["
+		for i in $(seq 1 40); do
+			printf "%s{\"ns\":\"db.c%02d\",\"inserts\":%d,\"updates\":0,\"replaces\":0,\"deletes\":0}" \
+				"$([ $i = 1 ] || echo ,)" $i $i
+		done
+		echo "]}"
+	} >many.ndjson &&
+	mongo-report --format json many.ndjson >r.json &&
+	jq -e "(.namespaces | length) == 41 and ([.namespaces[] | select(.ns | startswith(\"db.c\")) | .inserts] | add) == 820" r.json &&
+	jq -e ".namespaces[] | select(.ns == \"db.c40\") | .tools[0].tool == \"mongo-replay\" and .tools[0].lag_p99_ms == 9" r.json
+'
+
 test_expect_success 'an unfinished copy has no ETA without the source count, and no source columns' '
 	mongo-report --format json "$D/replay-ns.ndjson" |
 		jq -e ".namespaces[] | select(.ns == \"shop.users\") | has(\"eta_s\") | not" &&
