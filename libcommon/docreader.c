@@ -572,7 +572,8 @@ docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t *err
 			(unsigned long long)r->record);
 		return -1;
 	}
-	r->can_continue = true;
+	/* only a skippable bad record sets it: an I/O error is never skipped */
+	r->can_continue = false;
 	if (r->format == DOCSTREAM_AUTO) {
 		if (!fill(r, 4, err))
 			return -1;
