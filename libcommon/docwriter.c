@@ -94,7 +94,8 @@ shortest_double(double d, char *buf, size_t size)
 
 	if (n > 0)
 		return n;
-	for (int prec = 15; prec <= 17; prec++) {
+	/* a subnormal has fewer digits of precision than 15: search from 1 */
+	for (int prec = fpclassify(d) == FP_SUBNORMAL ? 1 : 15; prec <= 17; prec++) {
 		snprintf(buf, size, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
@@ -111,9 +112,16 @@ struct doubles {
 	bool ambiguous; /* a key "$numberDouble": leave the text alone */
 };
 
+/* libbson prints "{ ... }" for what is nested deeper than this: stop before */
+#define DOUBLES_MAX_DEPTH 100
+
 static void
-collect_doubles(bson_iter_t *it, struct doubles *d)
+collect_doubles(bson_iter_t *it, struct doubles *d, int depth)
 {
+	if (depth > DOUBLES_MAX_DEPTH) {
+		d->ambiguous = true;
+		return;
+	}
 	while (!d->ambiguous && bson_iter_next(it)) {
 		bson_iter_t sub;
 
@@ -126,7 +134,18 @@ collect_doubles(bson_iter_t *it, struct doubles *d)
 			}
 			d->v[d->n++] = bson_iter_double(it);
 		} else if ((BSON_ITER_HOLDS_DOCUMENT(it) || BSON_ITER_HOLDS_ARRAY(it)) && bson_iter_recurse(it, &sub)) {
-			collect_doubles(&sub, d);
+			collect_doubles(&sub, d, depth + 1);
+		} else if (BSON_ITER_HOLDS_CODEWSCOPE(it)) {
+			/* libbson prints the scope ("$scope") too */
+			const uint8_t *data;
+			uint32_t len, code_len;
+			bson_t scope;
+
+			bson_iter_codewscope(it, &code_len, &len, &data);
+			if (bson_init_static(&scope, data, len) && bson_iter_init(&sub, &scope))
+				collect_doubles(&sub, d, depth + 1);
+			else
+				d->ambiguous = true;
 		}
 	}
 }
@@ -166,7 +185,7 @@ tidy_doubles(char *json, size_t *len, const struct doubles *dv)
 	size_t k = 0;
 	char num[40];
 
-	while (p < end && k < dv->n) {
+	while (p < end) {
 		const char *from = NULL, *to = NULL;
 
 		if (*p == '"') {
@@ -187,10 +206,10 @@ tidy_doubles(char *json, size_t *len, const struct doubles *dv)
 			if (q == NULL)
 				break;
 			if (after_key_double) {
-				if (isfinite(dv->v[k]))
-					from = p + 1, to = q;
-				else
+				if (k < dv->n && !isfinite(dv->v[k]))
 					k++; /* "Infinity", "-Infinity", "NaN" */
+				else
+					from = p + 1, to = q;
 			}
 			after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
 			p = q + 1;
@@ -212,10 +231,19 @@ tidy_doubles(char *json, size_t *len, const struct doubles *dv)
 			p++;
 		}
 		if (from) {
+			if (k == dv->n) {
+				k++; /* more doubles printed than the document holds */
+				break;
+			}
 			textbuf_add(&out, copied, (size_t)(from - copied));
 			textbuf_add(&out, num, shortest_double(dv->v[k++], num, sizeof num));
 			copied = to;
 		}
+	}
+	if (k != dv->n) {
+		/* the text and the values disagree: keep libbson's text, which is exact */
+		bson_free(out.p);
+		return json;
 	}
 	textbuf_add(&out, copied, (size_t)(end - copied));
 	out.p[out.len] = '\0';
@@ -234,7 +262,7 @@ docstream_to_json(const bson_t *doc, enum docstream_json mode, size_t *len)
 	bson_iter_t it;
 
 	if (json && bson_iter_init(&it, doc))
-		collect_doubles(&it, &dv);
+		collect_doubles(&it, &dv, 0);
 	if (dv.n > 0 && !dv.ambiguous)
 		json = tidy_doubles(json, &n, &dv);
 	bson_free(dv.v);

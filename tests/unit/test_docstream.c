@@ -506,6 +506,8 @@ test_json_doubles(void)
 		{1.0 / 3.0, "0.333333333333333", NULL},
 		{9007199254740993.0, "9007199254740992.0", "9007199254740992.0"},
 		{123456789012345678.0, "1.2345678901234568e+17", "1.2345678901234568e+17"},
+		{1e-310, "1e-310", "1e-310"},
+		{5e-324, "5e-324", "5e-324"},
 	};
 	bson_error_t err;
 
@@ -558,6 +560,43 @@ test_json_doubles(void)
 		bson_free(r);
 		bson_free(c);
 		bson_destroy(d);
+	}
+	{
+		/* libbson prints the scope of code with scope: its doubles count in order */
+		bson_t d = BSON_INITIALIZER, scope = BSON_INITIALIZER, *back;
+		char *r, *c;
+
+		BSON_APPEND_DOUBLE(&scope, "a", 0.1);
+		BSON_APPEND_CODE_WITH_SCOPE(&d, "c", "f()", &scope);
+		BSON_APPEND_DOUBLE(&d, "x", 0.7);
+		BSON_APPEND_DOUBLE(&d, "y", 0.25);
+		r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, NULL);
+		c = docstream_to_json(&d, DOCSTREAM_JSON_CANONICAL, NULL);
+		is_str(r, "{ \"c\" : { \"$code\" : \"f()\", \"$scope\" : { \"a\" : 0.1 } }, \"x\" : 0.7, \"y\" : 0.25 }",
+			"a double in a code-with-scope scope keeps its place");
+		back = bson_new_from_json((const uint8_t *)c, -1, &err);
+		ok(back && bson_equal(back, &d), "code with scope: canonical output reads back the same");
+		bson_destroy(back);
+		bson_free(r);
+		bson_free(c);
+		bson_destroy(&scope);
+		bson_destroy(&d);
+	}
+	{
+		/* a document with a "$numberDouble" key is left as libbson prints it */
+		bson_t d = BSON_INITIALIZER, sub = BSON_INITIALIZER;
+		char *r, *lib;
+
+		BSON_APPEND_UTF8(&sub, "$numberDouble", "12.50");
+		BSON_APPEND_DOCUMENT(&d, "odd", &sub);
+		BSON_APPEND_DOUBLE(&d, "x", 0.1);
+		r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, NULL);
+		lib = bson_as_relaxed_extended_json(&d, NULL);
+		is_str(r, lib, "a \"$numberDouble\" key: libbson's text unchanged");
+		bson_free(r);
+		bson_free(lib);
+		bson_destroy(&sub);
+		bson_destroy(&d);
 	}
 }
 
