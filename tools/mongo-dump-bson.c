@@ -455,6 +455,11 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 		}
 		if (ok && o->parallel > 1)
 			ok = idrange_split(coll, base, o->parallel, bounds, &nb, &count, err);
+		else if (ok)
+			/* the split counted the whole collection: count this share */
+			count = mongoc_collection_count_documents(coll, base, NULL, NULL, NULL, NULL);
+		if (ok && o->limit > 0 && (count < 0 || o->limit < count))
+			count = o->limit;
 		if (ok) {
 			pthread_t *threads;
 			struct range_task *tasks;

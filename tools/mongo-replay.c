@@ -954,8 +954,10 @@ apply_txn(struct replay *r, mongoc_client_t *client, struct item **items, int n,
 	}
 	if (ok) {
 		pthread_mutex_lock(&r->lock);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
 			count_op(&r->n, items[i]->ev.op);
+			count_ns(r, items[i]);
+		}
 		r->n.txns++;
 		pthread_mutex_unlock(&r->lock);
 	}

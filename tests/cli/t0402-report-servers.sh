@@ -56,6 +56,13 @@ test_expect_success 'mongo-dump-bson writes periodic stats with the total it exp
 	jq -s -e "map(select(.type == \"summary\")) | length == 1 and .[0].docs == 1000 and .[0].total == 1000" d.ndjson
 '
 
+test_expect_success 'a --partition share expects its own count, not the collection'"'"'s' '
+	MP_STATS_INTERVAL=0.001 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.a --partition 2/4 --stats p.ndjson >p.bson &&
+	n=$(mongo-report --format json p.ndjson | jq ".namespaces[0].tools[0].docs") &&
+	test "$n" -gt 0 && test "$n" -lt 1000 &&
+	jq -s -e "map(select(.type == \"summary\")) | .[0].total == $n" p.ndjson
+'
+
 test_expect_success 'the target down is 69, with nothing written' '
 	test_expect_code 69 mongo-report --source "$SRC" --target "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" \
 		-o r2.html --format html s.ndjson 2>err &&
