@@ -1,6 +1,7 @@
 /*
  * diag.c: program-name prefixed, password-scrubbed lines on stderr.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,6 +107,17 @@ diag_scrub(const char *in, char *out, size_t size)
 	bson_strncpy(out, tmp, size);
 }
 
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[LINE_MAX_LEN];
+
+void
+diag_last_error(char *buf, size_t size)
+{
+	pthread_mutex_lock(&last_lock);
+	bson_strncpy(buf, last_error, size);
+	pthread_mutex_unlock(&last_lock);
+}
+
 static void
 emit(enum diag_level level, const char *msg)
 {
@@ -113,6 +125,11 @@ emit(enum diag_level level, const char *msg)
 	const char *tag = level == DIAG_WARN ? "warning: " : "";
 
 	diag_scrub(msg, line, sizeof line);
+	if (level == DIAG_ERROR) {
+		pthread_mutex_lock(&last_lock);
+		bson_strncpy(last_error, line, sizeof last_error);
+		pthread_mutex_unlock(&last_lock);
+	}
 	fprintf(stderr, "%s: %s%s\n", progname, tag, line);
 	fflush(stderr);
 }

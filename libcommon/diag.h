@@ -54,6 +54,10 @@ void diag_note(const char *fmt, ...) BSON_GNUC_PRINTF(1, 2);
  */
 bool diag_fail(const bson_error_t *err, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 
+/* The last error line printed (scrubbed, without the program name), "" if
+ * none, into buf: what a tool's --stats exit record carries. */
+void diag_last_error(char *buf, size_t size);
+
 /* Route libmongoc/libbson log output through diag (warnings stay warnings,
  * the driver's chatter becomes debug). Call after mongoc_init(). */
 void diag_capture_driver_log(void);

@@ -216,6 +216,41 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 }
 
 void
+stats_finish(struct stats *s, const char *ns, int status)
+{
+	bson_t rec = BSON_INITIALIZER;
+	struct timespec wall;
+	char stamp[64], last[1024];
+	char *json;
+	size_t len;
+	ssize_t put;
+
+	if (s != NULL && s->fd >= 0) {
+		clock_gettime(CLOCK_REALTIME, &wall);
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime(&wall.tv_sec));
+		snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03ldZ", wall.tv_nsec / 1000000);
+		BSON_APPEND_UTF8(&rec, "tool", s->tool);
+		BSON_APPEND_UTF8(&rec, "type", "exit");
+		BSON_APPEND_UTF8(&rec, "time", stamp);
+		if (ns != NULL)
+			BSON_APPEND_UTF8(&rec, "ns", ns);
+		BSON_APPEND_INT32(&rec, "status", status);
+		BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
+		diag_last_error(last, sizeof last);
+		if (status != 0 && last[0])
+			BSON_APPEND_UTF8(&rec, "error", last);
+		json = docstream_to_json(&rec, DOCSTREAM_JSON_RELAXED, &len);
+		json[len] = '\n';
+		do
+			put = write(s->fd, json, len + 1);
+		while (put < 0 && errno == EINTR);
+		bson_free(json);
+		bson_destroy(&rec);
+	}
+	stats_close(s);
+}
+
+void
 stats_close(struct stats *s)
 {
 	if (s == NULL)

@@ -1033,7 +1033,7 @@ out:
 	if (client)
 		mongoc_client_pool_push(pool, client);
 	mongoc_client_pool_destroy(pool);
-	stats_close(stats);
+	stats_finish(stats, ns ? ns : db, rc);
 	bson_free(uri);
 	return rc;
 }

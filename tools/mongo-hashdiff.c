@@ -1396,7 +1396,7 @@ fail:
 	rc = mp_error_exitcode(&err);
 cleanup:
 	docstream_writer_destroy(out);
-	stats_close(stats);
+	stats_finish(stats, ns ? ns : db, rc);
 	mongoc_client_pool_destroy(spool);
 	mongoc_client_pool_destroy(tpool);
 	mongoc_cleanup();

@@ -1195,7 +1195,7 @@ main(int argc, char **argv)
 		rc = load_one(&o, pool, ns, o.from, o.metadata, stats);
 cleanup:
 	mongoc_client_pool_destroy(pool);
-	stats_close(stats);
+	stats_finish(stats, ns ? ns : db, rc);
 	bson_free(uri);
 	mongoc_cleanup();
 done:

@@ -1645,7 +1645,7 @@ cleanup:
 	docstream_writer_destroy(r.dry);
 	if (r.reject)
 		fclose(r.reject);
-	stats_close(stats);
+	stats_finish(stats, "replay", rc);
 	mongoc_client_pool_destroy(r.pool);
 	if (r.wc)
 		mongoc_write_concern_destroy(r.wc);

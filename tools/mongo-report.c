@@ -152,11 +152,22 @@ struct ns_row {
 	int nshown;
 };
 
+/* A tool that ended badly: its --stats exit record. */
+struct failure {
+	char tool[32], ns[256];
+	int status;
+	char *error;
+};
+
+#define MAX_FAILURES 64
+
 struct report {
 	struct ns_row *rows;
 	int n, cap;
 	int64_t records, stats, diffs, events;
 	double first_t, last_t;
+	struct failure failures[MAX_FAILURES];
+	int nfailures;
 };
 
 static const char *ev_names[] = {"insert", "update", "replace", "delete", "drop", "rename", "dropDatabase", "other"};
@@ -280,6 +291,26 @@ take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *
 		if ((change = get_time(&one, "last_change")) > t->last_change)
 			t->last_change = change;
 	}
+}
+
+/* An exit record: a failure is kept (not the differences of mongo-hashdiff,
+ * status 1); it makes no row of its own. */
+static void
+take_exit(struct report *r, const bson_t *d)
+{
+	const char *tool = get_str(d, "tool"), *ns = get_str(d, "ns"), *error = get_str(d, "error");
+	int status = (int)get_int(d, "status", 0);
+	struct failure *f;
+
+	r->stats++;
+	if (status == 0 || (status == 1 && tool && strcmp(tool, "mongo-hashdiff") == 0) ||
+	    r->nfailures == MAX_FAILURES)
+		return;
+	f = &r->failures[r->nfailures++];
+	bson_strncpy(f->tool, tool ? tool : "?", sizeof f->tool);
+	bson_strncpy(f->ns, ns ? ns : "", sizeof f->ns);
+	f->status = status;
+	f->error = bson_strdup(error ? error : "");
 }
 
 static void
@@ -423,7 +454,14 @@ read_input(struct report *r, const char *path, const struct cli_common *c, bool 
 			break;
 		}
 		if (bson_iter_init_find(&it, d, "tool") && bson_iter_init_find(&it, d, "type"))
-			take_stats(r, d);
+		{
+			const char *type = get_str(d, "type");
+
+			if (type && strcmp(type, "exit") == 0)
+				take_exit(r, d);
+			else
+				take_stats(r, d);
+		}
 		else if (bson_iter_init_find(&it, d, "operationType"))
 			take_event(r, d);
 		else if (bson_iter_init_find(&it, d, "diff") && bson_iter_init_find(&it, d, "ns"))
@@ -746,6 +784,14 @@ write_table(FILE *f, const struct report *r, bool markdown)
 		}
 		fputc('\n', f);
 	}
+	if (r->nfailures > 0)
+		fputc('\n', f);
+	for (int i = 0; i < r->nfailures; i++) {
+		const struct failure *x = &r->failures[i];
+
+		fprintf(f, "%sfailed%s: %s%s%s exited %d%s%s\n", markdown ? "- **" : "", markdown ? "**" : "", x->tool,
+			x->ns[0] ? " " : "", x->ns, x->status, x->error[0] ? ": " : "", x->error);
+	}
 }
 
 static void
@@ -817,7 +863,21 @@ write_json(FILE *f, const struct report *r)
 			fprintf(f, "%s%s", k ? ", " : "", row->shown[k]);
 		fputs("]}", f);
 	}
-	fputs("\n]}\n", f);
+	fputs("\n]", f);
+	if (r->nfailures > 0) {
+		fputs(", \"failures\": [", f);
+		for (int i = 0; i < r->nfailures; i++) {
+			fprintf(f, "%s{\"tool\": ", i ? ", " : "");
+			json_str(f, r->failures[i].tool);
+			fputs(", \"ns\": ", f);
+			json_str(f, r->failures[i].ns);
+			fprintf(f, ", \"status\": %d, \"error\": ", r->failures[i].status);
+			json_str(f, r->failures[i].error);
+			fputc('}', f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 }
 
 static void
@@ -888,11 +948,32 @@ write_html(FILE *f, const struct report *r, const char *title)
 	      "td.num{text-align:right}.equal{color:#276749;font-weight:bold}.different{color:#c53030;font-weight:bold}"
 	      ".bar{background:#e2e8f0;width:120px;height:10px;display:inline-block}"
 	      ".bar span{background:#38a169;height:10px;display:block}.muted{color:#888}"
+	      ".failed{border:2px solid #c53030;background:#fff5f5;padding:0 1em;margin:1em 0}"
 	      "figure{display:inline-block;margin:0 1em 1em 0}\n</style></head><body>\n<h1>", f);
 	html_esc(f, title);
 	fprintf(f, "</h1>\n<p class=\"muted\">generated %s from %lld records (%lld stats, %lld differences, %lld change "
 		"events)%s; times in UTC</p>\n", when, (long long)r->records, (long long)r->stats, (long long)r->diffs,
 		(long long)r->events, any_counts(r) ? ", with the servers' counts at that time" : "");
+	if (r->nfailures > 0) {
+		fprintf(f, "<div id=\"failures\" class=\"failed\"><strong>%d run%s failed</strong><ul>\n", r->nfailures,
+			r->nfailures == 1 ? "" : "s");
+		for (int i = 0; i < r->nfailures; i++) {
+			fprintf(f, "<li>%s", r->failures[i].tool);
+			if (r->failures[i].ns[0]) {
+				fputs(" (", f);
+				html_esc(f, r->failures[i].ns);
+				fputc(')', f);
+			}
+			fprintf(f, " exited %d", r->failures[i].status);
+			if (r->failures[i].error[0]) {
+				fputs(": <code>", f);
+				html_esc(f, r->failures[i].error);
+				fputs("</code>", f);
+			}
+			fputs("</li>\n", f);
+		}
+		fputs("</ul></div>\n", f);
+	}
 	fputs("<h2>Collections</h2>\n<table id=\"collections\"><tr><th>namespace</th><th>source</th><th>target</th>"
 	      "<th>progress</th><th>copied</th><th>inserts</th><th>updates</th><th>deletes</th><th>last change</th>"
 	      "<th>ETA</th><th>lag</th><th>verdict</th></tr>\n", f);
@@ -980,6 +1061,17 @@ write_html(FILE *f, const struct report *r, const char *title)
 					(long long)t->rejected);
 			}
 		}
+	for (int i = 0; i < r->nfailures; i++) {
+		fprintf(f, "<li class=\"failure\">%s", r->failures[i].tool);
+		if (r->failures[i].ns[0]) {
+			fputs(" (", f);
+			html_esc(f, r->failures[i].ns);
+			fputc(')', f);
+		}
+		fprintf(f, ": exit %d%s", r->failures[i].status, r->failures[i].error[0] ? ", " : "");
+		html_esc(f, r->failures[i].error);
+		fputs("</li>\n", f);
+	}
 	fputs("</ul>\n</body></html>\n", f);
 }
 
@@ -1106,6 +1198,8 @@ report_clear(struct report *r)
 		}
 	}
 	bson_free(r->rows);
+	for (int i = 0; i < r->nfailures; i++)
+		bson_free(r->failures[i].error);
 	memset(r, 0, sizeof *r);
 }
 
@@ -1380,6 +1474,12 @@ live(const struct live_opts *o, const struct servers *sv)
 			bson_append_document_end(&arr, &o2);
 		}
 		bson_append_array_end(&snap, &arr);
+		for (int i = 0; i < r.nfailures; i++)
+			fprintf(screen, "\nfailed: %s%s%s exited %d%s%s", r.failures[i].tool, r.failures[i].ns[0] ? " " : "",
+				r.failures[i].ns, r.failures[i].status, r.failures[i].error[0] ? ": " : "",
+				r.failures[i].error);
+		if (r.nfailures > 0)
+			fputc('\n', screen);
 		if (o->events)
 			BSON_APPEND_BOOL(&snap, "ended", ended);
 		fflush(screen);

@@ -944,7 +944,7 @@ fail:
 cleanup:
 	docstream_writer_destroy(out);
 	progress_destroy(p);
-	stats_close(stats);
+	stats_finish(stats, o.ns ? o.ns : o.db ? o.db : "*", rc);
 	mongoc_client_destroy(w.client);
 	bson_free(uri);
 	mongoc_cleanup();

@@ -94,6 +94,32 @@ test_expect_success 'a server that cannot be reached is 69' '
 	test_must_be_empty out && test_grep "127.0.0.1:1" err
 '
 
+test_expect_success 'a tool that fails ends its stats with an exit record; the report lists it' '
+	test_expect_code 69 mongo-dump-bson --uri "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" --ns shop.orders \
+		--stats s.ndjson >/dev/null 2>err &&
+	jq -s -e "length == 1 and .[0].type == \"exit\" and .[0].status == 69 and (.[0].error | test(\"127.0.0.1:1\"))" s.ndjson &&
+	cat "$D/stats.ndjson" s.ndjson >all.ndjson &&
+	mongo-report all.ndjson >r.txt &&
+	sed -e "/^\$/,\$d" r.txt >table && mongo-report "$D/stats.ndjson" >expect && test_cmp expect table &&
+	test_grep "^failed: mongo-dump-bson shop.orders exited 69: server unavailable" r.txt &&
+	mongo-report --format json all.ndjson | jq -e ".failures == [{tool: \"mongo-dump-bson\", ns: \"shop.orders\",
+		status: 69, error: .failures[0].error}] and (.failures[0].error | test(\"unavailable\"))" &&
+	mongo-report --format html -o r.html all.ndjson &&
+	test_grep "<strong>1 run failed</strong>" r.html && test_grep "<li class=\"failure\">mongo-dump-bson" r.html
+'
+
+test_expect_success 'a finished run ends with exit status 0; exit records add no row; hashdiff'"'"'s 1 is no failure' '
+	printf "%s\n" "{\"hello\": 1" | test_expect_code 65 mongo-load-bson --uri mongodb://127.0.0.1:1 --ns a.b \
+		--dry-run --stats bad.ndjson 2>/dev/null &&
+	jq -s -e "map(select(.type == \"exit\")) | length == 1 and .[0].status == 65 and (.[0].error | test(\"line 1\"))" bad.ndjson &&
+	printf "%s\n" "{\"hello\": 1}" | mongo-load-bson --uri mongodb://127.0.0.1:1 --ns a.b --dry-run --stats ok.ndjson 2>/dev/null &&
+	jq -s -e ".[-1] | .type == \"exit\" and .status == 0 and (has(\"error\") | not)" ok.ndjson &&
+	mongo-report --format json ok.ndjson | jq -e "(.namespaces | length) == 1 and (has(\"failures\") | not)" &&
+	printf "%s\n" "{\"tool\":\"mongo-hashdiff\",\"type\":\"exit\",\"ns\":\"x.y\",\"status\":1}" \
+		"{\"tool\":\"mongo-load-bson\",\"type\":\"exit\",\"ns\":\"x.z\",\"status\":0}" >exits.ndjson &&
+	mongo-report --format json exits.ndjson | jq -e "(.namespaces | length) == 0 and (has(\"failures\") | not)"
+'
+
 test_expect_success 'a record of no known shape is 65, naming it' '
 	printf "%s\n" "{\"hello\": 1}" >bad.ndjson &&
 	test_expect_code 65 mongo-report bad.ndjson 2>err &&

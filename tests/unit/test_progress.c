@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "progress.h"
 #include "tap.h"
 
 int
 main(void)
 {
-	char path[] = "/tmp/mp-stats-XXXXXX", line[2048], buf[64];
+	char path[] = "/tmp/mp-stats-XXXXXX", path2[] = "/tmp/mp-stats-XXXXXX", line[2048], buf[64];
 	bson_t extra = BSON_INITIALIZER, *rec;
 	bson_error_t err;
 	bson_iter_t it;
@@ -20,6 +21,7 @@ main(void)
 	int fd = mkstemp(path), lines = 0;
 	FILE *f;
 
+	diag_init("test_progress");
 	close(fd);
 	s = stats_open(path, -1, "mongo-test", &err);
 	ok(s != NULL, "stats file opens");
@@ -54,6 +56,36 @@ main(void)
 	ok(s && stats_emit(s, "summary", NULL, 1, 1, 0, NULL, &err) && !stats_due(s), "no stats requested writes nothing");
 	stats_close(s);
 	ok(stats_open("/nonexistent-dir/s.ndjson", -1, "t", &err) == NULL, "an uncreatable stats file is an error");
+
+	/* the exit record: the status, and the last error line when it failed */
+	fd = mkstemp(path2);
+	close(fd);
+	s = stats_open(path2, -1, "mongo-test", &err);
+	stats_finish(s, "shop.orders", 0);
+	s = stats_open(path2, -1, "mongo-test", &err);
+	diag_error("server unavailable: no server at 127.0.0.1:1");
+	stats_finish(s, NULL, 69);
+	stats_finish(NULL, "x", 1);
+	f = fopen(path2, "r");
+	lines = 0;
+	while (fgets(line, sizeof line, f)) {
+		lines++;
+		rec = bson_new_from_json((const uint8_t *)line, -1, &err);
+		ok(rec && bson_iter_init_find(&it, rec, "type") && strcmp(bson_iter_utf8(&it, NULL), "exit") == 0,
+			"exit record %d", lines);
+		ok(rec && bson_iter_init_find(&it, rec, "status") && bson_iter_as_int64(&it) == (lines == 1 ? 0 : 69),
+			"exit record %d has the status", lines);
+		if (lines == 1)
+			ok(rec && bson_has_field(rec, "ns") && !bson_has_field(rec, "error"), "status 0: ns, no error");
+		else
+			ok(rec && !bson_has_field(rec, "ns") && bson_iter_init_find(&it, rec, "error") &&
+					strcmp(bson_iter_utf8(&it, NULL), "server unavailable: no server at 127.0.0.1:1") == 0,
+				"status 69: the last error line, no ns");
+		bson_destroy(rec);
+	}
+	fclose(f);
+	is_int(lines, 2, "one exit record per run");
+	unlink(path2);
 
 	progress_format_duration(3723, buf, sizeof buf);
 	is_str(buf, "1h02m03s", "hours");
