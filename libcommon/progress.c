@@ -225,7 +225,7 @@ stats_finish(struct stats *s, const char *ns, int status)
 	size_t len;
 	ssize_t put;
 
-	if (s != NULL && s->fd >= 0) {
+	if (s != NULL && s->fd >= 0 && status > 1) {
 		clock_gettime(CLOCK_REALTIME, &wall);
 		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime(&wall.tv_sec));
 		snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03ldZ", wall.tv_nsec / 1000000);
@@ -237,7 +237,7 @@ stats_finish(struct stats *s, const char *ns, int status)
 		BSON_APPEND_INT32(&rec, "status", status);
 		BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
 		diag_last_error(last, sizeof last);
-		if (status != 0 && last[0])
+		if (last[0])
 			BSON_APPEND_UTF8(&rec, "error", last);
 		json = docstream_to_json(&rec, DOCSTREAM_JSON_RELAXED, &len);
 		json[len] = '\n';

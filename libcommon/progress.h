@@ -54,10 +54,10 @@ bool stats_due(struct stats *s);
 void stats_close(struct stats *s);
 
 /*
- * Write the exit record {"tool", "type": "exit", "time", "ns", "status",
- * "error"} (ns when not NULL; error, the last error line printed, when status
- * is not 0), then close.  Each tool ends its stats stream with it, so a run
- * that failed shows in the report.  A NULL s is fine.
+ * Close, after writing the exit record {"tool", "type": "exit", "time", "ns",
+ * "status", "error"} (ns when not NULL; error, the last error line printed)
+ * when the run failed: status above 1 (1 is "differences found").  A run
+ * that went well keeps its summary as the last record.  A NULL s is fine.
  */
 void stats_finish(struct stats *s, const char *ns, int status);
 

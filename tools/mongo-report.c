@@ -293,8 +293,8 @@ take_stats_namespaces(struct report *r, const bson_t *d, const struct tool_row *
 	}
 }
 
-/* An exit record: a failure is kept (not the differences of mongo-hashdiff,
- * status 1); it makes no row of its own. */
+/* An exit record: a failure is kept (status 1, differences found, is not
+ * one); it makes no row of its own. */
 static void
 take_exit(struct report *r, const bson_t *d)
 {
@@ -303,8 +303,7 @@ take_exit(struct report *r, const bson_t *d)
 	struct failure *f;
 
 	r->stats++;
-	if (status == 0 || (status == 1 && tool && strcmp(tool, "mongo-hashdiff") == 0) ||
-	    r->nfailures == MAX_FAILURES)
+	if (status <= 1 || r->nfailures == MAX_FAILURES)
 		return;
 	f = &r->failures[r->nfailures++];
 	bson_strncpy(f->tool, tool ? tool : "?", sizeof f->tool);

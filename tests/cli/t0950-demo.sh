@@ -14,7 +14,7 @@ test_expect_success 'the demo runs end to end and verifies equal' '
 	test_grep "The report: " log &&
 	test -s demo/report.html &&
 	jq -s -e "map(select(.tool == \"mongo-hashdiff\" and .type == \"summary\")) | length == 3 and all(.verdict == \"equal\")" demo/verify.ndjson &&
-	jq -s -e "map(select(.type == \"exit\")) | length == 1 and .[0].status == 0" demo/verify.ndjson &&
+	cat demo/*.ndjson | jq -s -e "map(select(.type == \"exit\")) | length == 0" &&
 	jq -s -e "map(select(.tool == \"mongo-replay\" and .type == \"summary\")) | .[0].docs > 0" demo/replay.ndjson
 '
 

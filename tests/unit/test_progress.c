@@ -63,6 +63,11 @@ main(void)
 	s = stats_open(path2, -1, "mongo-test", &err);
 	stats_finish(s, "shop.orders", 0);
 	s = stats_open(path2, -1, "mongo-test", &err);
+	stats_finish(s, "shop.orders", 1);
+	s = stats_open(path2, -1, "mongo-test", &err);
+	diag_error("source down");
+	stats_finish(s, "shop.orders", 65);
+	s = stats_open(path2, -1, "mongo-test", &err);
 	diag_error("server unavailable: no server at 127.0.0.1:1");
 	stats_finish(s, NULL, 69);
 	stats_finish(NULL, "x", 1);
@@ -73,10 +78,12 @@ main(void)
 		rec = bson_new_from_json((const uint8_t *)line, -1, &err);
 		ok(rec && bson_iter_init_find(&it, rec, "type") && strcmp(bson_iter_utf8(&it, NULL), "exit") == 0,
 			"exit record %d", lines);
-		ok(rec && bson_iter_init_find(&it, rec, "status") && bson_iter_as_int64(&it) == (lines == 1 ? 0 : 69),
+		ok(rec && bson_iter_init_find(&it, rec, "status") && bson_iter_as_int64(&it) == (lines == 1 ? 65 : 69),
 			"exit record %d has the status", lines);
 		if (lines == 1)
-			ok(rec && bson_has_field(rec, "ns") && !bson_has_field(rec, "error"), "status 0: ns, no error");
+			ok(rec && bson_has_field(rec, "ns") && bson_iter_init_find(&it, rec, "error") &&
+					strcmp(bson_iter_utf8(&it, NULL), "source down") == 0,
+				"status 65: ns and the error");
 		else
 			ok(rec && !bson_has_field(rec, "ns") && bson_iter_init_find(&it, rec, "error") &&
 					strcmp(bson_iter_utf8(&it, NULL), "server unavailable: no server at 127.0.0.1:1") == 0,
@@ -84,7 +91,7 @@ main(void)
 		bson_destroy(rec);
 	}
 	fclose(f);
-	is_int(lines, 2, "one exit record per run");
+	is_int(lines, 2, "an exit record for each failed run, none for 0 and 1");
 	unlink(path2);
 
 	progress_format_duration(3723, buf, sizeof buf);
