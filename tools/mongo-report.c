@@ -933,6 +933,25 @@ svg_chart(FILE *f, const struct series *s, const char *label)
 		vmax, label);
 }
 
+/* One failed run as a list item: tool (ns) exited N: error. */
+static void
+html_failure(FILE *f, const struct failure *x)
+{
+	fprintf(f, "<li class=\"failure\">%s", x->tool);
+	if (x->ns[0]) {
+		fputs(" (", f);
+		html_esc(f, x->ns);
+		fputc(')', f);
+	}
+	fprintf(f, " exited %d", x->status);
+	if (x->error[0]) {
+		fputs(": <code>", f);
+		html_esc(f, x->error);
+		fputs("</code>", f);
+	}
+	fputs("</li>\n", f);
+}
+
 static void
 write_html(FILE *f, const struct report *r, const char *title)
 {
@@ -956,21 +975,8 @@ write_html(FILE *f, const struct report *r, const char *title)
 	if (r->nfailures > 0) {
 		fprintf(f, "<div id=\"failures\" class=\"failed\"><strong>%d run%s failed</strong><ul>\n", r->nfailures,
 			r->nfailures == 1 ? "" : "s");
-		for (int i = 0; i < r->nfailures; i++) {
-			fprintf(f, "<li>%s", r->failures[i].tool);
-			if (r->failures[i].ns[0]) {
-				fputs(" (", f);
-				html_esc(f, r->failures[i].ns);
-				fputc(')', f);
-			}
-			fprintf(f, " exited %d", r->failures[i].status);
-			if (r->failures[i].error[0]) {
-				fputs(": <code>", f);
-				html_esc(f, r->failures[i].error);
-				fputs("</code>", f);
-			}
-			fputs("</li>\n", f);
-		}
+		for (int i = 0; i < r->nfailures; i++)
+			html_failure(f, &r->failures[i]);
 		fputs("</ul></div>\n", f);
 	}
 	fputs("<h2>Collections</h2>\n<table id=\"collections\"><tr><th>namespace</th><th>source</th><th>target</th>"
@@ -1060,17 +1066,8 @@ write_html(FILE *f, const struct report *r, const char *title)
 					(long long)t->rejected);
 			}
 		}
-	for (int i = 0; i < r->nfailures; i++) {
-		fprintf(f, "<li class=\"failure\">%s", r->failures[i].tool);
-		if (r->failures[i].ns[0]) {
-			fputs(" (", f);
-			html_esc(f, r->failures[i].ns);
-			fputc(')', f);
-		}
-		fprintf(f, ": exit %d%s", r->failures[i].status, r->failures[i].error[0] ? ", " : "");
-		html_esc(f, r->failures[i].error);
-		fputs("</li>\n", f);
-	}
+	for (int i = 0; i < r->nfailures; i++)
+		html_failure(f, &r->failures[i]);
 	fputs("</ul>\n</body></html>\n", f);
 }
 
