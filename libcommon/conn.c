@@ -167,3 +167,71 @@ conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err)
 	*coll = bson_strdup(dot + 1);
 	return true;
 }
+
+/* ---- namespaces ---- */
+
+static bool
+system_db(const char *db)
+{
+	return strcmp(db, "admin") == 0 || strcmp(db, "local") == 0 || strcmp(db, "config") == 0;
+}
+
+bool
+conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err)
+{
+	char **dbs = NULL;
+	int cap = 16;
+
+	*n = 0;
+	*out = bson_malloc0(sizeof(char *) * (size_t)cap);
+	if (db == NULL) {
+		dbs = mongoc_client_get_database_names_with_opts(client, NULL, err);
+		if (dbs == NULL)
+			return false;
+	}
+	for (int i = 0; db ? i < 1 : dbs[i] != NULL; i++) {
+		const char *name = db ? db : dbs[i];
+		mongoc_database_t *d;
+		mongoc_cursor_t *cur;
+		const bson_t *info;
+		bson_iter_t it;
+
+		if (!db && system_db(name))
+			continue;
+		d = mongoc_client_get_database(client, name);
+		cur = mongoc_database_find_collections_with_opts(d, NULL);
+		while (mongoc_cursor_next(cur, &info)) {
+			const char *cname;
+
+			if (!bson_iter_init_find(&it, info, "name"))
+				continue;
+			cname = bson_iter_utf8(&it, NULL);
+			if (strncmp(cname, "system.", 7) == 0)
+				continue;
+			if (bson_iter_init_find(&it, info, "type") && strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
+				continue; /* a view or a time series */
+			if (*n + 1 >= cap) {
+				cap *= 2;
+				*out = bson_realloc(*out, sizeof(char *) * (size_t)cap);
+			}
+			(*out)[(*n)++] = bson_strdup_printf("%s.%s", name, cname);
+		}
+		bool bad = mongoc_cursor_error(cur, err);
+		mongoc_cursor_destroy(cur);
+		mongoc_database_destroy(d);
+		if (bad) {
+			bson_strfreev(dbs);
+			return false;
+		}
+	}
+	(*out)[*n] = NULL;
+	bson_strfreev(dbs);
+	/* stable order for people and for xargs */
+	for (int a = 1; a < *n; a++)
+		for (int b = a; b > 0 && strcmp((*out)[b - 1], (*out)[b]) > 0; b--) {
+			char *t = (*out)[b];
+			(*out)[b] = (*out)[b - 1];
+			(*out)[b - 1] = t;
+		}
+	return true;
+}

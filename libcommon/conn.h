@@ -39,4 +39,12 @@ bool conn_ping(mongoc_client_t *client, bson_error_t *err);
  * Returns false (64) when either part is empty.  Free both with bson_free. */
 bool conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err);
 
+/*
+ * The collections of database `db`, or of every database but admin, local
+ * and config when db is NULL, as "db.coll" in sorted order (no system.*
+ * collections, no views or time series).  *out is NULL-terminated and set
+ * even on failure; free it with bson_strfreev.  Errors: the driver's.
+ */
+bool conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err);
+
 #endif

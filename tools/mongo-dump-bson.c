@@ -390,6 +390,13 @@ progress_loop(struct job *j, pthread_t *threads, int n)
 	}
 }
 
+/* The documents a dump of `count` matching ones writes (-1 unknown). */
+static int64_t
+expected(const struct opts *o, int64_t count)
+{
+	return o->limit > 0 && (count < 0 || o->limit < count) ? o->limit : count;
+}
+
 /* Copy one namespace from the server into j->w. */
 static bool
 dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
@@ -403,10 +410,10 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 
 	if (bson_empty(j->query) && !o->ids_from && !o->pipeline && o->part_n == 0)
 		total = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL);
-	p = progress_new(j->ns, o->limit > 0 && (total < 0 || o->limit < total) ? o->limit : total, o->c.progress);
+	p = progress_new(j->ns, expected(o, total), o->c.progress);
 	pthread_mutex_lock(&j->wlock);
 	j->p = p;
-	j->total = o->limit > 0 && (total < 0 || o->limit < total) ? o->limit : total;
+	j->total = expected(o, total);
 	pthread_mutex_unlock(&j->wlock);
 
 	if (o->ids_from) {
@@ -458,8 +465,7 @@ dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err)
 		else if (ok)
 			/* the split counted the whole collection: count this share */
 			count = mongoc_collection_count_documents(coll, base, NULL, NULL, NULL, NULL);
-		if (ok && o->limit > 0 && (count < 0 || o->limit < count))
-			count = o->limit;
+		count = expected(o, count);
 		if (ok) {
 			pthread_t *threads;
 			struct range_task *tasks;
@@ -658,76 +664,6 @@ out:
 	return ok;
 }
 
-/* ---- namespaces ---- */
-
-static bool
-skip_db(const char *db)
-{
-	return strcmp(db, "admin") == 0 || strcmp(db, "local") == 0 || strcmp(db, "config") == 0;
-}
-
-/* Collect "db.coll" for --db DB (or every user database when db is NULL). */
-static bool
-list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err)
-{
-	char **dbs = NULL;
-	int cap = 16;
-
-	*n = 0;
-	*out = bson_malloc0(sizeof(char *) * (size_t)cap);
-	if (db == NULL) {
-		dbs = mongoc_client_get_database_names_with_opts(client, NULL, err);
-		if (dbs == NULL)
-			return false;
-	}
-	for (int i = 0; db ? i < 1 : dbs[i] != NULL; i++) {
-		const char *name = db ? db : dbs[i];
-		mongoc_database_t *d;
-		mongoc_cursor_t *cur;
-		const bson_t *info;
-		bson_iter_t it;
-
-		if (!db && skip_db(name))
-			continue;
-		d = mongoc_client_get_database(client, name);
-		cur = mongoc_database_find_collections_with_opts(d, NULL);
-		while (mongoc_cursor_next(cur, &info)) {
-			const char *cname;
-
-			if (!bson_iter_init_find(&it, info, "name"))
-				continue;
-			cname = bson_iter_utf8(&it, NULL);
-			if (strncmp(cname, "system.", 7) == 0)
-				continue;
-			if (bson_iter_init_find(&it, info, "type") && strcmp(bson_iter_utf8(&it, NULL), "collection") != 0) {
-				diag_info("skipping %s.%s: a %s, not a collection", name, cname, bson_iter_utf8(&it, NULL));
-				continue;
-			}
-			if (*n + 1 >= cap) {
-				cap *= 2;
-				*out = bson_realloc(*out, sizeof(char *) * (size_t)cap);
-			}
-			(*out)[(*n)++] = bson_strdup_printf("%s.%s", name, cname);
-		}
-		bool bad = mongoc_cursor_error(cur, err);
-		mongoc_cursor_destroy(cur);
-		mongoc_database_destroy(d);
-		if (bad) {
-			bson_strfreev(dbs);
-			return false;
-		}
-	}
-	(*out)[*n] = NULL;
-	bson_strfreev(dbs);
-	/* stable order for people and for xargs */
-	for (int a = 1; a < *n; a++)
-		for (int b = a; b > 0 && strcmp((*out)[b - 1], (*out)[b]) > 0; b--) {
-			char *t = (*out)[b];
-			(*out)[b] = (*out)[b - 1];
-			(*out)[b - 1] = t;
-		}
-	return true;
-}
 
 static bool
 mkdir_p(const char *path, bson_error_t *err)
@@ -977,7 +913,7 @@ run(const struct opts *o, const char *ns, const char *db)
 		goto out;
 	}
 	if (o->list || ns == NULL) {
-		if (!list_namespaces(client, db, &names, &n, &err)) {
+		if (!conn_list_namespaces(client, db, &names, &n, &err)) {
 			diag_fail(&err, "listing collections");
 			rc = mp_error_exitcode(&err);
 			goto out;
