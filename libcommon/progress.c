@@ -170,38 +170,34 @@ stats_due(struct stats *s)
 	return s->fd >= 0 && mp_now() - s->last >= s->period;
 }
 
-bool
-stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uint64_t bytes,
-	uint64_t errors, const bson_t *extra, bson_error_t *err)
+/* Start a record: {"tool", "type", "time", "ns"}. */
+static void
+record_begin(const struct stats *s, bson_t *rec, const char *type, const char *ns)
 {
-	bson_t rec = BSON_INITIALIZER;
-	double now = mp_now(), el = now - s->start;
 	struct timespec wall;
-	char *json, stamp[64];
-	size_t len;
-	ssize_t put;
-	bool ok = true;
+	char stamp[64];
 
-	if (s->fd < 0)
-		return true;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime(&wall.tv_sec));
 	snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03ldZ", wall.tv_nsec / 1000000);
-	BSON_APPEND_UTF8(&rec, "tool", s->tool);
-	BSON_APPEND_UTF8(&rec, "type", type);
-	BSON_APPEND_UTF8(&rec, "time", stamp);
+	BSON_APPEND_UTF8(rec, "tool", s->tool);
+	BSON_APPEND_UTF8(rec, "type", type);
+	BSON_APPEND_UTF8(rec, "time", stamp);
 	if (ns != NULL)
-		BSON_APPEND_UTF8(&rec, "ns", ns);
-	BSON_APPEND_INT64(&rec, "docs", (int64_t)docs);
-	BSON_APPEND_INT64(&rec, "bytes", (int64_t)bytes);
-	BSON_APPEND_INT64(&rec, "errors", (int64_t)errors);
-	BSON_APPEND_DOUBLE(&rec, "elapsed_s", el);
-	BSON_APPEND_DOUBLE(&rec, "rate_docs_s", el > 0 ? (double)docs / el : 0.0);
-	if (extra != NULL)
-		bson_concat(&rec, extra);
-	json = docstream_to_json(&rec, DOCSTREAM_JSON_RELAXED, &len);
+		BSON_APPEND_UTF8(rec, "ns", ns);
+}
+
+/* Write a record as one line, in one write(2) so that concurrent writers
+ * never interleave lines. */
+static bool
+record_write(struct stats *s, const bson_t *rec, bson_error_t *err)
+{
+	size_t len;
+	char *json = docstream_to_json(rec, DOCSTREAM_JSON_RELAXED, &len);
+	ssize_t put;
+	bool ok = true;
+
 	json[len] = '\n';
-	/* one write per record so concurrent writers never interleave lines */
 	do
 		put = write(s->fd, json, len + 1);
 	while (put < 0 && errno == EINTR);
@@ -210,6 +206,28 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 		ok = false;
 	}
 	bson_free(json);
+	return ok;
+}
+
+bool
+stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uint64_t bytes,
+	uint64_t errors, const bson_t *extra, bson_error_t *err)
+{
+	bson_t rec = BSON_INITIALIZER;
+	double now = mp_now(), el = now - s->start;
+	bool ok;
+
+	if (s->fd < 0)
+		return true;
+	record_begin(s, &rec, type, ns);
+	BSON_APPEND_INT64(&rec, "docs", (int64_t)docs);
+	BSON_APPEND_INT64(&rec, "bytes", (int64_t)bytes);
+	BSON_APPEND_INT64(&rec, "errors", (int64_t)errors);
+	BSON_APPEND_DOUBLE(&rec, "elapsed_s", el);
+	BSON_APPEND_DOUBLE(&rec, "rate_docs_s", el > 0 ? (double)docs / el : 0.0);
+	if (extra != NULL)
+		bson_concat(&rec, extra);
+	ok = record_write(s, &rec, err);
 	bson_destroy(&rec);
 	s->last = now;
 	return ok;
@@ -219,34 +237,19 @@ void
 stats_finish(struct stats *s, const char *ns, int status)
 {
 	bson_t rec = BSON_INITIALIZER;
-	struct timespec wall;
-	char stamp[64], last[1024];
-	char *json;
-	size_t len;
-	ssize_t put;
+	bson_error_t err;
+	char last[1024];
 
 	if (s != NULL && s->fd >= 0 && status > 1) {
-		clock_gettime(CLOCK_REALTIME, &wall);
-		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", gmtime(&wall.tv_sec));
-		snprintf(stamp + strlen(stamp), sizeof stamp - strlen(stamp), ".%03ldZ", wall.tv_nsec / 1000000);
-		BSON_APPEND_UTF8(&rec, "tool", s->tool);
-		BSON_APPEND_UTF8(&rec, "type", "exit");
-		BSON_APPEND_UTF8(&rec, "time", stamp);
-		if (ns != NULL)
-			BSON_APPEND_UTF8(&rec, "ns", ns);
+		record_begin(s, &rec, "exit", ns);
 		BSON_APPEND_INT32(&rec, "status", status);
 		BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
 		diag_last_error(last, sizeof last);
 		if (last[0])
 			BSON_APPEND_UTF8(&rec, "error", last);
-		json = docstream_to_json(&rec, DOCSTREAM_JSON_RELAXED, &len);
-		json[len] = '\n';
-		do
-			put = write(s->fd, json, len + 1);
-		while (put < 0 && errno == EINTR);
-		bson_free(json);
-		bson_destroy(&rec);
+		record_write(s, &rec, &err); /* the run has failed already: nothing more to say */
 	}
+	bson_destroy(&rec);
 	stats_close(s);
 }
 
