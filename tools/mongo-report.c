@@ -452,15 +452,11 @@ read_input(struct report *r, const char *path, const struct cli_common *c, bool 
 			got = -1;
 			break;
 		}
-		if (bson_iter_init_find(&it, d, "tool") && bson_iter_init_find(&it, d, "type"))
-		{
-			const char *type = get_str(d, "type");
-
-			if (type && strcmp(type, "exit") == 0)
-				take_exit(r, d);
-			else
-				take_stats(r, d);
-		}
+		if (bson_iter_init_find(&it, d, "tool") && bson_iter_init_find(&it, d, "type") &&
+		    strcmp(get_str(d, "type") ? get_str(d, "type") : "", "exit") == 0)
+			take_exit(r, d);
+		else if (bson_iter_init_find(&it, d, "tool") && bson_iter_init_find(&it, d, "type"))
+			take_stats(r, d);
 		else if (bson_iter_init_find(&it, d, "operationType"))
 			take_event(r, d);
 		else if (bson_iter_init_find(&it, d, "diff") && bson_iter_init_find(&it, d, "ns"))
@@ -741,7 +737,7 @@ table_cells(const struct ns_row *row, char cells[NCOLS][96])
 static void
 write_table(FILE *f, const struct report *r, bool markdown)
 {
-	char cells[NCOLS][96];
+	char (*cells)[NCOLS][96] = bson_malloc(sizeof *cells * (size_t)(r->n ? r->n : 1));
 	int width[NCOLS], show[NCOLS], ncols = 0;
 	bool counts = any_counts(r);
 
@@ -751,10 +747,10 @@ write_table(FILE *f, const struct report *r, bool markdown)
 			show[ncols++] = c;
 	}
 	for (int i = 0; i < r->n; i++) {
-		table_cells(&r->rows[i], cells);
+		table_cells(&r->rows[i], cells[i]);
 		for (int c = 0; c < NCOLS; c++)
-			if ((int)strlen(cells[c]) > width[c])
-				width[c] = (int)strlen(cells[c]);
+			if ((int)strlen(cells[i][c]) > width[c])
+				width[c] = (int)strlen(cells[i][c]);
 	}
 	if (markdown) {
 		fputc('|', f);
@@ -770,19 +766,19 @@ write_table(FILE *f, const struct report *r, bool markdown)
 		fputc('\n', f);
 	}
 	for (int i = 0; i < r->n; i++) {
-		table_cells(&r->rows[i], cells);
 		if (markdown)
 			fputc('|', f);
 		for (int k = 0; k < ncols; k++) {
 			int c = show[k];
 
 			if (markdown)
-				fprintf(f, " %s |", cells[c]);
+				fprintf(f, " %s |", cells[i][c]);
 			else
-				fprintf(f, "%s%*s", k ? "  " : "", cols[c].num ? width[c] : -width[c], cells[c]);
+				fprintf(f, "%s%*s", k ? "  " : "", cols[c].num ? width[c] : -width[c], cells[i][c]);
 		}
 		fputc('\n', f);
 	}
+	bson_free(cells);
 	if (r->nfailures > 0)
 		fputc('\n', f);
 	for (int i = 0; i < r->nfailures; i++) {
@@ -1091,46 +1087,24 @@ count_of(mongoc_client_t *c, const char *ns)
 	return n;
 }
 
-/* The namespaces --ns or --db name: that one, every collection of --db, or
- * of every database on the server.  NULL-terminated, for bson_strfreev. */
+/* The namespaces --ns or --db name: that one, or the collections of --db,
+ * or of every database on the server.  NULL-terminated, for bson_strfreev;
+ * NULL with err when the server cannot list them. */
 static char **
-list_namespaces(mongoc_client_t *c, const char *ns, const char *db)
+list_namespaces(mongoc_client_t *c, const char *ns, const char *db, bson_error_t *err)
 {
-	char **dbs, **out = bson_malloc0(sizeof(char *) * 2);
-	int n = 0, cap = 1;
+	char **out;
+	int n;
 
 	if (ns) {
+		out = bson_malloc0(sizeof(char *) * 2);
 		out[0] = bson_strdup(ns);
 		return out;
 	}
-	if (db) {
-		dbs = bson_malloc0(sizeof(char *) * 2);
-		dbs[0] = bson_strdup(db);
-	} else {
-		dbs = mongoc_client_get_database_names_with_opts(c, NULL, NULL);
+	if (!conn_list_namespaces(c, db, &out, &n, err)) {
+		bson_strfreev(out);
+		return NULL;
 	}
-	for (int i = 0; dbs && dbs[i]; i++) {
-		mongoc_database_t *d;
-		char **colls;
-
-		if (strcmp(dbs[i], "admin") == 0 || strcmp(dbs[i], "config") == 0 || strcmp(dbs[i], "local") == 0)
-			continue;
-		d = mongoc_client_get_database(c, dbs[i]);
-		colls = mongoc_database_get_collection_names_with_opts(d, NULL, NULL);
-		for (int k = 0; colls && colls[k]; k++) {
-			if (strncmp(colls[k], "system.", 7) == 0)
-				continue;
-			if (n == cap) {
-				cap *= 2;
-				out = bson_realloc(out, sizeof(char *) * (size_t)(cap + 1));
-			}
-			out[n++] = bson_strdup_printf("%s.%s", dbs[i], colls[k]);
-			out[n] = NULL;
-		}
-		bson_strfreev(colls);
-		mongoc_database_destroy(d);
-	}
-	bson_strfreev(dbs);
 	return out;
 }
 
@@ -1144,10 +1118,10 @@ static bool
 servers_open(struct servers *s, const char *source, const char *target, bson_error_t *err)
 {
 	memset(s, 0, sizeof *s);
-	if (source && ((s->src_uri = conn_resolve_uri(source, NULL, "MP_NO_SUCH_VARIABLE", err)) == NULL ||
+	if (source && ((s->src_uri = conn_resolve_uri(source, NULL, NULL, err)) == NULL ||
 		       (s->src = conn_client_new(s->src_uri, TOOL, err)) == NULL || !conn_ping(s->src, err)))
 		return false;
-	if (target && ((s->dst_uri = conn_resolve_uri(target, NULL, "MP_NO_SUCH_VARIABLE", err)) == NULL ||
+	if (target && ((s->dst_uri = conn_resolve_uri(target, NULL, NULL, err)) == NULL ||
 		       (s->dst = conn_client_new(s->dst_uri, TOOL, err)) == NULL || !conn_ping(s->dst, err)))
 		return false;
 	return true;
@@ -1163,13 +1137,16 @@ servers_close(struct servers *s)
 }
 
 /* Rows for the namespaces --ns/--db name (listed on the source, else the
- * target), then every collection row's counts on both servers. */
-static void
-servers_count(const struct servers *s, struct report *r, const char *ns, const char *db)
+ * target), then every collection row's counts on both servers.  False with
+ * err (69) when the collections cannot be listed. */
+static bool
+servers_count(const struct servers *s, struct report *r, const char *ns, const char *db, bson_error_t *err)
 {
 	if (ns || db) {
-		char **names = list_namespaces(s->src ? s->src : s->dst, ns, db);
+		char **names = list_namespaces(s->src ? s->src : s->dst, ns, db, err);
 
+		if (names == NULL)
+			return false;
 		for (int i = 0; names[i]; i++)
 			row_for(r, names[i]);
 		bson_strfreev(names);
@@ -1180,6 +1157,7 @@ servers_count(const struct servers *s, struct report *r, const char *ns, const c
 		r->rows[i].src = count_of(s->src, r->rows[i].ns);
 		r->rows[i].dst = count_of(s->dst, r->rows[i].ns);
 	}
+	return true;
 }
 
 static void
@@ -1351,9 +1329,12 @@ live(const struct live_opts *o, const struct servers *sv)
 		finished = sig_stop_requested();
 		prev_t = now;
 		if (servers && (it % 5 == 0 || n == 0)) {
-			char **names = list_namespaces(sv->src, o->ns, o->db);
+			bson_error_t e;
+			char **names = list_namespaces(sv->src, o->ns, o->db, &e);
 
-			for (int i = 0; names[i]; i++)
+			if (names == NULL)
+				diag_warn("listing collections: %s", e.message);
+			for (int i = 0; names && names[i]; i++)
 				live_row(&rows, &n, names[i]);
 			bson_strfreev(names);
 		}
@@ -1651,8 +1632,10 @@ main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (!read_input(&r, argv[i], &c, lo.events, &err))
 			goto fail;
-	if (sv.src || sv.dst)
-		servers_count(&sv, &r, ns, db);
+	if ((sv.src || sv.dst) && !servers_count(&sv, &r, ns, db, &err)) {
+		mp_error_wrap(&err, "listing collections");
+		goto fail;
+	}
 	if (r.n > 1)
 		qsort(r.rows, (size_t)r.n, sizeof *r.rows, row_cmp);
 	if (!write_report(&r, fmt, title, output, &err))
