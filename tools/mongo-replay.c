@@ -169,8 +169,8 @@ struct counts {
 /* What was applied to one target namespace, for --stats. */
 #define MAX_NS_COUNTS 256
 struct ns_counts {
-	char ns[256];
-	uint64_t inserts, updates, replaces, deletes;
+	char db[128], coll[256];
+	struct counts n;
 	int64_t last_wall_ms;
 };
 
@@ -397,12 +397,10 @@ reply_counts(struct counts *c, const bson_t *reply)
 static void
 count_ns(struct replay *r, const struct item *it)
 {
-	char ns[256];
 	struct ns_counts *c = NULL;
 
-	bson_snprintf(ns, sizeof ns, "%s.%s", it->db, it->coll);
 	for (int i = 0; i < r->nns && c == NULL; i++)
-		if (strcmp(r->by_ns[i].ns, ns) == 0)
+		if (strcmp(r->by_ns[i].coll, it->coll) == 0 && strcmp(r->by_ns[i].db, it->db) == 0)
 			c = &r->by_ns[i];
 	if (c == NULL) {
 		if (r->nns == MAX_NS_COUNTS)
@@ -410,15 +408,10 @@ count_ns(struct replay *r, const struct item *it)
 		if (r->by_ns == NULL)
 			r->by_ns = bson_malloc0(sizeof(struct ns_counts) * MAX_NS_COUNTS);
 		c = &r->by_ns[r->nns++];
-		bson_strncpy(c->ns, ns, sizeof c->ns);
+		bson_strncpy(c->db, it->db, sizeof c->db);
+		bson_strncpy(c->coll, it->coll, sizeof c->coll);
 	}
-	switch (it->ev.op) {
-	case CHANGE_INSERT: c->inserts++; break;
-	case CHANGE_REPLACE: c->replaces++; break;
-	case CHANGE_UPDATE: c->updates++; break;
-	case CHANGE_DELETE: c->deletes++; break;
-	default: break;
-	}
+	count_op(&c->n, it->ev.op);
 	if (it->ev.wall_ms > c->last_wall_ms)
 		c->last_wall_ms = it->ev.wall_ms;
 }
@@ -1045,14 +1038,16 @@ stats_extra(struct replay *r, bson_t *x)
 		bson_append_array_begin(x, "namespaces", -1, &arr);
 		for (int i = 0; i < r->nns; i++) {
 			const struct ns_counts *k = &r->by_ns[i];
+			char *ns = bson_strdup_printf("%s.%s", k->db, k->coll);
 
 			bson_snprintf(key, sizeof key, "%d", i);
 			bson_append_document_begin(&arr, key, -1, &one);
-			BSON_APPEND_UTF8(&one, "ns", k->ns);
-			BSON_APPEND_INT64(&one, "inserts", (int64_t)k->inserts);
-			BSON_APPEND_INT64(&one, "updates", (int64_t)k->updates);
-			BSON_APPEND_INT64(&one, "replaces", (int64_t)k->replaces);
-			BSON_APPEND_INT64(&one, "deletes", (int64_t)k->deletes);
+			BSON_APPEND_UTF8(&one, "ns", ns);
+			bson_free(ns);
+			BSON_APPEND_INT64(&one, "inserts", (int64_t)k->n.inserts);
+			BSON_APPEND_INT64(&one, "updates", (int64_t)k->n.updates);
+			BSON_APPEND_INT64(&one, "replaces", (int64_t)k->n.replaces);
+			BSON_APPEND_INT64(&one, "deletes", (int64_t)k->n.deletes);
 			if (k->last_wall_ms > 0)
 				BSON_APPEND_DATE_TIME(&one, "last_change", k->last_wall_ms);
 			bson_append_document_end(&arr, &one);

@@ -37,6 +37,8 @@ test_expect_success '--workers 4 applies 5000 events as a load of the same docum
 	mp-gen 5000 --events $TEST_DB.w >events.bson &&
 	mongo-replay --uri "$DST" --workers 4 --batch-size 100 --stats st <events.bson &&
 	jq -e "select(.type == \"summary\") | .inserts == 5000 and .docs == 5000" st &&
+	jq -e "select(.type == \"summary\") | .namespaces | length == 1 and .[0].ns == \"$TEST_DB.w\"
+		and .[0].inserts == 5000 and .[0].updates == 0 and .[0].deletes == 0" st &&
 	mp-gen 5000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.wref -q &&
 	mp-probe find "$DST" $TEST_DB.w "{}" "{\"_id\": 1}" >actual &&
 	mp-probe find "$DST" $TEST_DB.wref "{}" "{\"_id\": 1}" >expect &&
