@@ -19,6 +19,7 @@
 #include <mongoc/mongoc.h>
 
 #include "bsoncmp.h"
+#include "bulkwrite.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "conn.h"
@@ -50,6 +51,7 @@ enum {
 	OPT_REJECT,
 	OPT_CHECKPOINT,
 	OPT_METADATA,
+	OPT_ALLOW_MISSING,
 };
 
 static const struct option longopts[] = {
@@ -69,6 +71,7 @@ static const struct option longopts[] = {
 	{"reject", required_argument, NULL, OPT_REJECT},
 	{"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
 	{"metadata", required_argument, NULL, OPT_METADATA},
+	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -85,6 +88,7 @@ usage(FILE *f)
 		"          --id-field NAME  --drop  --dry-run  --ordered  --write-concern W\n"
 		"Speed:    --workers N  --batch-size N\n"
 		"Safety:   --reject FILE  --checkpoint FILE  --metadata FILE\n"
+		"          --allow-missing (a --dir without data files is nothing to load, not an error)\n"
 		"Common:   --uri URI  --uri-file FILE  --db DB  --collection C  --input-format F\n"
 		"          --stats FILE  --stats-fd N  --progress  --max-doc-size N\n"
 		"          -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
@@ -98,13 +102,14 @@ struct opts {
 	const char *from, *dir, *id_field, *reject, *checkpoint, *metadata, *write_concern;
 	char **upsert_fields;
 	enum mode mode;
-	bool skip_dups, drop, dry_run, ordered;
+	bool skip_dups, drop, dry_run, ordered, allow_missing;
 	int64_t batch_size;
 	int workers;
 };
 
 struct batch {
-	uint64_t seq;
+	uint64_t seq;                /* its number in the acknowledgement window */
+	uint64_t first_rec, last_rec; /* input record numbers, for messages */
 	uint8_t *buf;
 	size_t len, cap;
 	uint32_t *offs;
@@ -129,13 +134,11 @@ struct load {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct batch *head, *tail;
-	int queued, max_queued;
 	bool closing;
 
-	/* acknowledgement watermark */
-	uint64_t next_ack;
-	struct batch **done; /* completed batches waiting for earlier ones, by seq % ndone */
-	int ndone;
+	/* batches handed to the workers and not yet retired in order: the
+	 * checkpoint is the last _id of the retired prefix */
+	struct ackwin aw;
 	bson_value_t ack_id;
 	bool has_ack_id, ack_dirty;
 	double last_save;
@@ -172,12 +175,9 @@ split_fields(const char *s, char ***out)
 /* ---- batches ---- */
 
 static struct batch *
-batch_new(uint64_t seq)
+batch_new(void)
 {
-	struct batch *b = bson_malloc0(sizeof *b);
-
-	b->seq = seq;
-	return b;
+	return bson_malloc0(sizeof(struct batch));
 }
 
 static void
@@ -223,6 +223,12 @@ batch_destroy(struct batch *b)
 	bson_free(b->buf);
 	bson_free(b->offs);
 	bson_free(b);
+}
+
+static void
+batch_free(void *b)
+{
+	batch_destroy(b);
 }
 
 /* ---- rejects ---- */
@@ -329,163 +335,192 @@ add_write(struct load *l, mongoc_bulk_operation_t *bulk, const bson_t *doc, bson
 	return ok;
 }
 
+/* Set a document of b aside in the reject file with the server's reason. */
+static void
+reject_doc(struct load *l, const bson_t *doc, const char *msg, int32_t code)
+{
+	bson_t rec = BSON_INITIALIZER;
+
+	BSON_APPEND_UTF8(&rec, "error", msg);
+	if (code)
+		BSON_APPEND_INT32(&rec, "code", code);
+	pthread_mutex_lock(&l->lock);
+	reject_write(l, &rec, "doc", doc);
+	pthread_mutex_unlock(&l->lock);
+	bson_destroy(&rec);
+}
+
+static void
+refused_error(const bson_t *doc, const char *msg, int32_t code, bson_error_t *err)
+{
+	bson_iter_t idit;
+	char *id = NULL;
+
+	if (bson_iter_init_find(&idit, doc, "_id")) {
+		bson_t tmp = BSON_INITIALIZER;
+
+		bson_append_value(&tmp, "_id", 3, bson_iter_value(&idit));
+		id = bson_as_canonical_extended_json(&tmp, NULL);
+		bson_destroy(&tmp);
+	}
+	mp_error_set(err, MP_EX_DATAERR, "the server rejected document %s: %s (code %d); "
+		"use --reject FILE to set such documents aside", id ? id : "(no _id)", msg, code);
+	bson_free(id);
+}
+
+static enum bulk_kind
+load_kind(const struct load *l)
+{
+	switch (l->o->mode) {
+	case MODE_INSERT: return BULK_KIND_INSERT;
+	case MODE_UPSERT:
+	case MODE_MERGE: return BULK_KIND_UPSERT;
+	default: return BULK_KIND_OTHER;
+	}
+}
+
 /*
- * Apply one batch with retries.  Per-document write errors are duplicates
- * (--skip-duplicates, or a retry finding its own earlier insert) or rejects;
- * transient errors retry the whole batch, which every mode makes harmless.
- * Returns false only for a fatal error (set in l->err).
+ * One round: write the documents of b listed in pending[0..*npending) as one
+ * bulk and read what the server did.  On return pending holds what is still
+ * to be written: nothing when done; under ordered execution the documents
+ * after the first refused one (never attempted); everything when the outcome
+ * is unknown.  Refused documents are duplicates (--skip-duplicates, or a
+ * retry meeting its own earlier insert), rejects, or fatal (err set).
+ */
+static enum bulk_outcome
+write_round(struct load *l, mongoc_collection_t *coll, struct batch *b, uint32_t *pending, uint32_t *npending,
+	bool retrying, struct counts *c, bson_error_t *err)
+{
+	bson_t bopts = BSON_INITIALIZER, reply;
+	mongoc_bulk_operation_t *bulk;
+	struct bulk_result res;
+	uint32_t *map = bson_malloc(sizeof(uint32_t) * (*npending ? *npending : 1));
+	uint32_t queued = 0, keep = 0;
+	bool exec_ok, fatal = false;
+
+	BSON_APPEND_BOOL(&bopts, "ordered", l->o->ordered);
+	mongoc_write_concern_append(l->wc, &bopts);
+	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
+	for (uint32_t i = 0; i < *npending && !fatal; i++) {
+		bson_t doc;
+		bson_error_t why;
+
+		batch_doc(b, pending[i], &doc);
+		if (add_write(l, bulk, &doc, &why)) {
+			map[queued++] = pending[i];
+			continue;
+		}
+		c->rejected++;
+		if (l->reject)
+			reject_doc(l, &doc, why.message, 0);
+		else
+			*err = why, fatal = true;
+	}
+	if (fatal || queued == 0) {
+		*npending = 0;
+		bson_free(map);
+		mongoc_bulk_operation_destroy(bulk);
+		bson_destroy(&bopts);
+		return fatal ? BULK_FAILED : BULK_DONE;
+	}
+	exec_ok = mongoc_bulk_operation_execute(bulk, &reply, err) != 0;
+	bulk_result_read(&res, queued, load_kind(l), l->o->ordered, exec_ok, &reply, err);
+	bson_destroy(&reply);
+	mongoc_bulk_operation_destroy(bulk);
+	bson_destroy(&bopts);
+	switch (res.outcome) {
+	case BULK_UNKNOWN:
+		/* write them all again: every mode is idempotent by key, and an
+		 * insert meeting its own earlier copy counts as done */
+		memcpy(pending, map, sizeof(uint32_t) * queued);
+		*npending = queued;
+		*err = res.err;
+		break;
+	case BULK_FAILED:
+		*npending = 0;
+		*err = res.err;
+		break;
+	case BULK_DONE:
+	case BULK_WRITE_ERRORS:
+		c->inserted += res.inserted, c->upserted += res.upserted, c->matched += res.matched;
+		c->modified += res.modified, c->deleted += res.removed;
+		for (uint32_t k = 0; k < res.nerrors && !fatal; k++) {
+			const struct bulk_write_error *we = &res.errors[k];
+			bson_t doc;
+
+			if (bulk_code_duplicate(we->code) && (l->o->skip_dups || (retrying && l->o->mode == MODE_INSERT))) {
+				if (l->o->skip_dups)
+					c->duplicates++;
+				else
+					c->inserted++;
+				continue;
+			}
+			batch_doc(b, map[we->index], &doc);
+			c->rejected++;
+			if (l->reject)
+				reject_doc(l, &doc, we->msg, we->code);
+			else
+				refused_error(&doc, we->msg, we->code, err), fatal = true;
+		}
+		for (uint32_t i = res.attempted; i < queued && !fatal; i++)
+			pending[keep++] = map[i];
+		*npending = keep;
+		if (fatal)
+			res.outcome = BULK_FAILED;
+		break;
+	}
+	bson_free(map);
+	bulk_result_cleanup(&res);
+	return res.outcome;
+}
+
+/*
+ * Apply one batch: rounds until every document is written, refused or set
+ * aside.  A round whose outcome is unknown is retried with backoff; when the
+ * retries run out the batch fails (69) naming its records, and is never
+ * counted or acknowledged.  Returns false only for a fatal error (in l->err).
  */
 static bool
 apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 {
 	mongoc_collection_t *coll = mongoc_client_get_collection(client, l->db, l->coll);
+	uint32_t *pending = bson_malloc(sizeof(uint32_t) * (b->n ? b->n : 1));
+	uint32_t npending = b->n;
 	struct counts c = {0};
-	bool ok = false;
+	bson_error_t err = {0};
+	int attempt = 0;
+	bool ok = true, retrying = false;
 
-	for (int attempt = 0;; attempt++) {
-		bson_t bopts = BSON_INITIALIZER, reply;
-		mongoc_bulk_operation_t *bulk;
-		bson_error_t err;
-		bson_iter_t it, arr;
-		bool *skip = bson_malloc0(b->n);
-		uint32_t queued = 0;
-		uint32_t *map = bson_malloc(sizeof(uint32_t) * (b->n ? b->n : 1));
-		bool exec_ok, fatal = false;
+	for (uint32_t i = 0; i < b->n; i++)
+		pending[i] = i;
+	while (npending > 0) {
+		enum bulk_outcome out = write_round(l, coll, b, pending, &npending, retrying, &c, &err);
 
-		BSON_APPEND_BOOL(&bopts, "ordered", l->o->ordered);
-		mongoc_write_concern_append(l->wc, &bopts);
-		bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
-		memset(&c, 0, sizeof c);
-		for (uint32_t i = 0; i < b->n; i++) {
-			bson_t doc;
-			bson_error_t why;
-
-			batch_doc(b, i, &doc);
-			if (!add_write(l, bulk, &doc, &why)) {
-				skip[i] = true;
-				c.rejected++;
-				if (attempt == 0 && l->reject) {
-					bson_t rec = BSON_INITIALIZER;
-
-					BSON_APPEND_UTF8(&rec, "error", why.message);
-					pthread_mutex_lock(&l->lock);
-					reject_write(l, &rec, "doc", &doc);
-					pthread_mutex_unlock(&l->lock);
-					bson_destroy(&rec);
-				} else if (!l->reject) {
-					mp_error_set(&err, MP_EX_DATAERR, "%s", why.message);
-					fatal = true;
-				}
-				continue;
-			}
-			map[queued++] = i;
-		}
-		exec_ok = queued == 0 || fatal || mongoc_bulk_operation_execute(bulk, &reply, &err) != 0;
-		if (queued == 0 || fatal)
-			bson_init(&reply);
-		if (bson_iter_init_find(&it, &reply, "nInserted"))
-			c.inserted = (uint64_t)bson_iter_as_int64(&it);
-		if (bson_iter_init_find(&it, &reply, "nUpserted"))
-			c.upserted = (uint64_t)bson_iter_as_int64(&it);
-		if (bson_iter_init_find(&it, &reply, "nMatched"))
-			c.matched = (uint64_t)bson_iter_as_int64(&it);
-		if (bson_iter_init_find(&it, &reply, "nModified"))
-			c.modified = (uint64_t)bson_iter_as_int64(&it);
-		if (bson_iter_init_find(&it, &reply, "nRemoved"))
-			c.deleted = (uint64_t)bson_iter_as_int64(&it);
-		if (!fatal && !exec_ok && bson_iter_init_find(&it, &reply, "writeErrors") &&
-			bson_iter_recurse(&it, &arr)) {
-			uint32_t nerr = 0;
-
-			while (bson_iter_next(&arr)) {
-				bson_iter_t e;
-				int64_t idx = -1, code = 0;
-				const char *msg = "";
-				bson_t doc;
-
-				if (!bson_iter_recurse(&arr, &e))
-					continue;
-				while (bson_iter_next(&e)) {
-					if (strcmp(bson_iter_key(&e), "index") == 0)
-						idx = bson_iter_as_int64(&e);
-					else if (strcmp(bson_iter_key(&e), "code") == 0)
-						code = bson_iter_as_int64(&e);
-					else if (strcmp(bson_iter_key(&e), "errmsg") == 0)
-						msg = bson_iter_utf8(&e, NULL);
-				}
-				if (idx < 0 || idx >= (int64_t)queued)
-					continue;
-				nerr++;
-				if (code == 11000 && (l->o->skip_dups || (attempt > 0 && l->o->mode == MODE_INSERT))) {
-					c.duplicates++;
-					continue;
-				}
-				batch_doc(b, map[idx], &doc);
-				if (l->reject) {
-					bson_t rec = BSON_INITIALIZER;
-
-					BSON_APPEND_UTF8(&rec, "error", msg);
-					BSON_APPEND_INT32(&rec, "code", (int32_t)code);
-					pthread_mutex_lock(&l->lock);
-					reject_write(l, &rec, "doc", &doc);
-					pthread_mutex_unlock(&l->lock);
-					bson_destroy(&rec);
-					c.rejected++;
-				} else {
-					bson_iter_t idit;
-					char *id = NULL;
-
-					if (bson_iter_init_find(&idit, &doc, "_id")) {
-						bson_t tmp = BSON_INITIALIZER;
-
-						bson_append_value(&tmp, "_id", 3, bson_iter_value(&idit));
-						id = bson_as_canonical_extended_json(&tmp, NULL);
-						bson_destroy(&tmp);
-					}
-					mp_error_set(&err, MP_EX_DATAERR, "the server rejected document %s: %s (code %lld); "
-						"use --reject FILE to set such documents aside", id ? id : "(no _id)", msg,
-						(long long)code);
-					bson_free(id);
-					fatal = true;
-					break;
-				}
-			}
-			/* mongo-java-server and old servers count every document sent as
-			 * inserted; what went in is what did not fail */
-			if (l->o->mode == MODE_INSERT)
-				c.inserted = queued - nerr;
-			bool wce = bson_iter_init_find(&it, &reply, "writeConcernErrors") && bson_iter_recurse(&it, &arr) &&
-				   bson_iter_next(&arr);
-			if (!fatal && !wce)
-				exec_ok = true;
-		}
-		bson_destroy(&reply);
-		mongoc_bulk_operation_destroy(bulk);
-		bson_destroy(&bopts);
-		bson_free(skip);
-		bson_free(map);
-		if (exec_ok && !fatal) {
-			ok = true;
-			break;
-		}
-		if (!fatal && mp_error_transient(&err) && attempt < MAX_RETRIES && !sig_stop_requested()) {
-			diag_warn("%s: batch %llu: %s; retrying", l->ns, (unsigned long long)b->seq, err.message);
+		if (out == BULK_DONE || out == BULK_WRITE_ERRORS)
+			continue;
+		if (out == BULK_UNKNOWN && attempt < MAX_RETRIES && !sig_stop_requested()) {
+			diag_warn("%s: batch %llu (records %llu-%llu): %s; writing it again", l->ns,
+				(unsigned long long)b->seq, (unsigned long long)b->first_rec,
+				(unsigned long long)b->last_rec, err.message);
 			pthread_mutex_lock(&l->lock);
 			l->n.retries++;
 			pthread_mutex_unlock(&l->lock);
-			mp_backoff(attempt);
+			retrying = true;
+			mp_backoff(attempt++);
 			continue;
 		}
-		pthread_mutex_lock(&l->lock);
-		if (!l->fatal) {
-			l->fatal = true;
-			l->err = err;
+		if (out == BULK_UNKNOWN) {
+			mp_error_wrap(&err, "batch %llu (records %llu-%llu) not acknowledged after %d attempts",
+				(unsigned long long)b->seq, (unsigned long long)b->first_rec,
+				(unsigned long long)b->last_rec, attempt + 1);
+			err.domain = MP_ERROR_DOMAIN;
+			err.code = sig_stop_requested() ? MP_EX_TEMPFAIL : MP_EX_UNAVAILABLE;
 		}
-		pthread_mutex_unlock(&l->lock);
+		ok = false;
 		break;
 	}
+	pthread_mutex_lock(&l->lock);
 	if (ok) {
-		pthread_mutex_lock(&l->lock);
 		l->n.written += b->n - c.rejected;
 		l->n.inserted += c.inserted;
 		l->n.upserted += c.upserted;
@@ -495,8 +530,12 @@ apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 		l->n.duplicates += c.duplicates;
 		l->n.rejected += c.rejected;
 		l->n.bytes += b->len;
-		pthread_mutex_unlock(&l->lock);
+	} else if (!l->fatal) {
+		l->fatal = true;
+		l->err = err;
 	}
+	pthread_mutex_unlock(&l->lock);
+	bson_free(pending);
 	mongoc_collection_destroy(coll);
 	return ok;
 }
@@ -519,15 +558,22 @@ save_ack(struct load *l, bson_error_t *err)
 	return ok;
 }
 
-/* Called with the lock held when batch b was applied. */
+/* Called with the lock held when batch b was applied: retire every batch
+ * whose predecessors are all applied, and save the checkpoint now and then. */
 static void
 acknowledge(struct load *l, struct batch *b)
 {
-	l->done[b->seq % (uint64_t)l->ndone] = b;
-	while (l->done[l->next_ack % (uint64_t)l->ndone] != NULL &&
-	       l->done[l->next_ack % (uint64_t)l->ndone]->seq == l->next_ack) {
-		struct batch *d = l->done[l->next_ack % (uint64_t)l->ndone];
+	struct batch *d;
 
+	if (!ackwin_complete(&l->aw, b->seq, b)) {
+		if (!l->fatal) {
+			l->fatal = true;
+			mp_error_set(&l->err, MP_EX_SOFTWARE, "batch %llu acknowledged out of its window",
+				(unsigned long long)b->seq);
+		}
+		batch_destroy(b);
+	}
+	while ((d = ackwin_retire(&l->aw)) != NULL) {
 		if (d->has_last_id) {
 			if (l->has_ack_id)
 				bson_value_destroy(&l->ack_id);
@@ -535,9 +581,7 @@ acknowledge(struct load *l, struct batch *b)
 			l->has_ack_id = true;
 			l->ack_dirty = true;
 		}
-		l->done[l->next_ack % (uint64_t)l->ndone] = NULL;
 		batch_destroy(d);
-		l->next_ack++;
 	}
 	if (mp_now() - l->last_save >= 1.0) {
 		bson_error_t err;
@@ -547,7 +591,6 @@ acknowledge(struct load *l, struct batch *b)
 			l->err = err;
 		}
 	}
-	l->queued--;
 	pthread_cond_broadcast(&l->cond);
 }
 
@@ -592,20 +635,20 @@ static bool
 enqueue(struct load *l, struct batch *b)
 {
 	pthread_mutex_lock(&l->lock);
-	while (l->queued >= l->max_queued && !l->fatal)
+	while (ackwin_full(&l->aw) && !l->fatal)
 		pthread_cond_wait(&l->cond, &l->lock);
 	if (l->fatal) {
 		pthread_mutex_unlock(&l->lock);
 		batch_destroy(b);
 		return false;
 	}
+	b->seq = ackwin_issue(&l->aw);
 	b->next = NULL;
 	if (l->tail)
 		l->tail->next = b;
 	else
 		l->head = b;
 	l->tail = b;
-	l->queued++;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 	return true;
@@ -770,7 +813,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 	bool have_resume = false, found;
 	const bson_t *doc;
 	bson_error_t err;
-	uint64_t seq = 0, skipped = 0;
+	uint64_t skipped = 0;
 	int rc = MP_EX_SOFTWARE, got, nthreads = 0;
 	int input_rc = MP_EX_OK;
 	const char *dot = strchr(ns, '.');
@@ -781,9 +824,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 	l.ns = bson_strdup(ns);
 	l.db = bson_strndup(ns, (size_t)(dot - ns));
 	l.coll = bson_strdup(dot + 1);
-	l.ndone = o->workers * 2 + 2;
-	l.max_queued = l.ndone - 1;
-	l.done = bson_malloc0(sizeof(struct batch *) * (size_t)l.ndone);
+	ackwin_init(&l.aw, (uint32_t)o->workers * 2 + 1);
 	l.last_save = mp_now();
 	pthread_mutex_init(&l.lock, NULL);
 	pthread_cond_init(&l.cond, NULL);
@@ -860,7 +901,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 			pthread_create(&threads[nthreads], NULL, worker, &l);
 	}
 	p = progress_new(ns, -1, o->c.progress);
-	b = batch_new(seq++);
+	b = batch_new();
 	while (!sig_stop_requested() && (got = docstream_read(r, &doc, &err)) != 0) {
 		bson_t moved;
 		const bson_t *use = doc;
@@ -873,7 +914,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 				continue;
 			}
 			diag_fail(&err, NULL);
-			input_rc = MP_EX_DATAERR;
+			input_rc = mp_error_exitcode(&err); /* 65 bad data, 74 I/O, 75 a signal */
 			break;
 		}
 		l.n.read++;
@@ -906,6 +947,9 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 			}
 			have_resume = false;
 		}
+		if (b->n == 0)
+			b->first_rec = docstream_reader_record(r);
+		b->last_rec = docstream_reader_record(r);
 		batch_add(b, use);
 		if (use == &moved)
 			bson_destroy(&moved);
@@ -918,7 +962,7 @@ load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const
 				b = NULL;
 				break;
 			}
-			b = batch_new(seq++);
+			b = batch_new();
 		}
 		pthread_mutex_lock(&l.lock);
 		fatal = l.fatal;
@@ -1010,15 +1054,13 @@ out:
 		bson_value_destroy(&resume_id);
 	if (l.has_ack_id)
 		bson_value_destroy(&l.ack_id);
-	for (int i = 0; i < l.ndone; i++)
-		batch_destroy(l.done[i]);
+	ackwin_destroy(&l.aw, batch_free);
 	while (l.head) {
 		struct batch *n = l.head->next;
 
 		batch_destroy(l.head);
 		l.head = n;
 	}
-	bson_free(l.done);
 	bson_free(threads);
 	if (client)
 		mongoc_client_pool_push(pool, client);
@@ -1089,8 +1131,12 @@ load_dir(const struct opts *o, mongoc_client_pool_t *pool, const char *only_db, 
 		bson_free(dbdir);
 	}
 	closedir(top);
-	if (rc == MP_EX_OK && n == 0)
-		diag_warn("no .bson files found under %s", o->dir);
+	if (rc == MP_EX_OK && n == 0 && !o->allow_missing) {
+		diag_error("no .bson files under %s%s%s: --dir wants the top of a mongodump output, the folder that "
+			"holds DB/COLL.bson (not a database folder); --allow-missing if nothing to load is right",
+			o->dir, only_db ? " for database " : "", only_db ? only_db : "");
+		rc = MP_EX_NOINPUT;
+	}
 	return rc;
 }
 
@@ -1140,6 +1186,7 @@ main(int argc, char **argv)
 		case OPT_REJECT: o.reject = optarg; break;
 		case OPT_CHECKPOINT: o.checkpoint = optarg; break;
 		case OPT_METADATA: o.metadata = optarg; break;
+		case OPT_ALLOW_MISSING: o.allow_missing = true; break;
 		case OPT_BATCH_SIZE:
 			if (!cli_parse_int64(optarg, 1, 100000, &o.batch_size))
 				return cli_misuse(usage, "--batch-size takes 1 to 100000, not '%s'", optarg);

@@ -562,6 +562,8 @@ public final class Launcher {
                 query.put("batchSize", DEFAULT_FIRST_BATCH);
             }
             Document response = super.handleCommand(channel, command, query, resolver, oplog);
+            if (command.equalsIgnoreCase("insert")) insertCount(query, response);
+            if (command.equalsIgnoreCase("listCollections")) filterCollections(query, response);
             String name = getDatabaseName();
             Object target = query.get(command);
             if (isSystem(name, null)) return response;
@@ -590,6 +592,39 @@ public final class Launcher {
         protected MemoryCollection openOrCreateCollection(String name, CollectionOptions options) {
             return new PipesCollection(this, name, options, cursorRegistry);
         }
+    }
+
+    /**
+     * MongoDB's insert reply counts the documents inserted: under ordered
+     * execution those before the first refused one, else all but the refused
+     * ones.  mongo-java-server counts every document sent.
+     */
+    static void insertCount(Document query, Document response) {
+        if (!(response.get("writeErrors") instanceof List<?> errors) || errors.isEmpty()) return;
+        if (!(query.get("documents") instanceof List<?> docs)) return;
+        boolean ordered = !Boolean.FALSE.equals(query.get("ordered"));
+        int n = docs.size() - errors.size();
+        if (ordered) {
+            n = docs.size();
+            for (Object e : errors)
+                if (e instanceof Document d && d.get("index") instanceof Number i) n = Math.min(n, i.intValue());
+        }
+        response.put("n", n);
+    }
+
+    /**
+     * listCollections applies its filter (MongoDB does; mongo-java-server
+     * ignores it and lists every collection).
+     */
+    static void filterCollections(Document query, Document response) {
+        if (!(query.get("filter") instanceof Document filter) || filter.isEmpty()) return;
+        if (!(response.get("cursor") instanceof Document cursor)) return;
+        if (!(cursor.get("firstBatch") instanceof List<?> batch)) return;
+        var matcher = new de.bwaldvogel.mongo.backend.DefaultQueryMatcher();
+        List<Object> kept = new ArrayList<>();
+        for (Object o : batch)
+            if (o instanceof Document d && matcher.matches(d, filter)) kept.add(d);
+        cursor.put("firstBatch", kept);
     }
 
     /** Add postBatchResumeToken to the cursor of a change-stream reply. */
