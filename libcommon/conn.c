@@ -235,3 +235,22 @@ conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *
 		}
 	return true;
 }
+
+bool
+conn_collection_exists(mongoc_client_t *client, const char *db, const char *coll, bool *exists, bson_error_t *err)
+{
+	mongoc_database_t *d = mongoc_client_get_database(client, db);
+	bson_t *opts = BCON_NEW("filter", "{", "name", BCON_UTF8(coll), "}");
+	mongoc_cursor_t *cur = mongoc_database_find_collections_with_opts(d, opts);
+	const bson_t *info;
+	bool ok;
+
+	*exists = mongoc_cursor_next(cur, &info);
+	ok = !mongoc_cursor_error(cur, err);
+	if (!ok)
+		*exists = false;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(opts);
+	mongoc_database_destroy(d);
+	return ok;
+}

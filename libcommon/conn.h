@@ -47,4 +47,12 @@ bool conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err);
  */
 bool conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err);
 
+/*
+ * Whether collection (or view) `coll` exists in database `db`: listCollections
+ * with a name filter.  False with err set (the driver's) when the server
+ * cannot say; *exists is then false.
+ */
+bool conn_collection_exists(mongoc_client_t *client, const char *db, const char *coll, bool *exists,
+	bson_error_t *err);
+
 #endif

@@ -134,6 +134,12 @@ uint64_t docstream_writer_docs(const struct docstream_writer *w);
 /* Uncompressed bytes accepted so far. */
 uint64_t docstream_writer_bytes(const struct docstream_writer *w);
 
+/* True while the output is a temporary file that docstream_writer_close()
+ * renames over a regular file: a run that stops short must not close it
+ * (docstream_writer_destroy() removes it).  A FIFO or device given as the
+ * path is written in place and never replaced; a directory is refused. */
+bool docstream_writer_replaces_file(const struct docstream_writer *w);
+
 /* Flush, finish gzip, fsync and rename a path into place.  The writer stays
  * to be destroyed. */
 bool docstream_writer_close(struct docstream_writer *w, bson_error_t *err);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -367,11 +368,30 @@ struct docstream_writer *
 docstream_writer_open(const char *path, const struct docstream_writer_opts *opts, bson_error_t *err)
 {
 	struct docstream_writer *w;
+	struct stat st;
 	char *tmp;
 	int fd;
 
 	if (path == NULL || strcmp(path, "-") == 0)
 		return docstream_writer_open_fd(STDOUT_FILENO, "(stdout)", opts, err);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a FIFO or a device is written in place: only a regular file is
+		 * replaced by renaming over it */
+		if (S_ISDIR(st.st_mode)) {
+			mp_error_set(err, MP_EX_CANTCREAT, "cannot write to %s: it is a directory", path);
+			return NULL;
+		}
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+			mp_error_set(err, MP_EX_CANTCREAT, "cannot open %s: %s", path, strerror(errno));
+			return NULL;
+		}
+		if ((w = writer_new(fd, path, opts, err)) == NULL) {
+			close(fd);
+			return NULL;
+		}
+		w->own_fd = true;
+		return w;
+	}
 	tmp = bson_strdup_printf("%s.tmp.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
@@ -484,6 +504,12 @@ uint64_t
 docstream_writer_bytes(const struct docstream_writer *w)
 {
 	return w->bytes;
+}
+
+bool
+docstream_writer_replaces_file(const struct docstream_writer *w)
+{
+	return w->tmppath != NULL;
 }
 
 bool

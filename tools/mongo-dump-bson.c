@@ -43,6 +43,7 @@ enum {
 	OPT_CHECKPOINT,
 	OPT_METADATA,
 	OPT_BATCH_SIZE,
+	OPT_ALLOW_MISSING,
 };
 
 static const struct option longopts[] = {
@@ -63,6 +64,7 @@ static const struct option longopts[] = {
 	{"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
 	{"metadata", required_argument, NULL, OPT_METADATA},
 	{"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -82,11 +84,13 @@ usage(FILE *f)
 		"            --output FILE  --out DIR (mongodump layout)  --metadata FILE\n"
 		"Speed:      --parallel N  --partition K/N\n"
 		"Resume:     --resume-after-id VALUE|@FILE  --checkpoint FILE\n"
+		"Missing:    --allow-missing (a namespace that does not exist is empty, not an error)\n"
 		"Common:     --uri URI  --uri-file FILE  --db DB  --collection C  --input-format F\n"
 		"            --stats FILE  --stats-fd N  --progress  --max-doc-size N\n"
 		"            -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
 		"\n"
-		"Exit: 0 done, 64 usage, 65 bad input, 66 no input, 69 server, 73/74 output, 75 interrupted.\n"
+		"Exit: 0 done, 64 usage, 65 bad input, 66 no such input or namespace, 69 server,\n"
+		"73/74 output, 75 interrupted.\n"
 		"See mongo-dump-bson(1).\n");
 }
 
@@ -96,7 +100,7 @@ struct opts {
 	const char *resume_after_id, *checkpoint, *metadata;
 	int64_t limit, batch_size;
 	int parallel, part_k, part_n;
-	bool list;
+	bool list, allow_missing;
 };
 
 /* Everything one copy of one namespace needs. */
@@ -176,7 +180,9 @@ save_checkpoint(struct job *j, bson_error_t *err)
 	bson_t ck = BSON_INITIALIZER;
 	bool ok;
 
-	if (j->o->checkpoint == NULL || !j->have_last_id)
+	/* documents in a temporary file are not yet output: only its rename
+	 * into place may move the checkpoint past them */
+	if (j->o->checkpoint == NULL || !j->have_last_id || docstream_writer_replaces_file(j->w))
 		return true;
 	if (!docstream_flush(j->w, err))
 		return false;
@@ -762,10 +768,10 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 			/* everything before the bad record is written */
 			bson_error_t ferr;
 
-			if (!docstream_writer_close(w, &ferr))
+			rc = mp_error_exitcode(&err); /* 65 bad data, 74 I/O, 75 a signal */
+			if (rc != MP_EX_TEMPFAIL && !docstream_writer_close(w, &ferr))
 				diag_fail(&ferr, NULL);
 			diag_fail(&err, NULL);
-			rc = MP_EX_DATAERR;
 			goto out;
 		}
 		if (!docstream_write(w, doc, &err)) {
@@ -779,17 +785,20 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 	}
 	progress_update(p, (uint64_t)n, docstream_reader_bytes(r));
 	progress_finish(p);
+	if (sig_stop_requested()) {
+		if (!docstream_writer_replaces_file(w) && !docstream_flush(w, &err))
+			diag_fail(&err, NULL);
+		diag_error("interrupted after %lld documents%s", (long long)n,
+			docstream_writer_replaces_file(w) ? "; the output file was not written" : "");
+		rc = MP_EX_TEMPFAIL;
+		goto out;
+	}
 	if (!docstream_writer_close(w, &err)) {
 		diag_fail(&err, NULL);
 		rc = mp_error_exitcode(&err);
 		goto out;
 	}
 	stats_emit(stats, "summary", ns, (uint64_t)n, docstream_reader_bytes(r), 0, NULL, NULL);
-	if (sig_stop_requested()) {
-		diag_error("interrupted after %lld documents", (long long)n);
-		rc = MP_EX_TEMPFAIL;
-		goto out;
-	}
 	rc = MP_EX_OK;
 out:
 	progress_destroy(p);
@@ -835,12 +844,28 @@ dump_one(const struct opts *o, mongoc_client_pool_t *pool, mongoc_client_t *clie
 		goto out;
 	}
 	if (!dump_collection(&j, client, &err)) {
+		if (docstream_writer_broken_pipe(j.w) && sig_stop_requested()) {
+			/* the pipeline was interrupted: its reader went first */
+			diag_error("%s: interrupted after %llu documents", ns, (unsigned long long)atomic_load(&j.docs));
+			rc = MP_EX_TEMPFAIL;
+			goto out;
+		}
 		if (docstream_writer_broken_pipe(j.w))
 			diag_error("%s: stopped: the reader of the output went away after %llu documents", ns,
 				(unsigned long long)atomic_load(&j.docs));
 		else
 			diag_fail(&err, NULL);
 		rc = mp_error_exitcode(&err);
+		goto out;
+	}
+	if (sig_stop_requested()) {
+		/* what reached a pipe stays delivered and checkpointed; a file that
+		 * is not complete is never renamed into place */
+		if (!docstream_writer_replaces_file(j.w) && (!docstream_flush(j.w, &err) || !save_checkpoint(&j, &err)))
+			diag_fail(&err, NULL);
+		diag_error("%s: interrupted after %llu documents%s", ns, (unsigned long long)atomic_load(&j.docs),
+			docstream_writer_replaces_file(j.w) ? "; the output file was not written" : "");
+		rc = MP_EX_TEMPFAIL;
 		goto out;
 	}
 	if (!docstream_writer_close(j.w, &err) || !save_checkpoint(&j, &err)) {
@@ -863,11 +888,6 @@ dump_one(const struct opts *o, mongoc_client_pool_t *pool, mongoc_client_t *clie
 		bson_destroy(&extra);
 	}
 	diag_info("%s: %llu documents in %.1f s", ns, (unsigned long long)atomic_load(&j.docs), mp_now() - t0);
-	if (sig_stop_requested()) {
-		diag_error("%s: interrupted after %llu documents", ns, (unsigned long long)atomic_load(&j.docs));
-		rc = MP_EX_TEMPFAIL;
-		goto out;
-	}
 	rc = MP_EX_OK;
 out:
 	docstream_writer_destroy(j.w);
@@ -875,6 +895,36 @@ out:
 	bson_free(path);
 	bson_free(dir);
 	bson_free(meta);
+	return rc;
+}
+
+/* A namespace or database that does not exist is a typo until
+ * --allow-missing says otherwise (66), as mongodump reports it. */
+static int
+check_exists(const struct opts *o, mongoc_client_t *client, const char *ns, const char *db, int ncolls,
+	bson_error_t *err)
+{
+	char *d = NULL, *c = NULL;
+	bool exists = true;
+	int rc = MP_EX_OK;
+
+	if (o->allow_missing)
+		return MP_EX_OK;
+	if (ns == NULL) {
+		if (ncolls > 0)
+			return MP_EX_OK;
+		mp_error_set(err, MP_EX_NOINPUT, "%s%s%s has no collections (--allow-missing: nothing to dump is "
+			"a success)", db ? "database " : "the deployment", db ? db : "", "");
+		return MP_EX_NOINPUT;
+	}
+	if (!conn_split_ns(ns, &d, &c, err) || !conn_collection_exists(client, d, c, &exists, err)) {
+		rc = mp_error_exitcode(err);
+	} else if (!exists) {
+		mp_error_set(err, MP_EX_NOINPUT, "no such collection: %s (--allow-missing: dump it as empty)", ns);
+		rc = MP_EX_NOINPUT;
+	}
+	bson_free(d);
+	bson_free(c);
 	return rc;
 }
 
@@ -954,6 +1004,10 @@ run(const struct opts *o, const char *ns, const char *db)
 	}
 	if (o->limit > 0)
 		BSON_APPEND_INT64(find_opts, "limit", o->limit);
+	if ((rc = check_exists(o, client, ns, db, n, &err)) != MP_EX_OK) {
+		diag_fail(&err, NULL);
+		goto out;
+	}
 	if (ns != NULL) {
 		rc = dump_one(o, pool, client, ns, query, find_opts, stats);
 	} else {
@@ -1005,6 +1059,7 @@ main(int argc, char **argv)
 		case 'o':
 		case OPT_OUTPUT: o.output = optarg; break;
 		case OPT_LIST: o.list = true; break;
+		case OPT_ALLOW_MISSING: o.allow_missing = true; break;
 		case OPT_RESUME_AFTER_ID: o.resume_after_id = optarg; break;
 		case OPT_CHECKPOINT: o.checkpoint = optarg; break;
 		case OPT_METADATA: o.metadata = optarg; break;

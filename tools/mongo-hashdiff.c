@@ -59,6 +59,7 @@ enum {
 	OPT_EMIT,
 	OPT_OUTPUT,
 	OPT_BATCH_SIZE,
+	OPT_ALLOW_MISSING,
 };
 
 static const struct option longopts[] = {
@@ -81,6 +82,7 @@ static const struct option longopts[] = {
 	{"emit", required_argument, NULL, OPT_EMIT},
 	{"output", required_argument, NULL, OPT_OUTPUT},
 	{"batch-size", required_argument, NULL, OPT_BATCH_SIZE},
+	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
 	{NULL, 0, NULL, 0},
 };
 
@@ -97,11 +99,12 @@ usage(FILE *f)
 		"Speed:    --count-only  --parallel N  --partition K/N  --batch-size N\n"
 		"Live:     --recheck N  --recheck-delay SECONDS  --checkpoint FILE  --resume\n"
 		"Output:   --emit diff|repair|ids  --output FILE  --format bson|ndjson  --json MODE\n"
+		"Missing:  --allow-missing (a namespace on neither side is equal, not an error)\n"
 		"Common:   --collection C  --stats FILE  --stats-fd N  --progress  --max-doc-size N\n"
 		"          -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
 		"\n"
-		"Exit: 0 equal, 1 differences, 64 usage, 65 bad input, 66 no input, 69 server,\n"
-		"73/74 output.  See mongo-hashdiff(1).\n");
+		"Exit: 0 equal, 1 differences, 64 usage, 65 bad input, 66 no such input or namespace,\n"
+		"69 server, 73/74 output, 75 interrupted (no verdict).  See mongo-hashdiff(1).\n");
 }
 
 struct opts {
@@ -110,7 +113,7 @@ struct opts {
 		*output;
 	enum dochash_mode mode;
 	enum emit emit;
-	bool count_only, resume;
+	bool count_only, resume, allow_missing;
 	int parallel, part_k, part_n, recheck;
 	double recheck_delay;
 	int64_t batch_size;
@@ -375,13 +378,13 @@ merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 				pthread_mutex_unlock(&j->lock);
 			}
 		}
-		if (local.compared % 4096 == 0 || (checkpoints && j->o->checkpoint)) {
+		if (local.compared % 4096 == 0 || (checkpoints && j->o->checkpoint) || sig_stop_requested()) {
 			pthread_mutex_lock(&j->lock);
 			j->n.compared += local.compared;
 			j->n.equal += local.equal;
 			j->n.bytes += local.bytes;
 			memset(&local, 0, sizeof local);
-			if (checkpoints && j->o->checkpoint && mp_now() - j->last_save >= 1.0) {
+			if (checkpoints && j->o->checkpoint && (mp_now() - j->last_save >= 1.0 || sig_stop_requested())) {
 				save_checkpoint(j, c <= 0 ? &ia : &ib);
 				j->last_save = mp_now();
 			}
@@ -392,6 +395,9 @@ merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 			has_a = src_next(a, &da);
 		if (c >= 0)
 			has_b = src_next(b, &db);
+		/* a side that fails has not ended: nothing after it is a difference */
+		if (a->failed || b->failed)
+			break;
 	}
 	if (ok && (a->failed || b->failed)) {
 		err = a->failed ? a->err : b->err;
@@ -1066,6 +1072,7 @@ run_job(struct job *j, struct stats *st)
 	bson_t x = BSON_INITIALIZER;
 	bson_error_t err;
 	int rc;
+	bool incomplete;
 
 	pthread_mutex_init(&j->lock, NULL);
 	{
@@ -1111,13 +1118,21 @@ run_job(struct job *j, struct stats *st)
 	} else {
 		compare_partitioned(j);
 	}
-	if (!j->failed && o->recheck > 0)
+	if (!j->failed && o->recheck > 0 && !sig_stop_requested())
 		recheck(j);
+	/* a verdict exists only for a comparison that ran to its end */
+	incomplete = !j->failed && sig_stop_requested();
 	progress_update(j->p, j->n.compared, j->n.bytes);
 	progress_finish(j->p);
 	if (j->failed) {
 		diag_fail(&j->err, "%s", j->ns);
 		rc = mp_error_exitcode(&j->err);
+	} else if (incomplete) {
+		diag_error("%s: interrupted after %llu compared (missing %llu, extra %llu, changed %llu so far): "
+			"no verdict%s", j->ns, (unsigned long long)j->n.compared, (unsigned long long)j->n.missing,
+			(unsigned long long)j->n.extra, (unsigned long long)j->n.changed,
+			o->checkpoint ? "; rerun with --resume to go on" : "");
+		rc = MP_EX_TEMPFAIL;
 	} else {
 		double el = mp_now() - start;
 
@@ -1128,9 +1143,9 @@ run_job(struct job *j, struct stats *st)
 				(unsigned long long)j->n.changed, el > 0 ? (double)j->n.compared / el : 0.0);
 		rc = j->n.missing + j->n.extra + j->n.changed > 0 ? MP_EX_DIFFER : MP_EX_OK;
 	}
-	if (o->recheck && !j->failed)
+	if (o->recheck && !j->failed && !incomplete)
 		diag_note("%s: %llu differences cleared on recheck", j->ns, (unsigned long long)j->n.cleared);
-	if (o->checkpoint && !j->failed && !o->count_only && j->sfile == NULL && j->tfile == NULL &&
+	if (o->checkpoint && !j->failed && !incomplete && !o->count_only && j->sfile == NULL && j->tfile == NULL &&
 	    o->parallel <= 1 && o->part_n == 0) {
 		/* finished: a later --resume starts over */
 		unlink(o->checkpoint);
@@ -1141,7 +1156,7 @@ run_job(struct job *j, struct stats *st)
 	BSON_APPEND_INT64(&x, "extra", (int64_t)j->n.extra);
 	BSON_APPEND_INT64(&x, "changed", (int64_t)j->n.changed);
 	BSON_APPEND_INT64(&x, "rechecked_cleared", (int64_t)j->n.cleared);
-	BSON_APPEND_UTF8(&x, "verdict", j->failed ? "error" : rc == MP_EX_OK ? "equal" : "different");
+	BSON_APPEND_UTF8(&x, "verdict", j->failed ? "error" : incomplete ? "incomplete" : rc == MP_EX_OK ? "equal" : "different");
 	if (!stats_emit(st, "summary", j->ns, j->n.compared, j->n.bytes,
 		    j->n.missing + j->n.extra + j->n.changed, &x, &err))
 		diag_warn("%s", err.message);
@@ -1164,6 +1179,45 @@ list_collections(mongoc_client_pool_t *pool, const char *db, bson_error_t *err)
 	mongoc_database_destroy(d);
 	mongoc_client_pool_push(pool, client);
 	return names;
+}
+
+/*
+ * A namespace is compared only if it exists on at least one server side:
+ * one that exists nowhere is a typo until --allow-missing says otherwise
+ * (66); on one side only, its documents are real differences.
+ */
+static int
+check_exists(struct job *j, bson_error_t *err)
+{
+	bool in_source = false, in_target = false;
+
+	if (j->o->allow_missing || j->o->count_only || (j->sfile && j->tfile))
+		return MP_EX_OK;
+	if (j->sfile == NULL) {
+		mongoc_client_t *c = mongoc_client_pool_pop(j->spool);
+		bool ok = conn_collection_exists(c, j->sdb, j->scoll, &in_source, err);
+
+		mongoc_client_pool_push(j->spool, c);
+		if (!ok) {
+			mp_error_wrap(err, "source: listing %s", j->ns);
+			return mp_error_exitcode(err);
+		}
+	}
+	if (j->tfile == NULL) {
+		mongoc_client_t *c = mongoc_client_pool_pop(j->tpool);
+		bool ok = conn_collection_exists(c, j->tdb, j->tcoll, &in_target, err);
+
+		mongoc_client_pool_push(j->tpool, c);
+		if (!ok) {
+			mp_error_wrap(err, "target: listing %s", j->tns);
+			return mp_error_exitcode(err);
+		}
+	}
+	if (in_source || in_target || j->sfile || j->tfile)
+		return MP_EX_OK;
+	mp_error_set(err, MP_EX_NOINPUT, "no such collection on either side: %s%s%s (--allow-missing compares "
+		"it as empty)", j->ns, strcmp(j->ns, j->tns) ? " / " : "", strcmp(j->ns, j->tns) ? j->tns : "");
+	return MP_EX_NOINPUT;
 }
 
 static int
@@ -1209,6 +1263,7 @@ main(int argc, char **argv)
 		case OPT_COUNT_ONLY: o.count_only = true; break;
 		case OPT_CHECKPOINT: o.checkpoint = optarg; break;
 		case OPT_RESUME: o.resume = true; break;
+		case OPT_ALLOW_MISSING: o.allow_missing = true; break;
 		case OPT_OUTPUT: o.output = optarg; break;
 		case OPT_COMPARE:
 			if (!dochash_mode_parse(optarg, &o.mode))
@@ -1329,7 +1384,11 @@ main(int argc, char **argv)
 			goto fail;
 		}
 		rc = MP_EX_OK;
-		for (int pass = 0; pass < 2; pass++) {
+		if (names[0] == NULL && tnames[0] == NULL && !o.allow_missing) {
+			diag_error("no collections in database %s on either side (--allow-missing: equal)", db);
+			rc = MP_EX_NOINPUT;
+		}
+		for (int pass = 0; pass < 2 && rc != MP_EX_NOINPUT; pass++) {
 			char **list = pass == 0 ? names : tnames;
 
 			for (int i = 0; list[i]; i++) {
@@ -1342,6 +1401,10 @@ main(int argc, char **argv)
 					seen = seen || strcmp(names[k], list[i]) == 0;
 				if (seen)
 					continue; /* compared in the first pass */
+				if (sig_stop_requested()) {
+					rc = worse(rc, MP_EX_TEMPFAIL);
+					break;
+				}
 				memset(&j, 0, sizeof j);
 				j.o = &o;
 				j.spool = spool;
@@ -1384,6 +1447,12 @@ main(int argc, char **argv)
 		j.tcoll = tcoll;
 		bson_snprintf(j.ns, sizeof j.ns, "%s.%s", sdb, scoll);
 		bson_snprintf(j.tns, sizeof j.tns, "%s.%s", tdb, tcoll);
+		if ((rc = check_exists(&j, &err)) != MP_EX_OK) {
+			if (rc != MP_EX_NOINPUT)
+				goto fail;
+			diag_fail(&err, NULL);
+			goto cleanup;
+		}
 		rc = run_job(&j, stats);
 	}
 	if (!docstream_writer_close(out, &err)) {

@@ -959,7 +959,7 @@ write_html(FILE *f, const struct report *r, const char *title)
 	html_esc(f, title);
 	fputs("</title>\n<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#222}"
 	      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num,td.progress,td.last,td.eta{white-space:nowrap}"
-	      "td.num{text-align:right}.equal{color:#276749;font-weight:bold}.different{color:#c53030;font-weight:bold}"
+	      "td.num{text-align:right}.equal{color:#276749;font-weight:bold}.different{color:#c53030;font-weight:bold}.incomplete,.error{color:#b7791f;font-weight:bold}"
 	      ".bar{background:#e2e8f0;width:120px;height:10px;display:inline-block}"
 	      ".bar span{background:#38a169;height:10px;display:block}.muted{color:#888}"
 	      ".failed{border:2px solid #c53030;background:#fff5f5;padding:0 1em;margin:1em 0}"

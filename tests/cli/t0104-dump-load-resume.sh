@@ -12,20 +12,31 @@ test_expect_success 'seed' '
 	mp-probe find "$SRC" $TEST_DB.c "{}" "{\"_id\": 1}" >source.json
 '
 
+# relay: pass 1.5 MB of the dump (about a seventh of it), pause so that the
+# load's checkpoint is saved, pass 1.5 MB more, then hold the pipe open
+# without reading: the dump is then blocked mid-stream for certain, and the
+# load waits for input, until the test kills one of them.
+relay() {
+	echo $BASHPID >relay.pid
+	head -c 1500000 && sleep 1.2 && head -c 1500000 && exec sleep 600
+}
+
 # resume_trial NAME VICTIM: start the pipeline, kill -9 VICTIM (dump|load)
-# once the checkpoint exists, then run the pipeline to the end.
+# once the checkpoint exists and the dump is blocked mid-stream, then run
+# the pipeline to the end.
 resume_trial() {
 	name=$1 victim=$2
 	test_expect_success "kill -9 of the $victim mid-stream, rerun: target equals source ($name)" '
-		rm -f ck.'$name' &&
+		rm -f ck.'$name' relay.pid &&
 		( mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --resume-after-id @ck.'$name' --batch-size 1000 &
-		  echo $! >dump.pid; wait ) |
+		  echo $! >dump.pid; wait ) | relay |
 		( mongo-load-bson --uri "$DST" --ns $TEST_DB.'$name' --mode upsert --checkpoint ck.'$name' --batch-size 500 &
 		  echo $! >load.pid; wait ) 2>/dev/null &
 		pipeline=$!
-		for i in $(seq 1 200); do [ -s ck.'$name' ] && break; sleep 0.05; done &&
+		for i in $(seq 1 400); do [ -s ck.'$name' ] && break; sleep 0.05; done &&
 		test -s ck.'$name' &&
-		kill -9 $(cat '$victim'.pid) && kill -9 $(cat dump.pid) $(cat load.pid) 2>/dev/null;
+		kill -9 $(cat '$victim'.pid) &&
+		{ pkill -9 -P $(cat relay.pid); kill -9 $(cat relay.pid) $(cat dump.pid) $(cat load.pid); } 2>/dev/null;
 		wait $pipeline;
 		mp-probe count "$DST" $TEST_DB.'$name' >partial &&
 		echo "partial: $(cat partial) of $N; checkpoint $(cat ck.'$name')" &&

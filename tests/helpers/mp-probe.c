@@ -11,6 +11,7 @@
  *   mp-probe delete URI NS FILTER           deleteOne
  *   mp-probe count URI NS
  *   mp-probe drop URI NS
+ *   mp-probe create URI NS                  create an empty collection
  *   mp-probe dropdb URI DB
  *   mp-probe index URI NS KEYS NAME [--unique]  create an index
  *   mp-probe indexes URI NS                  print index names
@@ -200,6 +201,13 @@ main(int argc, char **argv)
 				printf("%s\n", bson_iter_utf8(&it, NULL));
 		rc = mongoc_cursor_error(cur, &err) ? 1 : 0;
 		mongoc_cursor_destroy(cur);
+	} else if (strcmp(argv[1], "create") == 0) {
+		mongoc_database_t *d = mongoc_client_get_database(client, db);
+		mongoc_collection_t *made = mongoc_database_create_collection(d, cname, NULL, &err);
+
+		rc = made ? 0 : 1;
+		mongoc_collection_destroy(made);
+		mongoc_database_destroy(d);
 	} else if (strcmp(argv[1], "drop") == 0) {
 		rc = mongoc_collection_drop(coll, &err) || strstr(err.message, "not found") ? 0 : 1;
 	} else if (strcmp(argv[1], "watch") == 0 && argc >= 5) {

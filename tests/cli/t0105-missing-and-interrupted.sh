@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A namespace that does not exist is an error naming it (66), not an empty
+# success; an interrupted run is 75 and never leaves a partial output file
+# under its final name; an interruption is never reported as bad data.
+. "$(dirname "$0")/lib.sh"
+
+# feeder FIFO N: write N documents into FIFO, then hold it open (without
+# writing) until killed: the reader is then blocked on its input for
+# certain.  Its pid is in feeder.pid.
+feeder() {
+	mkfifo "$1"
+	( mp-gen "$2"; exec sleep 600 ) >"$1" &
+	echo $! >feeder.pid
+}
+stop_feeder() {
+	pkill -9 -P "$(cat feeder.pid)" 2>/dev/null
+	kill -9 "$(cat feeder.pid)" 2>/dev/null
+	true
+}
+
+test_expect_success 'a signal while reading input is 75, not bad data (load)' '
+	feeder in.fifo 1000 &&
+	{ mongo-load-bson --dry-run --ns a.b <in.fifo 2>err & pid=$!; } &&
+	for i in $(seq 1 100); do grep -q . err 2>/dev/null && break; sleep 0.05; done;
+	kill -TERM $pid && { wait $pid; echo $? >rc; } && stop_feeder &&
+	echo "exit $(cat rc)" && test "$(cat rc)" = 75 &&
+	! test_grep "bad\|invalid" err
+'
+
+test_expect_success 'a signal while transcoding to --output F: 75 and no F' '
+	feeder tr.fifo 1000 &&
+	{ mongo-dump-bson --from tr.fifo --format ndjson --output out.ndjson 2>err & pid=$!; } &&
+	for i in $(seq 1 200); do ls out.ndjson.tmp.* >/dev/null 2>&1 && break; sleep 0.05; done;
+	ls out.ndjson.tmp.* &&
+	kill -TERM $pid && { wait $pid; echo $? >rc; } && stop_feeder &&
+	echo "exit $(cat rc)" && test "$(cat rc)" = 75 &&
+	test_grep "interrupted" err &&
+	! test -e out.ndjson &&
+	! ls out.ndjson.tmp.* 2>/dev/null
+'
+
+test_expect_success 'kill -9 while transcoding to --output F: no F' '
+	feeder k.fifo 1000 &&
+	{ mongo-dump-bson --from k.fifo --format ndjson --output k.ndjson 2>err & pid=$!; } &&
+	for i in $(seq 1 200); do ls k.ndjson.tmp.* >/dev/null 2>&1 && break; sleep 0.05; done;
+	kill -9 $pid; wait $pid; stop_feeder;
+	! test -e k.ndjson
+'
+
+test_expect_success '-o onto a FIFO writes into it and leaves it a FIFO' '
+	mkfifo o.fifo &&
+	{ cat o.fifo >got & } &&
+	mp-gen 10 | mongo-dump-bson --from - --format ndjson -o o.fifo &&
+	wait &&
+	test -p o.fifo &&
+	test $(wc -l <got) = 10
+'
+
+test_expect_success '-o onto a directory is refused (73)' '
+	mkdir d &&
+	mp-gen 1 | test_expect_code 73 mongo-dump-bson --from - -o d 2>err &&
+	test_grep "directory" err
+'
+
+test_expect_success 'load --dir one level too deep: 66 with a hint' '
+	mkdir -p dump/shop &&
+	mp-gen 3 >dump/shop/orders.bson &&
+	test_expect_code 66 mongo-load-bson --uri mongodb://127.0.0.1:1 --dir dump/shop 2>err &&
+	test_grep "not a database folder" err &&
+	mongo-load-bson --uri mongodb://127.0.0.1:1 --dir dump/shop --allow-missing
+'
+
+require_servers
+SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
+
+test_expect_success 'seed one collection, an empty one, and one on the target only' '
+	mp-gen 50 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c &&
+	mp-gen 50 | mongo-load-bson --uri "$DST" --ns $TEST_DB.c &&
+	mp-probe drop "$SRC" $TEST_DB.empty >/dev/null 2>&1;
+	mp-probe create "$SRC" $TEST_DB.empty &&
+	mp-probe create "$DST" $TEST_DB.empty &&
+	mp-gen 5 | mongo-load-bson --uri "$DST" --ns $TEST_DB.onlytarget
+'
+
+test_expect_success 'dump --ns of a collection that does not exist: 66 naming it' '
+	test_expect_code 66 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.typo >out 2>err &&
+	test_grep "no such collection: $TEST_DB.typo" err &&
+	test_must_be_empty out
+'
+
+test_expect_success 'dump --allow-missing: an empty success' '
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.typo --allow-missing >out &&
+	test_must_be_empty out
+'
+
+test_expect_success 'dump of an empty existing collection is a success' '
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.empty >out &&
+	test_must_be_empty out
+'
+
+test_expect_success 'dump --db of a database that does not exist: 66, nothing written' '
+	test_expect_code 66 mongo-dump-bson --uri "$SRC" --db ${TEST_DB}_none --out d1 2>err &&
+	test_grep "has no collections" err &&
+	! test -e d1/${TEST_DB}_none
+'
+
+test_expect_success 'hashdiff --ns on neither side: 66, no verdict' '
+	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --stats st 2>err &&
+	test_grep "no such collection on either side" err &&
+	! test_grep "equal" err
+'
+
+test_expect_success 'hashdiff --allow-missing: equal' '
+	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --allow-missing
+'
+
+test_expect_success 'hashdiff: a collection on one side only is a real difference (1)' '
+	test_expect_code 1 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.onlytarget >diff &&
+	test $(grep -c "\"extra\"" diff) = 5
+'
+
+test_expect_success 'hashdiff --db of a database on neither side: 66' '
+	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --db ${TEST_DB}_none 2>err &&
+	test_grep "no collections in database" err
+'
+
+test_done
