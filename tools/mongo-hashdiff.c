@@ -1121,7 +1121,9 @@ run_job(struct job *j, struct stats *st)
 	if (!j->failed && o->recheck > 0 && !sig_stop_requested())
 		recheck(j);
 	/* a verdict exists only for a comparison that ran to its end */
-	incomplete = !j->failed && sig_stop_requested();
+	incomplete = sig_stop_requested() || (j->failed && mp_error_exitcode(&j->err) == MP_EX_TEMPFAIL);
+	if (incomplete)
+		j->failed = false; /* stopped, not broken: a checkpoint and a rerun go on */
 	progress_update(j->p, j->n.compared, j->n.bytes);
 	progress_finish(j->p);
 	if (j->failed) {

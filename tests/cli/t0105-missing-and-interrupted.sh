@@ -4,13 +4,19 @@
 # under its final name; an interruption is never reported as bad data.
 . "$(dirname "$0")/lib.sh"
 
-# feeder FIFO N: write N documents into FIFO, then hold it open (without
-# writing) until killed: the reader is then blocked on its input for
-# certain.  Its pid is in feeder.pid.
+# feeder FIFO N: write N documents (more than a pipe holds) into FIFO, touch
+# FIFO.fed once they are all written, then hold the FIFO open without
+# writing until stop_feeder.  Once FIFO.fed exists the reader is running
+# (it took all but a pipe's worth) and is certain to block on its input.
 feeder() {
 	mkfifo "$1"
-	( mp-gen "$2"; exec sleep 600 ) >"$1" &
+	( mp-gen "$2" && touch "$1.fed" && exec sleep 600 ) >"$1" &
 	echo $! >feeder.pid
+}
+wait_fed() {
+	for i in $(seq 1 400); do [ -e "$1.fed" ] && return 0; sleep 0.05; done
+	echo "the reader of $1 never took its input" >&2
+	return 1
 }
 stop_feeder() {
 	pkill -9 -P "$(cat feeder.pid)" 2>/dev/null
@@ -19,18 +25,18 @@ stop_feeder() {
 }
 
 test_expect_success 'a signal while reading input is 75, not bad data (load)' '
-	feeder in.fifo 1000 &&
+	feeder in.fifo 5000 &&
 	{ mongo-load-bson --dry-run --ns a.b <in.fifo 2>err & pid=$!; } &&
-	for i in $(seq 1 100); do grep -q . err 2>/dev/null && break; sleep 0.05; done;
+	wait_fed in.fifo &&
 	kill -TERM $pid && { wait $pid; echo $? >rc; } && stop_feeder &&
 	echo "exit $(cat rc)" && test "$(cat rc)" = 75 &&
 	! test_grep "bad\|invalid" err
 '
 
 test_expect_success 'a signal while transcoding to --output F: 75 and no F' '
-	feeder tr.fifo 1000 &&
+	feeder tr.fifo 5000 &&
 	{ mongo-dump-bson --from tr.fifo --format ndjson --output out.ndjson 2>err & pid=$!; } &&
-	for i in $(seq 1 200); do ls out.ndjson.tmp.* >/dev/null 2>&1 && break; sleep 0.05; done;
+	wait_fed tr.fifo &&
 	ls out.ndjson.tmp.* &&
 	kill -TERM $pid && { wait $pid; echo $? >rc; } && stop_feeder &&
 	echo "exit $(cat rc)" && test "$(cat rc)" = 75 &&
@@ -40,9 +46,9 @@ test_expect_success 'a signal while transcoding to --output F: 75 and no F' '
 '
 
 test_expect_success 'kill -9 while transcoding to --output F: no F' '
-	feeder k.fifo 1000 &&
+	feeder k.fifo 5000 &&
 	{ mongo-dump-bson --from k.fifo --format ndjson --output k.ndjson 2>err & pid=$!; } &&
-	for i in $(seq 1 200); do ls k.ndjson.tmp.* >/dev/null 2>&1 && break; sleep 0.05; done;
+	wait_fed k.fifo &&
 	kill -9 $pid; wait $pid; stop_feeder;
 	! test -e k.ndjson
 '
@@ -108,6 +114,17 @@ test_expect_success 'hashdiff --ns on neither side: 66, no verdict' '
 	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --stats st 2>err &&
 	test_grep "no such collection on either side" err &&
 	! test_grep "equal" err
+'
+
+test_expect_success 'hashdiff interrupted while reading a side: 75, verdict incomplete, not equal' '
+	mp-gen 5000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.h &&
+	feeder h.fifo 5000 &&
+	{ mongo-hashdiff --source-file h.fifo --target "$DST" --ns $TEST_DB.h --stats st 2>err & pid=$!; } &&
+	wait_fed h.fifo &&
+	kill -TERM $pid && { wait $pid; echo $? >rc; } && stop_feeder &&
+	echo "exit $(cat rc)" && test "$(cat rc)" = 75 &&
+	jq -s -e "map(select(.type == \"summary\"))[0].verdict == \"incomplete\"" st &&
+	test_grep "no verdict" err
 '
 
 test_expect_success 'hashdiff --allow-missing: equal' '
