@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""tests/peers/hangup_peer.py: a scripted MongoDB wire-protocol peer (Debian's
+python3-mockupdb) that hangs up on every write, so a client never gets an
+acknowledgement.
+
+    hangup_peer.py [--update] [--delete] [--times K] [--log FILE] [--max-seconds S]
+
+Prints its port on the first line of stdout; clients connect with
+mongodb://127.0.0.1:PORT/?directConnection=true.  It answers the handshake
+like a standalone server (isMaster/hello with maxWireVersion 9, buildInfo
+4.4.0, ping) and every other command with an empty success: find, aggregate
+and listCollections with an empty cursor, getMore with an empty last batch,
+count with 0, the rest with {ok: 1}.  It holds no data.
+
+Whenever it receives an `insert` (and with --update an `update`, with
+--delete a `delete`) it closes that connection without answering.  With
+--times K it hangs up on the first K such writes only and acknowledges the
+later ones ({n: number of documents sent}).  --log FILE gets one line per
+hangup, in faultproxy.py's format:
+
+    2024-05-01T12:00:00.123Z conn=PORT fault=hangup cmd=insert ns=db.coll n=1
+
+It runs until SIGTERM or SIGINT (exit 0), or exits 0 by itself after
+--max-seconds (default 600) so a forgotten peer does not linger.
+"""
+import argparse
+import signal
+import sys
+import threading
+import time
+
+from mockupdb import MockupDB
+
+stop = threading.Event()
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="hangup_peer.py")
+    ap.add_argument("--update", action="store_true", help="hang up on update too")
+    ap.add_argument("--delete", action="store_true", help="hang up on delete too")
+    ap.add_argument("--times", type=int, default=None, help="hang up on the first K writes only")
+    ap.add_argument("--log", help="one line per hangup")
+    ap.add_argument("--max-seconds", type=float, default=600)
+    args = ap.parse_args()
+
+    writes = {"insert"} | ({"update"} if args.update else set()) | ({"delete"} if args.delete else set())
+    log = open(args.log, "a", encoding="utf-8") if args.log else None
+    state = {"hangups": 0}
+
+    def stamp():
+        t = time.time()
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+    def cursor(r, ns, key="firstBatch"):
+        return r.reply({"cursor": {"id": 0, "ns": ns, key: []}})
+
+    def handle(r):
+        name = r.command_name
+        if name is None:                      # legacy OP_INSERT & co: no reply expected
+            return True
+        lc = name.lower()
+        coll = r.doc.get(name)
+        db = r.namespace or "admin"
+        ns = "%s.%s" % (db, coll) if isinstance(coll, str) else db
+        if lc in writes:
+            key = {"insert": "documents", "update": "updates", "delete": "deletes"}[lc]
+            n = len(r.doc.get(key, []))
+            if args.times is None or state["hangups"] < args.times:
+                state["hangups"] += 1
+                if log:
+                    log.write("%s conn=%d fault=hangup cmd=%s ns=%s n=%d\n" % (stamp(), r.client_port, name, ns, n))
+                    log.flush()
+                return r.hangup()
+            if lc == "update":
+                return r.reply(n=n, nModified=n)
+            return r.reply(n=n)
+        if lc in ("ismaster", "hello"):
+            return r.reply({"ismaster": True, "isWritablePrimary": True, "helloOk": True,
+                            "maxWireVersion": 9, "minWireVersion": 0,
+                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
+                            "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30})
+        if lc == "buildinfo":
+            return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
+        if lc in ("find", "aggregate", "listcollections", "listindexes"):
+            return cursor(r, ns)
+        if lc == "getmore":
+            return cursor(r, ns, "nextBatch")
+        if lc == "count":
+            return r.reply(n=0)
+        if lc == "killcursors":
+            return r.reply(cursorsKilled=[])
+        return r.ok()
+
+    server = MockupDB()
+    server.autoresponds(handle)
+    server.run()
+
+    def on_signal(_sig, _frame):
+        stop.set()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    print(server.port, flush=True)
+    stop.wait(args.max_seconds)
+    server.stop()
+    if log:
+        log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
