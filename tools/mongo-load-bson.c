@@ -31,7 +31,6 @@
 
 #define TOOL "mongo-load-bson"
 #define BATCH_BYTES_DEFAULT (8 * 1024 * 1024)
-#define MAX_RETRIES 8
 
 enum mode { MODE_INSERT, MODE_UPSERT, MODE_MERGE, MODE_DELETE };
 
@@ -52,6 +51,7 @@ enum {
 	OPT_CHECKPOINT,
 	OPT_METADATA,
 	OPT_ALLOW_MISSING,
+	OPT_RETRIES,
 };
 
 static const struct option longopts[] = {
@@ -72,6 +72,7 @@ static const struct option longopts[] = {
 	{"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
 	{"metadata", required_argument, NULL, OPT_METADATA},
 	{"allow-missing", no_argument, NULL, OPT_ALLOW_MISSING},
+	{"retries", required_argument, NULL, OPT_RETRIES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -86,7 +87,7 @@ usage(FILE *f)
 		"\n"
 		"Writes:   --mode insert|upsert|merge|delete  --upsert-fields F1,F2  --skip-duplicates\n"
 		"          --id-field NAME  --drop  --dry-run  --ordered  --write-concern W\n"
-		"Speed:    --workers N  --batch-size N\n"
+		"Speed:    --workers N  --batch-size N  --retries N\n"
 		"Safety:   --reject FILE  --checkpoint FILE  --metadata FILE\n"
 		"          --allow-missing (a --dir without data files is nothing to load, not an error)\n"
 		"Common:   --uri URI  --uri-file FILE  --db DB  --collection C  --input-format F\n"
@@ -99,6 +100,7 @@ usage(FILE *f)
 
 struct opts {
 	struct cli_common c;
+	int retries; /* writes of unknown outcome sent again before giving up */
 	const char *from, *dir, *id_field, *reject, *checkpoint, *metadata, *write_concern;
 	char **upsert_fields;
 	enum mode mode;
@@ -498,7 +500,7 @@ apply_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 
 		if (out == BULK_DONE || out == BULK_WRITE_ERRORS)
 			continue;
-		if (out == BULK_UNKNOWN && attempt < MAX_RETRIES && !sig_stop_requested()) {
+		if (out == BULK_UNKNOWN && attempt < l->o->retries && !sig_stop_requested()) {
 			diag_warn("%s: batch %llu (records %llu-%llu): %s; writing it again", l->ns,
 				(unsigned long long)b->seq, (unsigned long long)b->first_rec,
 				(unsigned long long)b->last_rec, err.message);
@@ -1154,6 +1156,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	memset(&o, 0, sizeof o);
 	cli_common_init(&o.c);
+	o.retries = 8;
 	o.batch_size = 1000;
 	o.workers = 2;
 	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORT, longopts, NULL)) != -1) {
@@ -1184,6 +1187,11 @@ main(int argc, char **argv)
 		case OPT_ORDERED: o.ordered = true; break;
 		case OPT_WRITE_CONCERN: o.write_concern = optarg; break;
 		case OPT_REJECT: o.reject = optarg; break;
+		case OPT_RETRIES:
+			if (!cli_parse_int64(optarg, 0, 1000, &v))
+				return cli_misuse(usage, "--retries takes 0 to 1000, not '%s'", optarg);
+			o.retries = (int)v;
+			break;
 		case OPT_CHECKPOINT: o.checkpoint = optarg; break;
 		case OPT_METADATA: o.metadata = optarg; break;
 		case OPT_ALLOW_MISSING: o.allow_missing = true; break;

@@ -33,7 +33,6 @@
 #include "sig.h"
 
 #define TOOL "mongo-replay"
-#define MAX_RETRIES 8
 #define WINDOW 16384
 #define WINDOW_BYTES (64u * 1024 * 1024)
 #define MAX_FRAGMENTS 1024
@@ -54,6 +53,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_WRITE_CONCERN,
 	OPT_REJECT,
+	OPT_RETRIES,
 };
 
 static const struct option longopts[] = {
@@ -71,6 +71,7 @@ static const struct option longopts[] = {
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 	{"write-concern", required_argument, NULL, OPT_WRITE_CONCERN},
 	{"reject", required_argument, NULL, OPT_REJECT},
+	{"retries", required_argument, NULL, OPT_RETRIES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -85,7 +86,7 @@ usage(FILE *f)
 		"Where:    --ns-map SRC=DST (db.coll=db2.coll, db.*=db2.*)  --only-mapped\n"
 		"How:      --prefer-full-document  --on-ddl stop|skip|apply  --txn each|atomic\n"
 		"          --write-concern W  --dry-run\n"
-		"Speed:    --workers N  --batch-size N\n"
+		"Speed:    --workers N  --batch-size N  --retries N\n"
 		"Safety:   --checkpoint FILE  --reject FILE\n"
 		"Common:   --uri URI  --uri-file FILE  --input-format F  --format F  --json MODE  --gzip\n"
 		"          --stats FILE  --stats-fd N  --progress  --max-doc-size N\n"
@@ -97,6 +98,7 @@ usage(FILE *f)
 
 struct opts {
 	struct cli_common c;
+	int retries; /* writes of unknown outcome sent again before giving up */
 	const char *from, *from_ns, *checkpoint, *write_concern, *reject;
 	struct ns_map *map;
 	bool only_mapped, prefer_full, dry_run, txn_atomic;
@@ -581,7 +583,7 @@ apply_segment(struct replay *r, mongoc_client_t *client, struct item **items, in
 			start = to;
 			break;
 		}
-		if (mp_error_transient(&err) && attempt < MAX_RETRIES && !sig_stop_requested()) {
+		if (mp_error_transient(&err) && attempt < r->o->retries && !sig_stop_requested()) {
 			diag_warn("%s.%s: %s; retrying from event %llu", items[start]->db, items[start]->coll,
 				err.message, (unsigned long long)items[start]->record);
 			pthread_mutex_lock(&r->lock);
@@ -1448,6 +1450,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	memset(&r, 0, sizeof r);
 	cli_common_init(&o.c);
+	o.retries = 8;
 	o.c.format = DOCSTREAM_NDJSON; /* --dry-run prints for people by default */
 	o.batch_size = 1000;
 	o.workers = 1;
@@ -1492,6 +1495,11 @@ main(int argc, char **argv)
 		case OPT_DRY_RUN: o.dry_run = true; break;
 		case OPT_WRITE_CONCERN: o.write_concern = optarg; break;
 		case OPT_REJECT: o.reject = optarg; break;
+		case OPT_RETRIES:
+			if (!cli_parse_int64(optarg, 0, 1000, &v))
+				return cli_misuse(usage, "--retries takes 0 to 1000, not '%s'", optarg);
+			o.retries = (int)v;
+			break;
 		case OPT_BATCH_SIZE:
 			if (!cli_parse_int64(optarg, 1, 100000, &o.batch_size)) {
 				rc = cli_misuse(usage, "--batch-size takes 1 to 100000, not '%s'", optarg);

@@ -30,7 +30,8 @@ test_failed=0
 test_dbs_used=
 
 test_cleanup() {
-	local uri
+	local uri p
+	for p in $(cat "$SCRATCH/.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	if [ -n "$test_dbs_used" ]; then
 		for uri in "${MP_SOURCE_URI:-}" "${MP_TARGET_URI:-}"; do
 			[ -n "$uri" ] || continue
@@ -55,6 +56,37 @@ require_servers() {
 		skip_all "${MP_TESTBED_SKIP:-no test servers (run through make check, or set MONGO_TEST_URI)}"
 	fi
 	test_dbs_used=1
+}
+
+# fault_proxy NAME URI RULE...: start tests/helpers/faultproxy.py in front of
+# the server at URI with the given fault rules (see tests/server/README.md),
+# logging to NAME.log; sets FP_URI (a URI through it) and FP_PID.  Ended by
+# the test's cleanup if still running.
+fault_proxy() {
+	local name=$1 up=$2 i
+	shift 2
+	up=${up#mongodb://}; up=${up%%/*}; up=${up%%\?*}
+	rm -f "$name.port"
+	/usr/bin/python3 "$TEST_ROOT/tests/helpers/faultproxy.py" --listen 127.0.0.1:0 --upstream "$up" \
+		--port-file "$name.port" --log "$name.log" "$@" >"$name.out" 2>"$name.err" &
+	FP_PID=$!
+	echo $FP_PID >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
+	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
+	FP_URI="mongodb://127.0.0.1:$(cat "$name.port")/?directConnection=true"
+}
+
+# hangup_peer NAME [ARGS]: start tests/peers/hangup_peer.py (a server that
+# closes the connection on every write); sets HP_URI and HP_PID.
+hangup_peer() {
+	local name=$1 i
+	shift
+	/usr/bin/python3 "$TEST_ROOT/tests/peers/hangup_peer.py" --log "$name.log" "$@" >"$name.port" 2>"$name.err" &
+	HP_PID=$!
+	echo $HP_PID >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
+	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
+	HP_URI="mongodb://127.0.0.1:$(head -1 "$name.port")/?directConnection=true"
 }
 
 # require_mongo_tools: skip unless mongodump/mongorestore/bsondump were built.

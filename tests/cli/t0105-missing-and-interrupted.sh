@@ -55,7 +55,7 @@ test_expect_success 'kill -9 while transcoding to --output F: no F' '
 
 test_expect_success '-o onto a FIFO writes into it and leaves it a FIFO' '
 	mkfifo o.fifo &&
-	{ cat o.fifo >got & } &&
+	{ timeout 20 cat o.fifo >got & } &&
 	mp-gen 10 | mongo-dump-bson --from - --format ndjson -o o.fifo &&
 	wait &&
 	test -p o.fifo &&

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# A write counts only when the server acknowledged it.  Through a fault
+# proxy that cuts connections after a request was sent, and a peer that
+# hangs up on every write, mongo-load-bson and mongo-replay either finish
+# exactly (nothing lost, nothing doubled) or exit 69 naming the batch, with
+# a checkpoint before any unacknowledged work.  One slow batch never stops
+# the load's checkpoint.  An ordered bulk stopped by a refused document
+# leaves nothing after it unwritten.
+. "$(dirname "$0")/lib.sh"
+
+command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import mockupdb" 2>/dev/null ||
+	skip_all "Debian python3-mockupdb is not installed (make deps)"
+
+test_expect_success 'load into a server that hangs up on every insert: 69, nothing counted' '
+	hangup_peer peer &&
+	mp-gen 401 >in.bson &&
+	test_expect_code 69 mongo-load-bson --uri "$HP_URI" --ns a.b --retries 2 --stats st0 --checkpoint ck \
+		<in.bson 2>err &&
+	test_grep "batch 0 (records 1-401) not acknowledged after 3 attempts" err &&
+	! test_grep " inserted" err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 0 and .docs == 0" st0 &&
+	! test -e ck &&
+	test $(grep -c "fault=hangup" peer.log) = 3
+'
+
+test_expect_success 'a hang-up on the first two inserts only: retried, then all acknowledged' '
+	hangup_peer peer2 --times 2 &&
+	mp-gen 300 | mongo-load-bson --uri "$HP_URI" --ns a.b --batch-size 100 --stats st2 2>err &&
+	test_grep "writing it again" err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 300 and .retries == 2" st2
+'
+
+test_expect_success 'replay into a server that hangs up on every write: 69, checkpoint untouched' '
+	hangup_peer peer3 --update --delete &&
+	mongo-replay --uri "$HP_URI" --retries 1 --checkpoint rck <"$TEST_DATA/events/basic.ndjson" 2>err;
+	echo $? >rc && test "$(cat rc)" = 69 &&
+	! test -e rck
+'
+
+require_servers
+SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
+
+test_expect_success 'ordered --reject: the documents after a refused one are written too' '
+	printf "{\"_id\":1}\n{\"_id\":1}\n{\"_id\":2}\n{\"_id\":3}\n" >dup.ndjson &&
+	mongo-load-bson --uri "$DST" --ns $TEST_DB.ord --drop --ordered --reject rej.ndjson --stats st3 <dup.ndjson &&
+	test "$(mp-probe count "$DST" $TEST_DB.ord)" = 3 &&
+	test $(wc -l <rej.ndjson) = 1 &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 3 and .rejected == 1" st3
+'
+
+test_expect_success 'ordered --skip-duplicates: the same, counted as duplicates' '
+	mongo-load-bson --uri "$DST" --ns $TEST_DB.ord2 --drop --ordered --skip-duplicates --stats st4 <dup.ndjson &&
+	test "$(mp-probe count "$DST" $TEST_DB.ord2)" = 3 &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 3 and .duplicates == 1" st4
+'
+
+test_expect_success 'the insert count comes from the server (unordered, duplicates refused)' '
+	printf "{\"_id\":7}\n" | mongo-load-bson --uri "$DST" --ns $TEST_DB.cnt --drop &&
+	printf "{\"_id\":7}\n{\"_id\":8}\n{\"_id\":9}\n" |
+		mongo-load-bson --uri "$DST" --ns $TEST_DB.cnt --reject rej2.ndjson --stats st5 &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 2 and .rejected == 1" st5
+'
+
+test_expect_success 'a connection cut after inserts were sent: exact copy, counts from the server' '
+	mp-gen 20000 >c.bson &&
+	fault_proxy cut "$DST" cut --cmd insert --after 3 --times 2 &&
+	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut --drop --batch-size 1000 --workers 2 --stats st6 <c.bson 2>err &&
+	test $(grep -c "fault=cut" cut.log) = 2 &&
+	test_grep "writing it again" err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 20000 and .retries >= 2" st6 &&
+	mongo-load-bson --uri "$SRC" --ns $TEST_DB.cut --drop <c.bson &&
+	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.cut
+'
+
+test_expect_success 'upserts cut mid-flight, and a reply dropped: exact copy' '
+	fault_proxy cut2 "$DST" cut --cmd update --after 2 --times 1 drop-reply --cmd update --after 4 --times 1 &&
+	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut2 --drop --mode upsert --batch-size 1000 <c.bson 2>err &&
+	test $(grep -c " fault=" cut2.log) = 2 &&
+	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.cut --target-ns $TEST_DB.cut2
+'
+
+test_expect_success 'one batch stalled 3 s behind the others: the checkpoint reaches the end' '
+	mp-gen 40000 >s.bson &&
+	fault_proxy stall "$DST" stall 3 --cmd insert --after 2 --times 1 &&
+	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.stall --drop --batch-size 500 --workers 2 --checkpoint sck \
+		--stats st8 <s.bson &&
+	test $(grep -c "fault=stall" stall.log) = 1 &&
+	jq -e "._id.\"\$numberInt\" == \"39999\"" sck &&
+	test "$(mp-probe count "$DST" $TEST_DB.stall)" = 40000
+'
+
+test_expect_success 'replay through cut connections: the same target as a replay without faults' '
+	ev=$TEST_DATA/replay/sequence/events.ndjson &&
+	fault_proxy rcut "$DST" cut --cmd update,delete --after 1 --times 2 &&
+	mongo-replay --uri "$FP_URI" --ns-map "DB.users=$TEST_DB.replayed" --checkpoint rck2 <$ev 2>err &&
+	test $(grep -c "fault=cut" rcut.log) = 2 &&
+	test_grep "retrying" err &&
+	mongo-replay --uri "$DST" --ns-map "DB.users=$TEST_DB.direct" <$ev &&
+	mongo-hashdiff --source "$DST" --target "$DST" --ns $TEST_DB.direct --target-ns $TEST_DB.replayed &&
+	test_grep "8265B8C000000014000000012B022C0100296E5A10040020" rck2
+'
+
+test_expect_success 'hashdiff with its source cut mid-scan: 69, and no difference invented' '
+	mp-gen 30000 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.hd --drop &&
+	mp-gen 30000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.hd --drop &&
+	fault_proxy hcut "$SRC" cut --cmd getMore --after 1 &&
+	mongo-hashdiff --source "$FP_URI" --target "$DST" --ns $TEST_DB.hd --batch-size 1000 >diff 2>err;
+	echo $? >rc && echo "exit $(cat rc)" &&
+	test "$(cat rc)" = 69 &&
+	test_must_be_empty diff
+'
+
+test_done
