@@ -110,4 +110,34 @@ test_expect_success 'hashdiff with its source cut mid-scan: 69, and no differenc
 	test_must_be_empty diff
 '
 
+test_expect_success 'dump whose source is cut mid-scan: exact, or 69 with a checkpoint a resume completes' '
+	fault_proxy dcut "$SRC" cut --cmd getMore --after 2 --times 1 &&
+	{ mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck >part.bson 2>err;
+	  echo $? >rc; } &&
+	echo "exit $(cat rc)" &&
+	test $(grep -c "fault=cut" dcut.log) = 1 &&
+	if [ "$(cat rc)" = 69 ]; then
+		test -s dck &&
+		mongo-dump-bson --uri "$SRC" --ns $TEST_DB.hd --resume-after-id @dck >rest.bson &&
+		cat part.bson rest.bson >all.bson
+	else
+		test "$(cat rc)" = 0 && cp part.bson all.bson
+	fi &&
+	mongo-hashdiff --source "$SRC" --target-file all.bson --ns $TEST_DB.hd
+'
+
+test_expect_success 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '
+	mp-probe create "$SRC" $TEST_DB.w &&
+	mongo-watch --uri "$SRC" --ns $TEST_DB.w --start-token >w.tok &&
+	mp-writer "$SRC" $TEST_DB.w 300 --ids 20 --seed 7 &&
+	fault_proxy wcut "$SRC" cut --cmd getMore --after 2 --times 1 &&
+	mongo-watch --uri "$FP_URI" --ns $TEST_DB.w --resume-file w.tok --batch-size 20 --idle-exit 2 \
+		--format ndjson >ev.ndjson 2>err &&
+	test $(grep -c "fault=cut" wcut.log) = 1 &&
+	mongo-watch --uri "$SRC" --ns $TEST_DB.w --resume-file w.tok --idle-exit 2 --format ndjson >direct.ndjson &&
+	echo "$(wc -l <ev.ndjson) events" &&
+	test $(wc -l <ev.ndjson) -gt 100 &&
+	test_cmp direct.ndjson ev.ndjson
+'
+
 test_done
