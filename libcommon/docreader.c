@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "docstream.h"
+#include "ejsoncheck.h"
 #include "exitcode.h"
 #include "sig.h"
 
@@ -498,6 +499,7 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		size_t scanned = 0, len, end_len;
 		uint8_t *p, *nl = NULL;
 		bson_error_t jerr;
+		char why[256];
 		bool eof_line = false;
 
 		for (;;) {
@@ -552,6 +554,8 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		r->json = bson_new_from_json(p + lead, (ssize_t)(end_len - lead), &jerr);
 		if (r->json == NULL)
 			return fail_line(r, err, "invalid JSON: %s", jerr.message);
+		if (!ejson_check((const char *)p + lead, end_len - lead, &r->json, why, sizeof why))
+			return fail_line(r, err, "invalid Extended JSON: %s", why);
 		if (r->json->len > r->max_doc)
 			return fail_line(r, err, "document of %u bytes exceeds the limit of %zu bytes",
 				r->json->len, r->max_doc);
