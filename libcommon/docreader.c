@@ -378,6 +378,9 @@ check_doc(const uint8_t *data, uint32_t len, int depth, char *why, size_t whylen
 		case BSON_TYPE_CODEWSCOPE:
 			str = bson_iter_codewscope(&it, &l, &sublen, &sub);
 			break;
+		case BSON_TYPE_DBPOINTER:
+			bson_iter_dbpointer(&it, &l, &str, NULL);
+			break;
 		case BSON_TYPE_DOCUMENT:
 			bson_iter_document(&it, &sublen, &sub);
 			break;
