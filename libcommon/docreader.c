@@ -415,6 +415,12 @@ check_doc(const uint8_t *data, uint32_t len, int depth, char *why, size_t whylen
 	return true;
 }
 
+bool
+docstream_check_bson(const bson_t *doc, char *why, size_t whylen)
+{
+	return check_doc(bson_get_data(doc), doc->len, 0, why, whylen);
+}
+
 static int
 read_bson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
@@ -603,6 +609,18 @@ docstream_reader_raw(const struct docstream_reader *r, size_t *len)
 {
 	*len = r->raw_len;
 	return r->raw;
+}
+
+void
+docstream_reader_where(const struct docstream_reader *r, char *buf, size_t len)
+{
+	if (r->format == DOCSTREAM_NDJSON)
+		snprintf(buf, len, "%s: record %llu (line %llu, byte offset %llu)", r->name,
+			(unsigned long long)r->record, (unsigned long long)r->rec_line,
+			(unsigned long long)r->rec_offset);
+	else
+		snprintf(buf, len, "%s: record %llu at byte offset %llu", r->name, (unsigned long long)r->record,
+			(unsigned long long)r->rec_offset);
 }
 
 uint64_t
