@@ -119,6 +119,8 @@ struct doubles {
 	size_t ndates, capdates;
 	size_t late_dates;    /* after year 9999 */
 	bool dates_ambiguous; /* a key "$date" */
+	char *types;          /* each "$type" holding a number: 'i', 'l' or 'd' */
+	size_t ntypes, captypes;
 };
 
 /* 10000-01-01T00:00:00Z: relaxed Extended JSON spells later dates (and
@@ -143,6 +145,15 @@ collect_doubles(bson_iter_t *it, struct doubles *d, int depth)
 				d->ambiguous = true;
 			else if (strcmp(bson_iter_key(it), "$date") == 0)
 				d->dates_ambiguous = true;
+			else if (strcmp(bson_iter_key(it), "$type") == 0 &&
+				 (BSON_ITER_HOLDS_INT32(it) || BSON_ITER_HOLDS_INT64(it) ||
+				  (BSON_ITER_HOLDS_DOUBLE(it) && isfinite(bson_iter_double(it))))) {
+				if (d->ntypes == d->captypes) {
+					d->captypes = d->captypes ? d->captypes * 2 : 4;
+					d->types = bson_realloc(d->types, d->captypes);
+				}
+				d->types[d->ntypes++] = BSON_ITER_HOLDS_INT32(it) ? 'i' : BSON_ITER_HOLDS_INT64(it) ? 'l' : 'd';
+			}
 		}
 		if (BSON_ITER_HOLDS_DATE_TIME(it)) {
 			if (d->ndates == d->capdates) {
@@ -202,18 +213,22 @@ textbuf_add(struct textbuf *b, const char *s, size_t n)
  * In relaxed mode libbson also prints dates after year 9999 as ISO strings
  * ("10000-01-01T00:00:00Z") that no parser reads: each date string after a
  * "$date" key whose value is that late becomes {"$numberLong": "..."}
- * (fix_dates).  Everything else is copied as it is.  Returns a new string;
+ * (fix_dates).  And libbson 1.23 cannot read its own relaxed {"$type": 2}
+ * (a query operator, not legacy binary): a number after a "$type" key is
+ * written in its canonical wrapper, which relaxed readers take too
+ * (fix_types).  Everything else is copied as it is.  Returns a new string;
  * `json` is freed.
  */
 static char *
-tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, bool fix_dates)
+tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, bool fix_dates, bool fix_types)
 {
 	struct textbuf out = {bson_malloc(*len + 64), 0, *len + 64};
 	const char *p = json, *end = json + *len, *copied = json;
 	bool after_key_double = false; /* the last string was the key "$numberDouble" */
 	bool after_key_date = false;   /* ... the key "$date" */
-	size_t k = 0, kd = 0;
-	char num[48];
+	bool after_key_type = false;   /* ... the key "$type" */
+	size_t k = 0, kd = 0, kt = 0;
+	char num[96];
 
 	while (p < end) {
 		const char *from = NULL, *to = NULL;
@@ -252,6 +267,7 @@ tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, b
 			}
 			after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
 			after_key_date = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$date", 5) == 0;
+			after_key_type = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$type", 5) == 0;
 			p = q + 1;
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
 			const char *q = p;
@@ -267,12 +283,26 @@ tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, b
 					from = p, to = q, numlen = shortest_double(dv->v[k], num, sizeof num);
 				k++;
 			}
+			if (after_key_type && fix_types) {
+				if (kt < dv->ntypes && dv->types[kt] == 'd' && from) {
+					char d[48];
+
+					memcpy(d, num, numlen);
+					d[numlen] = '\0';
+					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"$numberDouble\" : \"%s\" }", d);
+				} else if (kt < dv->ntypes && dv->types[kt] != 'd' && !frac && q - p < 24) {
+					from = p, to = q;
+					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"%s\" : \"%.*s\" }",
+						dv->types[kt] == 'i' ? "$numberInt" : "$numberLong", (int)(q - p), p);
+				}
+				kt++;
+			}
 			p = q;
 		} else {
 			if (*p == '{' && after_key_date)
 				kd++; /* {"$numberLong": ...}: a date libbson printed as canonical */
 			if (*p != ' ' && *p != ':')
-				after_key_double = after_key_date = false;
+				after_key_double = after_key_date = after_key_type = false;
 			p++;
 		}
 		if (from) {
@@ -281,7 +311,7 @@ tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, b
 			copied = to;
 		}
 	}
-	if ((fix_doubles && k != dv->n) || (fix_dates && kd != dv->ndates)) {
+	if ((fix_doubles && k != dv->n) || (fix_dates && kd != dv->ndates) || (fix_types && kt != dv->ntypes)) {
 		/* the text and the values disagree: keep libbson's text, which is exact */
 		bson_free(out.p);
 		return json;
@@ -301,16 +331,18 @@ docstream_to_json(const bson_t *doc, enum docstream_json mode, size_t *len)
 						     : bson_as_canonical_extended_json(doc, &n);
 	struct doubles dv = {0};
 	bson_iter_t it;
-	bool fix_doubles, fix_dates;
+	bool fix_doubles, fix_dates, fix_types;
 
 	if (json && bson_iter_init(&it, doc))
 		collect_doubles(&it, &dv, 0);
 	fix_doubles = dv.n > 0 && !dv.ambiguous;
 	fix_dates = mode == DOCSTREAM_JSON_RELAXED && dv.late_dates > 0 && !dv.dates_ambiguous && !dv.ambiguous;
-	if (fix_doubles || fix_dates)
-		json = tidy_json(json, &n, &dv, fix_doubles, fix_dates);
+	fix_types = mode == DOCSTREAM_JSON_RELAXED && dv.ntypes > 0 && !dv.ambiguous;
+	if (fix_doubles || fix_dates || fix_types)
+		json = tidy_json(json, &n, &dv, fix_doubles, fix_dates, fix_types);
 	bson_free(dv.v);
 	bson_free(dv.dates);
+	bson_free(dv.types);
 	if (len)
 		*len = n;
 	return json;

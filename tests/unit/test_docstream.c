@@ -786,6 +786,36 @@ test_json_late_dates(void)
 	bson_destroy(&d);
 }
 
+/* A query operator {"$type": <number>} is written in relaxed mode so that
+ * it reads back (libbson takes a bare number there for legacy binary). */
+static void
+test_json_type_operator(void)
+{
+	bson_t d = BSON_INITIALIZER, q = BSON_INITIALIZER, l = BSON_INITIALIZER, x = BSON_INITIALIZER, *back;
+	bson_error_t err;
+	char *r;
+
+	BSON_APPEND_INT32(&q, "$type", 2);
+	BSON_APPEND_DOCUMENT(&d, "q", &q);
+	BSON_APPEND_INT64(&l, "$type", 5);
+	BSON_APPEND_DOCUMENT(&d, "l", &l);
+	BSON_APPEND_DOUBLE(&x, "$type", 0.5);
+	BSON_APPEND_DOCUMENT(&d, "x", &x);
+	BSON_APPEND_INT32(&d, "n", 7);
+	r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, NULL);
+	is_str(r, "{ \"q\" : { \"$type\" : { \"$numberInt\" : \"2\" } }, \"l\" : { \"$type\" : { \"$numberLong\" : \"5\" } }, "
+		  "\"x\" : { \"$type\" : { \"$numberDouble\" : \"0.5\" } }, \"n\" : 7 }",
+		"relaxed: a number under \"$type\" in its canonical wrapper, others bare");
+	back = bson_new_from_json((const uint8_t *)r, -1, &err);
+	ok(back && bson_equal(back, &d), "relaxed {\"$type\": number} reads back the same (%s)", back ? "" : err.message);
+	bson_destroy(back);
+	bson_free(r);
+	bson_destroy(&q);
+	bson_destroy(&l);
+	bson_destroy(&x);
+	bson_destroy(&d);
+}
+
 int
 main(void)
 {
@@ -808,6 +838,7 @@ main(void)
 	test_bson_dbpointer_utf8();
 	test_writer_unrepresentable();
 	test_json_late_dates();
+	test_json_type_operator();
 	{
 		char *cmd = bson_strdup_printf("rm -rf %s", tmpdir);
 
