@@ -11,7 +11,7 @@
 
 #include "ejsoncheck.h"
 
-enum key_kind { KEY_OTHER, KEY_DECIMAL, KEY_DATE, KEY_CODE };
+enum key_kind { KEY_OTHER, KEY_DECIMAL, KEY_DATE, KEY_CODE, KEY_SCOPE };
 
 /* A "$code" string with a NUL character, the index-th code element of the
  * document in order (code and code with scope alike). */
@@ -55,10 +55,15 @@ skip_ws(const char *p, const char *end)
 static const char *
 string_end(const char *p, const char *end)
 {
-	for (const char *q = p + 1; q < end; q++) {
-		if (*q == '\\')
-			q++;
-		else if (*q == '"')
+	const char *q = p;
+
+	/* the first quote not escaped by an odd run of backslashes */
+	while ((q = memchr(q + 1, '"', (size_t)(end - q - 1))) != NULL) {
+		const char *b = q;
+
+		while (b > p + 1 && b[-1] == '\\')
+			b--;
+		if ((q - b) % 2 == 0)
 			return q;
 	}
 	return NULL;
@@ -168,6 +173,20 @@ key_kind(const char *p, const char *q)
 	/* only "$..." keys, or escaped spellings of them, can matter */
 	if (q - p > 64 || (*p != '$' && *p != '\\'))
 		return KEY_OTHER;
+	if (*p == '$' && memchr(p, '\\', (size_t)(q - p)) == NULL) {
+		size_t n = (size_t)(q - p);
+
+		/* no escapes: the common case, without a copy */
+		if (n == 14 && memcmp(p, "$numberDecimal", 14) == 0)
+			return KEY_DECIMAL;
+		if (n == 5 && memcmp(p, "$date", 5) == 0)
+			return KEY_DATE;
+		if (n == 5 && memcmp(p, "$code", 5) == 0)
+			return KEY_CODE;
+		if (n == 6 && memcmp(p, "$scope", 6) == 0)
+			return KEY_SCOPE;
+		return KEY_OTHER;
+	}
 	decode_string(p, q, &k);
 	if (k.len == 14 && memcmp(k.p, "$numberDecimal", 14) == 0)
 		kind = KEY_DECIMAL;
@@ -175,19 +194,33 @@ key_kind(const char *p, const char *q)
 		kind = KEY_DATE;
 	else if (k.len == 5 && memcmp(k.p, "$code", 5) == 0)
 		kind = KEY_CODE;
+	else if (k.len == 6 && memcmp(k.p, "$scope", 6) == 0)
+		kind = KEY_SCOPE;
 	bson_free(k.p);
 	return kind;
 }
 
+/*
+ * libbson reads a "$scope" document as plain JSON as far as "$code" goes
+ * ({"$code": "..."} in it stays a document with a string), so "$code" keys
+ * inside a scope are not code elements: the scan counts object nesting
+ * between strings to know when it is in one.
+ */
 static bool
 scan_text(const char *p, const char *end, struct scan *sc, char *why, size_t whylen)
 {
+	long depth = 0, scope_depth = 0; /* scope_depth: inside a "$scope" while depth >= it */
+
 	while (p < end) {
 		const char *open = memchr(p, '"', (size_t)(end - p)), *close, *v, *vclose;
 		enum key_kind kind;
 
 		if (open == NULL)
 			break;
+		for (const char *c = p; c < open; c++)
+			depth += *c == '{' ? 1 : *c == '}' ? -1 : 0;
+		if (scope_depth > 0 && depth < scope_depth)
+			scope_depth = 0;
 		close = string_end(open, end);
 		if (close == NULL)
 			break;
@@ -199,8 +232,16 @@ scan_text(const char *p, const char *end, struct scan *sc, char *why, size_t why
 		if (kind == KEY_OTHER)
 			continue;
 		v = skip_ws(v + 1, end);
-		if (kind == KEY_CODE)
+		if (kind == KEY_SCOPE) {
+			if (scope_depth == 0 && v < end && *v == '{')
+				scope_depth = depth + 1;
+			continue;
+		}
+		if (kind == KEY_CODE) {
+			if (scope_depth > 0)
+				continue;
 			sc->ncode++;
+		}
 		if (kind == KEY_DATE && v < end && *v != '"' && *v != '{') {
 			snprintf(why, whylen, "$date takes an ISO-8601 string or {\"$numberLong\": \"...\"}, not %.20s",
 				v);
