@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "docstream.h"
+#include "ejsoncheck.h"
 #include "exitcode.h"
 #include "sig.h"
 
@@ -377,6 +378,9 @@ check_doc(const uint8_t *data, uint32_t len, int depth, char *why, size_t whylen
 		case BSON_TYPE_CODEWSCOPE:
 			str = bson_iter_codewscope(&it, &l, &sublen, &sub);
 			break;
+		case BSON_TYPE_DBPOINTER:
+			bson_iter_dbpointer(&it, &l, &str, NULL);
+			break;
 		case BSON_TYPE_DOCUMENT:
 			bson_iter_document(&it, &sublen, &sub);
 			break;
@@ -409,6 +413,12 @@ check_doc(const uint8_t *data, uint32_t len, int depth, char *why, size_t whylen
 		return false;
 	}
 	return true;
+}
+
+bool
+docstream_check_bson(const bson_t *doc, char *why, size_t whylen)
+{
+	return check_doc(bson_get_data(doc), doc->len, 0, why, whylen);
 }
 
 static int
@@ -498,6 +508,7 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		size_t scanned = 0, len, end_len;
 		uint8_t *p, *nl = NULL;
 		bson_error_t jerr;
+		char why[256];
 		bool eof_line = false;
 
 		for (;;) {
@@ -552,6 +563,8 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		r->json = bson_new_from_json(p + lead, (ssize_t)(end_len - lead), &jerr);
 		if (r->json == NULL)
 			return fail_line(r, err, "invalid JSON: %s", jerr.message);
+		if (!ejson_check((const char *)p + lead, end_len - lead, &r->json, why, sizeof why))
+			return fail_line(r, err, "invalid Extended JSON: %s", why);
 		if (r->json->len > r->max_doc)
 			return fail_line(r, err, "document of %u bytes exceeds the limit of %zu bytes",
 				r->json->len, r->max_doc);
@@ -596,6 +609,18 @@ docstream_reader_raw(const struct docstream_reader *r, size_t *len)
 {
 	*len = r->raw_len;
 	return r->raw;
+}
+
+void
+docstream_reader_where(const struct docstream_reader *r, char *buf, size_t len)
+{
+	if (r->format == DOCSTREAM_NDJSON)
+		snprintf(buf, len, "%s: record %llu (line %llu, byte offset %llu)", r->name,
+			(unsigned long long)r->record, (unsigned long long)r->rec_line,
+			(unsigned long long)r->rec_offset);
+	else
+		snprintf(buf, len, "%s: record %llu at byte offset %llu", r->name, (unsigned long long)r->record,
+			(unsigned long long)r->rec_offset);
 }
 
 uint64_t

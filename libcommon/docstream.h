@@ -77,6 +77,20 @@ bool docstream_reader_can_continue(const struct docstream_reader *r);
 /* The raw bytes of the record last returned or rejected (for --reject). */
 const uint8_t *docstream_reader_raw(const struct docstream_reader *r, size_t *len);
 
+/*
+ * Where the record last returned or rejected is, as the reader's own errors
+ * say it: "NAME: record N at byte offset O" (BSON) or "NAME: record N (line
+ * L, byte offset O)" (NDJSON).  Writes at most len bytes (with the NUL).
+ */
+void docstream_reader_where(const struct docstream_reader *r, char *buf, size_t len);
+
+/*
+ * The check the reader applies to each BSON record (every element well
+ * framed, strings, keys, regexes and DBPointer namespaces valid UTF-8,
+ * nesting bounded).  False with the reason in why.
+ */
+bool docstream_check_bson(const bson_t *doc, char *why, size_t whylen);
+
 /* 1-based number of the record last returned or rejected. */
 uint64_t docstream_reader_record(const struct docstream_reader *r);
 /* Byte offset (in the decompressed stream) where that record starts. */
@@ -116,8 +130,18 @@ struct docstream_writer *docstream_writer_open(const char *path,
 struct docstream_writer *docstream_writer_open_fd(int fd, const char *name,
 	const struct docstream_writer_opts *opts, bson_error_t *err);
 
+/*
+ * Name `r`'s current record in the errors of documents this writer cannot
+ * write (a document that has no Extended JSON form), as a transcoder that
+ * copies from r wants.  Without a source (NULL, the default) those errors
+ * name the writer's own output record.  r must outlive its use here.
+ */
+void docstream_writer_set_source(struct docstream_writer *w, const struct docstream_reader *r);
+
 /* Append one document.  Errors (exit status 74) name the cause: a closed
- * pipe (EPIPE), a full disk (ENOSPC), ... */
+ * pipe (EPIPE), a full disk (ENOSPC), ...; a document that cannot be
+ * written as Extended JSON is 65, named as docstream_writer_set_source()
+ * says. */
 bool docstream_write(struct docstream_writer *w, const bson_t *doc, bson_error_t *err);
 
 /* Append one document given as its raw bytes (len is the BSON length). */

@@ -6,6 +6,7 @@
  * "<path>.tmp.XXXXXX" and renamed into place only by a successful close.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +39,7 @@ struct docstream_writer {
 	uint8_t *buf;
 	size_t len;
 
+	const struct docstream_reader *source; /* names records in errors */
 	uint64_t docs, bytes;
 	bool broken_pipe;
 	bool failed;
@@ -101,17 +103,30 @@ shortest_double(double d, char *buf, size_t size)
 		if (strtod(buf, NULL) == d)
 			break;
 	}
-	if (strpbrk(buf, ".eEni") == NULL)
+	/* the exponent as the Extended JSON specification's examples spell it */
+	for (char *e = strchr(buf, 'e'); e; e = strchr(e, 'e'))
+		*e = 'E';
+	if (strpbrk(buf, ".Eni") == NULL)
 		bson_strncpy(buf + strlen(buf), ".0", size - strlen(buf));
 	return strlen(buf);
 }
 
-/* The doubles of a document in the order libbson prints them. */
+/* The doubles and dates of a document in the order libbson prints them. */
 struct doubles {
 	double *v;
 	size_t n, cap;
 	bool ambiguous; /* a key "$numberDouble": leave the text alone */
+	int64_t *dates;
+	size_t ndates, capdates;
+	size_t late_dates;    /* after year 9999 */
+	bool dates_ambiguous; /* a key "$date" */
+	char *types;          /* each "$type" holding a number: 'i', 'l' or 'd' */
+	size_t ntypes, captypes;
 };
+
+/* 10000-01-01T00:00:00Z: relaxed Extended JSON spells later dates (and
+ * dates before 1970, which libbson already does) as canonical ones. */
+#define FIRST_MS_AFTER_9999 INT64_C(253402300800000)
 
 /* libbson prints "{ ... }" for what is nested deeper than this: stop before */
 #define DOUBLES_MAX_DEPTH 100
@@ -126,9 +141,30 @@ collect_doubles(bson_iter_t *it, struct doubles *d, int depth)
 	while (!d->ambiguous && bson_iter_next(it)) {
 		bson_iter_t sub;
 
-		if (bson_iter_key(it)[0] == '$' && strcmp(bson_iter_key(it), "$numberDouble") == 0)
-			d->ambiguous = true;
-		if (BSON_ITER_HOLDS_DOUBLE(it)) {
+		if (bson_iter_key(it)[0] == '$') {
+			if (strcmp(bson_iter_key(it), "$numberDouble") == 0)
+				d->ambiguous = true;
+			else if (strcmp(bson_iter_key(it), "$date") == 0)
+				d->dates_ambiguous = true;
+			else if (strcmp(bson_iter_key(it), "$type") == 0 &&
+				 (BSON_ITER_HOLDS_INT32(it) || BSON_ITER_HOLDS_INT64(it) ||
+				  (BSON_ITER_HOLDS_DOUBLE(it) && isfinite(bson_iter_double(it))))) {
+				if (d->ntypes == d->captypes) {
+					d->captypes = d->captypes ? d->captypes * 2 : 4;
+					d->types = bson_realloc(d->types, d->captypes);
+				}
+				d->types[d->ntypes++] = BSON_ITER_HOLDS_INT32(it) ? 'i' : BSON_ITER_HOLDS_INT64(it) ? 'l' : 'd';
+			}
+		}
+		if (BSON_ITER_HOLDS_DATE_TIME(it)) {
+			if (d->ndates == d->capdates) {
+				d->capdates = d->capdates ? d->capdates * 2 : 8;
+				d->dates = bson_realloc(d->dates, sizeof(int64_t) * d->capdates);
+			}
+			d->dates[d->ndates] = bson_iter_date_time(it);
+			if (d->dates[d->ndates++] >= FIRST_MS_AFTER_9999)
+				d->late_dates++;
+		} else if (BSON_ITER_HOLDS_DOUBLE(it)) {
 			if (d->n == d->cap) {
 				d->cap = d->cap ? d->cap * 2 : 16;
 				d->v = bson_realloc(d->v, sizeof(double) * d->cap);
@@ -151,7 +187,7 @@ collect_doubles(bson_iter_t *it, struct doubles *d, int depth)
 	}
 }
 
-/* A growing output buffer for tidy_doubles. */
+/* A growing output buffer for tidy_json. */
 struct textbuf {
 	char *p;
 	size_t len, cap;
@@ -174,20 +210,30 @@ textbuf_add(struct textbuf *b, const char *s, size_t n)
  * 0.10000000000000000555).  Each double libbson printed, in document order
  * (the bare numbers with a fraction or an exponent in relaxed mode, the
  * string after each "$numberDouble" key otherwise), is rewritten from its
- * value in its shortest exact form, as bsondump prints it; everything else
- * is copied as it is.  Returns a new string; `json` is freed.
+ * value in its shortest exact form, as bsondump prints it (fix_doubles).
+ * In relaxed mode libbson also prints dates after year 9999 as ISO strings
+ * ("10000-01-01T00:00:00Z") that no parser reads: each date string after a
+ * "$date" key whose value is that late becomes {"$numberLong": "..."}
+ * (fix_dates).  And libbson 1.23 cannot read its own relaxed {"$type": 2}
+ * (a query operator, not legacy binary): a number after a "$type" key is
+ * written in its canonical wrapper, which relaxed readers take too
+ * (fix_types).  Everything else is copied as it is.  Returns a new string;
+ * `json` is freed.
  */
 static char *
-tidy_doubles(char *json, size_t *len, const struct doubles *dv)
+tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, bool fix_dates, bool fix_types)
 {
 	struct textbuf out = {bson_malloc(*len + 64), 0, *len + 64};
 	const char *p = json, *end = json + *len, *copied = json;
 	bool after_key_double = false; /* the last string was the key "$numberDouble" */
-	size_t k = 0;
-	char num[40];
+	bool after_key_date = false;   /* ... the key "$date" */
+	bool after_key_type = false;   /* ... the key "$type" */
+	size_t k = 0, kd = 0, kt = 0;
+	char num[96];
 
 	while (p < end) {
 		const char *from = NULL, *to = NULL;
+		size_t numlen = 0;
 
 		if (*p == '"') {
 			const char *q = p;
@@ -206,13 +252,23 @@ tidy_doubles(char *json, size_t *len, const struct doubles *dv)
 			}
 			if (q == NULL)
 				break;
-			if (after_key_double) {
+			if (after_key_double && fix_doubles) {
 				if (k < dv->n && !isfinite(dv->v[k]))
 					k++; /* "Infinity", "-Infinity", "NaN" */
+				else if (k < dv->n)
+					from = p + 1, to = q, numlen = shortest_double(dv->v[k++], num, sizeof num);
 				else
-					from = p + 1, to = q;
+					k++;
+			} else if (after_key_date && fix_dates) {
+				if (kd < dv->ndates && dv->dates[kd] >= FIRST_MS_AFTER_9999)
+					from = p, to = q + 1,
+					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"$numberLong\" : \"%" PRId64 "\" }",
+						dv->dates[kd]);
+				kd++;
 			}
 			after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
+			after_key_date = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$date", 5) == 0;
+			after_key_type = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$type", 5) == 0;
 			p = q + 1;
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
 			const char *q = p;
@@ -223,25 +279,40 @@ tidy_doubles(char *json, size_t *len, const struct doubles *dv)
 				frac = frac || *q == '.' || *q == 'e' || *q == 'E';
 				q++;
 			}
-			if (frac)
-				from = p, to = q;
+			if (frac && fix_doubles) {
+				if (k < dv->n)
+					from = p, to = q, numlen = shortest_double(dv->v[k], num, sizeof num);
+				k++;
+			}
+			if (after_key_type && fix_types) {
+				if (kt < dv->ntypes && dv->types[kt] == 'd' && from) {
+					char d[48];
+
+					memcpy(d, num, numlen);
+					d[numlen] = '\0';
+					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"$numberDouble\" : \"%s\" }", d);
+				} else if (kt < dv->ntypes && dv->types[kt] != 'd' && !frac && q - p < 24) {
+					from = p, to = q;
+					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"%s\" : \"%.*s\" }",
+						dv->types[kt] == 'i' ? "$numberInt" : "$numberLong", (int)(q - p), p);
+				}
+				kt++;
+			}
 			p = q;
 		} else {
+			if (*p == '{' && after_key_date)
+				kd++; /* {"$numberLong": ...}: a date libbson printed as canonical */
 			if (*p != ' ' && *p != ':')
-				after_key_double = false;
+				after_key_double = after_key_date = after_key_type = false;
 			p++;
 		}
 		if (from) {
-			if (k == dv->n) {
-				k++; /* more doubles printed than the document holds */
-				break;
-			}
 			textbuf_add(&out, copied, (size_t)(from - copied));
-			textbuf_add(&out, num, shortest_double(dv->v[k++], num, sizeof num));
+			textbuf_add(&out, num, numlen);
 			copied = to;
 		}
 	}
-	if (k != dv->n) {
+	if ((fix_doubles && k != dv->n) || (fix_dates && kd != dv->ndates) || (fix_types && kt != dv->ntypes)) {
 		/* the text and the values disagree: keep libbson's text, which is exact */
 		bson_free(out.p);
 		return json;
@@ -261,12 +332,18 @@ docstream_to_json(const bson_t *doc, enum docstream_json mode, size_t *len)
 						     : bson_as_canonical_extended_json(doc, &n);
 	struct doubles dv = {0};
 	bson_iter_t it;
+	bool fix_doubles, fix_dates, fix_types;
 
 	if (json && bson_iter_init(&it, doc))
 		collect_doubles(&it, &dv, 0);
-	if (dv.n > 0 && !dv.ambiguous)
-		json = tidy_doubles(json, &n, &dv);
+	fix_doubles = dv.n > 0 && !dv.ambiguous;
+	fix_dates = mode == DOCSTREAM_JSON_RELAXED && dv.late_dates > 0 && !dv.dates_ambiguous && !dv.ambiguous;
+	fix_types = mode == DOCSTREAM_JSON_RELAXED && dv.ntypes > 0 && !dv.ambiguous;
+	if (fix_doubles || fix_dates || fix_types)
+		json = tidy_json(json, &n, &dv, fix_doubles, fix_dates, fix_types);
 	bson_free(dv.v);
+	bson_free(dv.dates);
+	bson_free(dv.types);
 	if (len)
 		*len = n;
 	return json;
@@ -469,7 +546,17 @@ docstream_write(struct docstream_writer *w, const bson_t *doc, bson_error_t *err
 		return docstream_write_raw(w, bson_get_data(doc), doc->len, err);
 	json = docstream_to_json(doc, w->json, &n);
 	if (json == NULL) {
-		mp_error_set(err, MP_EX_DATAERR, "document cannot be represented as Extended JSON");
+		char where[512], why[256];
+
+		if (w->source)
+			docstream_reader_where(w->source, where, sizeof where);
+		else
+			snprintf(where, sizeof where, "%s: output record %llu", w->name,
+				(unsigned long long)w->docs + 1);
+		if (docstream_check_bson(doc, why, sizeof why))
+			bson_strncpy(why, "libbson cannot print it", sizeof why);
+		mp_error_set(err, MP_EX_DATAERR, "%s: document cannot be represented as Extended JSON: %s", where,
+			why);
 		return false;
 	}
 	json[n] = '\n'; /* replaces the NUL terminator, which we do not write */
@@ -480,6 +567,12 @@ docstream_write(struct docstream_writer *w, const bson_t *doc, bson_error_t *err
 		w->bytes += n + 1;
 	}
 	return ok;
+}
+
+void
+docstream_writer_set_source(struct docstream_writer *w, const struct docstream_reader *r)
+{
+	w->source = r;
 }
 
 bool

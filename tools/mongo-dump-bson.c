@@ -762,6 +762,7 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 		rc = mp_error_exitcode(&err);
 		goto out;
 	}
+	docstream_writer_set_source(w, r);
 	p = progress_new(path ? path : o->from, -1, o->c.progress);
 	while (!sig_stop_requested() && (o->limit <= 0 || n < o->limit) && (got = docstream_read(r, &doc, &err)) != 0) {
 		if (got < 0) {
@@ -775,6 +776,11 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 			goto out;
 		}
 		if (!docstream_write(w, doc, &err)) {
+			bson_error_t ferr;
+
+			/* a record with no Extended JSON form: the ones before it are written */
+			if (mp_error_exitcode(&err) == MP_EX_DATAERR && !docstream_writer_close(w, &ferr))
+				diag_fail(&ferr, NULL);
 			diag_fail(&err, NULL);
 			rc = mp_error_exitcode(&err);
 			goto out;

@@ -502,12 +502,13 @@ test_json_doubles(void)
 		{-0.0, "-0.0", "-0.0"},
 		{-355.15, "-355.15", "-355.15"},
 		{2.5e-8, "0.000000025", "0.000000025"},
-		{1e300, "1e+300", "1e+300"},
+		{1e300, "1E+300", "1E+300"},
 		{1.0 / 3.0, "0.333333333333333", NULL},
 		{9007199254740993.0, "9007199254740992.0", "9007199254740992.0"},
-		{123456789012345678.0, "1.2345678901234568e+17", "1.2345678901234568e+17"},
-		{1e-310, "1e-310", "1e-310"},
-		{5e-324, "5e-324", "5e-324"},
+		{123456789012345678.0, "1.2345678901234568E+17", "1.2345678901234568E+17"},
+		{1e-310, "1E-310", "1E-310"},
+		{5e-324, "5E-324", "5E-324"},
+		{1.2345678921232e18, "1.2345678921232E+18", "1.2345678921232E+18"},
 	};
 	bson_error_t err;
 
@@ -600,6 +601,221 @@ test_json_doubles(void)
 	}
 }
 
+/* What libbson 1.23 lets through and the Extended JSON specification does
+ * not: each is refused with 65 on its line, and the reader goes on. */
+static void
+test_ndjson_strict(void)
+{
+	static const char *bad[][2] = {
+		{"{\"d\": {\"$numberDecimal\": \"Infi\"}}", "invalid $numberDecimal \"Infi\""},
+		{"{\"d\": {\"$numberDecimal\": \"1e\"}}", "invalid $numberDecimal \"1e\""},
+		{"{\"d\": {\"$numberDecimal\": \"7e10000\"}}", "invalid $numberDecimal \"7e10000\""},
+		{"{\"d\": {\"$numberDecimal\": \"1E-6177\"}}", "invalid $numberDecimal \"1E-6177\""},
+		{"{\"d\": {\"$numberDecimal\": \" 1\"}}", "invalid $numberDecimal \" 1\""},
+		{"{\"a\": {\"$date\": 42}}", "$date takes an ISO-8601 string"},
+		{"{\"x\": [{\"a\": {\"$d\\u0061te\": 42}}]}", "$date takes an ISO-8601 string"},
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *text = bson_strdup_printf("{\"_id\": 1}\n%s\n{\"_id\": 3}\n", bad[i][0]);
+		char *p = write_file("strict.ndjson", text, strlen(text));
+		struct docstream_reader *r = docstream_reader_open(p, NULL, NULL);
+		const bson_t *doc;
+		bson_error_t err;
+
+		ok(docstream_read(r, &doc, &err) == 1, "%s: the line before is read", bad[i][0]);
+		ok(docstream_read(r, &doc, &err) == -1 && err.code == MP_EX_DATAERR, "%s: refused with 65",
+			bad[i][0]);
+		has_str(err.message, bad[i][1], "%s: says why", bad[i][0]);
+		has_str(err.message, "record 2 (line 2, byte offset 11)", "%s: names record and line", bad[i][0]);
+		ok(docstream_reader_can_continue(r) && docstream_read(r, &doc, &err) == 1 &&
+				docstream_read(r, &doc, &err) == 0,
+			"%s: the line after is read", bad[i][0]);
+		docstream_reader_destroy(r);
+		bson_free(p);
+		bson_free(text);
+	}
+	{
+		/* what the specification allows still reads */
+		const char *text = "{\"d\": {\"$numberDecimal\": \"-1.5E+3\"}, \"n\": {\"$numberDecimal\": \"NaN\"},"
+				   " \"t\": {\"$date\": \"2012-12-24T12:15:30.501Z\"}, \"u\": {\"$date\": {\"$numberLong\": \"-1\"}},"
+				   " \"s\": \"$date\", \"k\": {\"$date\": \"1970-01-01T00:00:00Z\"}}\n";
+		char *p = write_file("strict-ok.ndjson", text, strlen(text));
+		struct outcome o = read_all(p, NULL);
+
+		ok(o.good == 1 && o.rc == 0, "valid decimals and dates read (%s)", o.msg);
+		bson_free(p);
+	}
+}
+
+/* libbson cuts "$code" at \u0000; the reader keeps it whole, in code and
+ * in code with scope, nested in documents and arrays. */
+static void
+test_ndjson_code_nul(void)
+{
+	/* libbson reads {"$code": ...} inside a scope as a plain document: it
+	 * takes no place among the code elements */
+	const char *text = "{\"a\": {\"$code\": \"ab\\u0000bab\\u0000babab\"}, \"x\": [{\"c\": {\"$code\": \"\\u00e9\\u0000d\","
+			   " \"$scope\": {\"in\": {\"$code\": \"f\"}, \"n\": 1}}}, {\"$code\": \"plain\\u0000z\"}]}\n";
+	char *p = write_file("code.ndjson", text, strlen(text));
+	struct docstream_reader *r = docstream_reader_open(p, NULL, NULL);
+	const bson_t *doc;
+	bson_error_t err;
+	bson_iter_t it, sub;
+	uint32_t len = 0, slen = 0;
+	const uint8_t *sdata;
+	const char *code;
+
+	ok(docstream_read(r, &doc, &err) == 1, "$code with NUL characters reads (%s)", err.message);
+	ok(bson_iter_init_find(&it, doc, "a") && BSON_ITER_HOLDS_CODE(&it) && (code = bson_iter_code(&it, &len)) &&
+			len == 12 && memcmp(code, "ab\0bab\0babab", 13) == 0 && strcmp(code + 7, "babab") == 0,
+		"$code keeps every character after a NUL (length %u)", len);
+	ok(bson_iter_init_find(&it, doc, "x") && bson_iter_recurse(&it, &sub) && bson_iter_next(&sub) &&
+			bson_iter_recurse(&sub, &it) && bson_iter_find(&it, "c") && BSON_ITER_HOLDS_CODEWSCOPE(&it) &&
+			(code = bson_iter_codewscope(&it, &len, &slen, &sdata)) && len == 4 &&
+			memcmp(code, "\xc3\xa9\0d", 4) == 0,
+		"code with scope keeps its code whole");
+	{
+		bson_t scope;
+		bson_iter_t in;
+
+		ok(bson_init_static(&scope, sdata, slen) && bson_iter_init_find(&in, &scope, "in") &&
+				bson_iter_init_find(&in, &scope, "n") && bson_iter_int32(&in) == 1,
+			"the scope is kept");
+	}
+	ok(bson_iter_next(&sub) && BSON_ITER_HOLDS_CODE(&sub) && (code = bson_iter_code(&sub, &len)) && len == 7 &&
+			memcmp(code, "plain\0z", 7) == 0,
+		"the code after a scope is whole, in its place");
+	docstream_reader_destroy(r);
+	bson_free(p);
+}
+
+/* A DBPointer whose namespace is not UTF-8 is refused like any string. */
+static void
+test_bson_dbpointer_utf8(void)
+{
+	/* {a: DBPointer("\xe9", 56e1fc72e0c917e9c4714161)}, then {_id: 9} */
+	static const uint8_t bad[] = {0x1a, 0, 0, 0, 0x0c, 'a', 0, 0x02, 0, 0, 0, 0xe9, 0, 0x56, 0xe1, 0xfc, 0x72,
+				      0xe0, 0xc9, 0x17, 0xe9, 0xc4, 0x71, 0x41, 0x61, 0};
+	struct bytes *s = bytes_new();
+	bson_t after = BSON_INITIALIZER;
+	char *p;
+	struct docstream_reader *r;
+	const bson_t *doc;
+	bson_error_t err;
+
+	bytes_add(s, bad, sizeof bad);
+	BSON_APPEND_INT32(&after, "_id", 9);
+	bytes_add(s, bson_get_data(&after), after.len);
+	p = write_file("dbpointer.bson", s->str, s->len);
+	r = docstream_reader_open(p, NULL, NULL);
+	ok(docstream_read(r, &doc, &err) == -1 && err.code == MP_EX_DATAERR, "DBPointer with invalid UTF-8: 65");
+	has_str(err.message, "record 1 at byte offset 0: invalid BSON: invalid UTF-8", "DBPointer: position and cause");
+	ok(docstream_reader_can_continue(r) && docstream_read(r, &doc, &err) == 1, "DBPointer: the next record reads");
+	docstream_reader_destroy(r);
+	bson_destroy(&after);
+	bson_free(p);
+	bytes_free(s);
+}
+
+/* A document with no Extended JSON form: the writer's error names the
+ * record it came from (its source reader), or its own output record. */
+static void
+test_writer_unrepresentable(void)
+{
+	const char bad[] = {0x0e, 0, 0, 0, 0x02, 's', 0, 0x02, 0, 0, 0, (char)0xff, 0, 0};
+	struct docstream_reader_opts ro = {.no_validate = true};
+	struct docstream_writer_opts wo = {.format = DOCSTREAM_NDJSON};
+	struct bytes *s = bytes_new();
+	struct docstream_reader *r;
+	struct docstream_writer *w;
+	const bson_t *doc;
+	bson_error_t err;
+	char *in, *out = bson_strdup_printf("%s/unrepresentable.ndjson", tmpdir);
+	int n = 0;
+	bool wrote = true;
+
+	three_docs(s);
+	bytes_add(s, bad, sizeof bad);
+	in = write_file("unrepresentable.bson", s->str, s->len);
+	r = docstream_reader_open(in, &ro, &err);
+	w = docstream_writer_open(out, &wo, &err);
+	docstream_writer_set_source(w, r);
+	while (wrote && docstream_read(r, &doc, &err) == 1 && (wrote = docstream_write(w, doc, &err)))
+		n++;
+	ok(!wrote && n == 3, "the fourth record cannot be written as JSON");
+	is_int(err.code, MP_EX_DATAERR, "exit status 65");
+	has_str(err.message, "unrepresentable.bson: record 4 at byte offset 51: document cannot be represented",
+		"names the input file, record and byte offset");
+	has_str(err.message, "invalid UTF-8 in string field 's'", "says why");
+	docstream_writer_set_source(w, NULL);
+	ok(!docstream_write(w, doc, &err), "without a source: refused too");
+	has_str(err.message, "unrepresentable.ndjson: output record 4: document cannot", "names the output record");
+	docstream_writer_destroy(w);
+	docstream_reader_destroy(r);
+	bson_free(in);
+	bson_free(out);
+	bytes_free(s);
+}
+
+/* Relaxed dates after year 9999 are written in the canonical form (libbson
+ * writes "10000-01-01T00:00:00Z", which no parser reads back). */
+static void
+test_json_late_dates(void)
+{
+	bson_t d = BSON_INITIALIZER, sub = BSON_INITIALIZER, *back;
+	bson_error_t err;
+	char *r;
+
+	BSON_APPEND_DATE_TIME(&d, "a", INT64_C(253402300800000));
+	BSON_APPEND_DATE_TIME(&sub, "b", INT64_C(253402300799999));
+	BSON_APPEND_DOUBLE(&sub, "x", 0.1);
+	BSON_APPEND_DATE_TIME(&sub, "c", INT64_MAX);
+	BSON_APPEND_DATE_TIME(&sub, "e", -1);
+	BSON_APPEND_DOCUMENT(&d, "s", &sub);
+	r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, NULL);
+	is_str(r, "{ \"a\" : { \"$date\" : { \"$numberLong\" : \"253402300800000\" } }, \"s\" : { \"b\" : { \"$date\" : "
+		  "\"9999-12-31T23:59:59.999Z\" }, \"x\" : 0.1, \"c\" : { \"$date\" : { \"$numberLong\" : "
+		  "\"9223372036854775807\" } }, \"e\" : { \"$date\" : { \"$numberLong\" : \"-1\" } } } }",
+		"relaxed: dates after 9999 (and before 1970) in canonical form, 9999 as a string");
+	back = bson_new_from_json((const uint8_t *)r, -1, &err);
+	ok(back && bson_equal(back, &d), "relaxed output with late dates reads back the same (%s)", back ? "" : err.message);
+	bson_destroy(back);
+	bson_free(r);
+	bson_destroy(&sub);
+	bson_destroy(&d);
+}
+
+/* A query operator {"$type": <number>} is written in relaxed mode so that
+ * it reads back (libbson takes a bare number there for legacy binary). */
+static void
+test_json_type_operator(void)
+{
+	bson_t d = BSON_INITIALIZER, q = BSON_INITIALIZER, l = BSON_INITIALIZER, x = BSON_INITIALIZER, *back;
+	bson_error_t err;
+	char *r;
+
+	BSON_APPEND_INT32(&q, "$type", 2);
+	BSON_APPEND_DOCUMENT(&d, "q", &q);
+	BSON_APPEND_INT64(&l, "$type", 5);
+	BSON_APPEND_DOCUMENT(&d, "l", &l);
+	BSON_APPEND_DOUBLE(&x, "$type", 0.5);
+	BSON_APPEND_DOCUMENT(&d, "x", &x);
+	BSON_APPEND_INT32(&d, "n", 7);
+	r = docstream_to_json(&d, DOCSTREAM_JSON_RELAXED, NULL);
+	is_str(r, "{ \"q\" : { \"$type\" : { \"$numberInt\" : \"2\" } }, \"l\" : { \"$type\" : { \"$numberLong\" : \"5\" } }, "
+		  "\"x\" : { \"$type\" : { \"$numberDouble\" : \"0.5\" } }, \"n\" : 7 }",
+		"relaxed: a number under \"$type\" in its canonical wrapper, others bare");
+	back = bson_new_from_json((const uint8_t *)r, -1, &err);
+	ok(back && bson_equal(back, &d), "relaxed {\"$type\": number} reads back the same (%s)", back ? "" : err.message);
+	bson_destroy(back);
+	bson_free(r);
+	bson_destroy(&q);
+	bson_destroy(&l);
+	bson_destroy(&x);
+	bson_destroy(&d);
+}
+
 int
 main(void)
 {
@@ -617,6 +833,12 @@ main(void)
 	test_writer_errors();
 	test_large_doc();
 	test_json_doubles();
+	test_ndjson_strict();
+	test_ndjson_code_nul();
+	test_bson_dbpointer_utf8();
+	test_writer_unrepresentable();
+	test_json_late_dates();
+	test_json_type_operator();
 	{
 		char *cmd = bson_strdup_printf("rm -rf %s", tmpdir);
 
