@@ -127,6 +127,14 @@ test_expect_success 'hashdiff interrupted while reading a side: 75, verdict inco
 	test_grep "no verdict" err
 '
 
+test_expect_success 'mongo-report shows that comparison as incomplete, never equal' '
+	mongo-report st >rep.txt &&
+	test_grep "incomplete" rep.txt &&
+	! test_grep "equal" rep.txt &&
+	mongo-report --format html -o rep.html st &&
+	test_grep "class=\"incomplete\">incomplete" rep.html
+'
+
 test_expect_success 'hashdiff --allow-missing: equal' '
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --allow-missing
 '
