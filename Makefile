@@ -35,8 +35,12 @@ endif
 LIB_SRC   := $(wildcard libcommon/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 LIB       := $(B)/libcommon.a
+# A tool is tools/NAME.c, or a folder tools/NAME/ of several files (main.c and
+# the rooms of its work), linked into one program.
 TOOL_SRC  := $(wildcard tools/*.c)
-TOOLS     := $(TOOL_SRC:tools/%.c=$(B)/bin/%)
+TOOL_DIRS := $(patsubst tools/%/main.c,%,$(wildcard tools/*/main.c))
+TOOL_DIR_SRC := $(foreach d,$(TOOL_DIRS),$(wildcard tools/$(d)/*.c))
+TOOLS     := $(TOOL_SRC:tools/%.c=$(B)/bin/%) $(TOOL_DIRS:%=$(B)/bin/%)
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 HELP_SRC  := $(wildcard tests/helpers/*.c)
@@ -59,6 +63,14 @@ $(B)/bin/%: $(B)/tools/%.o $(LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SAN) $(CFLAGS) -o $@ $^ $(MP_LDLIBS)
+
+define tool_dir_rule
+$(B)/bin/$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(LIB)
+	@mkdir -p $$(@D)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(SAN) $$(CFLAGS) -o $$@ $$^ $$(MP_LDLIBS)
+endef
+$(foreach d,$(TOOL_DIRS),$(eval $(call tool_dir_rule,$(d))))
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
@@ -113,5 +125,5 @@ uninstall:
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(TOOL_SRC:%.c=$(B)/%.d) $(UNIT_SRC:%.c=$(B)/%.d) $(HELP_SRC:%.c=$(B)/%.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_SRC:%.c=$(B)/%.d) $(TOOL_DIR_SRC:%.c=$(B)/%.d) $(UNIT_SRC:%.c=$(B)/%.d) $(HELP_SRC:%.c=$(B)/%.d)
 .SECONDARY:

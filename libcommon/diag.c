@@ -9,6 +9,7 @@
 #include <mongoc/mongoc.h>
 
 #include "diag.h"
+#include "exitcode.h"
 
 #define MAX_SECRETS 8
 #define LINE_MAX_LEN 4096
@@ -178,6 +179,24 @@ diag_fail(const bson_error_t *err, const char *fmt, ...)
 	snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
 	emit(DIAG_ERROR, msg);
 	return false;
+}
+
+int
+diag_exit(const bson_error_t *err, const char *fmt, ...)
+{
+	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
+	va_list ap;
+
+	if (fmt == NULL) {
+		emit(DIAG_ERROR, err->message);
+	} else {
+		va_start(ap, fmt);
+		vsnprintf(ctx, sizeof ctx, fmt, ap);
+		va_end(ap);
+		snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
+		emit(DIAG_ERROR, msg);
+	}
+	return mp_error_exitcode(err);
 }
 
 static void

@@ -54,6 +54,13 @@ void diag_note(const char *fmt, ...) BSON_GNUC_PRINTF(1, 2);
  */
 bool diag_fail(const bson_error_t *err, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 
+/*
+ * The same line, returning the exit status err deserves (mp_error_exitcode),
+ * so a work function's failing branch reads
+ * `rc = diag_exit(&err, "reading %s", path); goto out;`.
+ */
+int diag_exit(const bson_error_t *err, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+
 /* The last error line printed (scrubbed, without the program name), "" if
  * none, into buf: what a tool's --stats exit record carries. */
 void diag_last_error(char *buf, size_t size);

@@ -1,0 +1,287 @@
+/*
+ * opt.c: parse a tool's options from its declarative table (opt.h).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "diag.h"
+#include "exitcode.h"
+#include "opt.h"
+
+#define OPT_CODE_BASE 2000 /* getopt codes of table rows: OPT_CODE_BASE + row */
+#define HELP_INDENT 10
+#define HELP_WIDTH 79
+
+struct common_opt {
+	unsigned mask;
+	struct option o;
+	const char *help; /* as --help shows it */
+};
+
+static const struct common_opt commons[] = {
+	{OPT_COMMON_URI, {"uri", required_argument, NULL, CLI_OPT_URI}, "--uri URI"},
+	{OPT_COMMON_URI, {"uri-file", required_argument, NULL, CLI_OPT_URI_FILE}, "--uri-file FILE"},
+	{OPT_COMMON_NS, {"ns", required_argument, NULL, CLI_OPT_NS}, "--ns DB.COLL"},
+	{OPT_COMMON_DB, {"db", required_argument, NULL, CLI_OPT_DB}, "--db DB"},
+	{OPT_COMMON_DB, {"collection", required_argument, NULL, CLI_OPT_COLLECTION}, "--collection C"},
+	{OPT_COMMON_FORMAT, {"format", required_argument, NULL, CLI_OPT_FORMAT}, "--format bson|ndjson"},
+	{OPT_COMMON_FORMAT, {"json", required_argument, NULL, CLI_OPT_JSON}, "--json canonical|relaxed"},
+	{OPT_COMMON_GZIP, {"gzip", no_argument, NULL, CLI_OPT_GZIP}, "--gzip"},
+	{OPT_COMMON_INPUT, {"input-format", required_argument, NULL, CLI_OPT_INPUT_FORMAT}, "--input-format F"},
+	{OPT_COMMON_INPUT, {"max-doc-size", required_argument, NULL, CLI_OPT_MAX_DOC}, "--max-doc-size N"},
+	{OPT_COMMON_STATS, {"stats", required_argument, NULL, CLI_OPT_STATS}, "--stats FILE"},
+	{OPT_COMMON_STATS, {"stats-fd", required_argument, NULL, CLI_OPT_STATS_FD}, "--stats-fd N"},
+	{OPT_COMMON_PROGRESS, {"progress", no_argument, NULL, CLI_OPT_PROGRESS}, "--progress"},
+	{0, {"quiet", no_argument, NULL, 'q'}, "-q|--quiet"},
+	{0, {"verbose", no_argument, NULL, 'v'}, "-v|--verbose"},
+	{0, {"help", no_argument, NULL, 'h'}, "-h|--help"},
+	{0, {"version", no_argument, NULL, 'V'}, "-V|--version"},
+};
+#define NCOMMONS (sizeof commons / sizeof commons[0])
+
+/* ---- --help ---- */
+
+struct help_line {
+	FILE *f;
+	int col;
+};
+
+static void
+help_section(struct help_line *h, const char *title)
+{
+	if (h->col > 0)
+		fputc('\n', h->f);
+	h->col = fprintf(h->f, "%s:", title);
+	while (h->col < HELP_INDENT)
+		h->col += fprintf(h->f, " ");
+}
+
+static void
+help_item(struct help_line *h, const char *text)
+{
+	int len = (int)strlen(text);
+
+	if (h->col > HELP_INDENT && h->col + 2 + len > HELP_WIDTH) {
+		fputc('\n', h->f);
+		h->col = fprintf(h->f, "%*s", HELP_INDENT, "");
+	} else if (h->col > HELP_INDENT) {
+		h->col += fprintf(h->f, "  ");
+	}
+	h->col += fprintf(h->f, "%s", text);
+}
+
+/* "--name ARG", "-o|--name ARG", "--name a|b|c" */
+static void
+opt_text(const struct opt *o, char *buf, size_t size)
+{
+	char arg[128] = "";
+
+	if (o->arg) {
+		bson_snprintf(arg, sizeof arg, " %s", o->arg);
+	} else if (o->kind == OPT_CHOICE) {
+		size_t n = 0;
+
+		for (int i = 0; o->choices[i] && n + 1 < sizeof arg; i++)
+			n += (size_t)bson_snprintf(arg + n, sizeof arg - n, "%c%s", i ? '|' : ' ', o->choices[i]);
+	}
+	if (o->short_name)
+		bson_snprintf(buf, size, "-%c|--%s%s", o->short_name, o->name, arg);
+	else
+		bson_snprintf(buf, size, "--%s%s", o->name, arg);
+}
+
+void
+opt_usage(const struct opt_tool *t, FILE *f, bool verbose)
+{
+	struct help_line h = {f, 0};
+	const char *p = t->synopsis, *nl;
+	char buf[256];
+
+	for (int first = 1; p && *p; first = 0, p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		fprintf(f, "%s%.*s\n", first ? "usage: " : "       ", (int)(nl ? nl - p : (long)strlen(p)), p);
+	}
+	fprintf(f, "\n%s\n\n", t->about);
+	for (const struct opt *o = t->opts; o->kind != OPT_END; o++) {
+		if (o->kind == OPT_SECTION) {
+			help_section(&h, o->name);
+			continue;
+		}
+		opt_text(o, buf, sizeof buf);
+		if (verbose && o->help) {
+			if (h.col > 0)
+				fputc('\n', f);
+			h.col = fprintf(f, "  %-30s %s", buf, o->help);
+		} else {
+			help_item(&h, buf);
+		}
+	}
+	help_section(&h, "Common");
+	for (size_t i = 0; i < NCOMMONS; i++)
+		if (commons[i].mask == 0 || (t->common & commons[i].mask))
+			help_item(&h, commons[i].help);
+	fprintf(f, "\n\n%s\n", t->exits);
+}
+
+/* ---- parsing ---- */
+
+int
+opt_misuse(const struct opt_tool *t, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	diag_error("%s", msg);
+	opt_usage(t, stderr, false);
+	return MP_EX_USAGE;
+}
+
+/* The option as the user typed it ("--batch" for a prefix of --batch-size). */
+static void
+typed_name(int argc, char **argv, const char *arg, char *buf, size_t size)
+{
+	const char *w;
+	size_t n;
+
+	if (optind < 1 || optind > argc) {
+		bson_strncpy(buf, "?", size);
+		return;
+	}
+	w = argv[optind - 1];
+	if (arg != NULL && w == arg && optind >= 2)
+		w = argv[optind - 2];
+	n = strcspn(w, "=");
+	bson_snprintf(buf, size, "%.*s", (int)n, w);
+}
+
+static bool
+apply(const struct opt *o, const char *arg, const char *typed, bson_error_t *err)
+{
+	int64_t v;
+
+	switch (o->kind) {
+	case OPT_FLAG:
+		*(bool *)o->dest = true;
+		return true;
+	case OPT_STRING:
+		*(const char **)o->dest = arg;
+		return true;
+	case OPT_INT:
+		if (!cli_parse_int64(arg, o->min, o->max, &v)) {
+			mp_error_set(err, MP_EX_USAGE, "%s takes %lld to %lld, not '%s'", typed, (long long)o->min,
+				(long long)o->max, arg);
+			return false;
+		}
+		*(int64_t *)o->dest = v;
+		return true;
+	case OPT_CHOICE:
+		for (int i = 0; o->choices[i]; i++) {
+			if (strcmp(o->choices[i], arg) == 0) {
+				*(int *)o->dest = i;
+				return true;
+			}
+		}
+		{
+			char list[256];
+			size_t n = 0;
+
+			list[0] = '\0';
+			for (int i = 0; o->choices[i] && n + 1 < sizeof list; i++)
+				n += (size_t)bson_snprintf(list + n, sizeof list - n, "%s%s",
+					i == 0 ? "" : o->choices[i + 1] ? ", " : " or ", o->choices[i]);
+			mp_error_set(err, MP_EX_USAGE, "%s takes %s, not '%s'", typed, list, arg);
+		}
+		return false;
+	case OPT_CALL:
+		if (!o->call(arg, o->dest, err)) {
+			mp_error_wrap(err, "%s", typed);
+			return false;
+		}
+		return true;
+	default:
+		return true;
+	}
+}
+
+static int
+count_rows(const struct opt *opts)
+{
+	int n = 0;
+
+	while (opts[n].kind != OPT_END)
+		n++;
+	return n;
+}
+
+int
+opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out, char **db_out)
+{
+	int nrows = count_rows(t->opts), n = 0, ch, rc = -1;
+	struct option *lo = bson_malloc0(sizeof(struct option) * (NCOMMONS + (size_t)nrows + 1));
+	char shorts[64] = ":qvhV", typed[128];
+	size_t ns = strlen(shorts);
+	bson_error_t err;
+
+	*ns_out = *db_out = NULL;
+	for (size_t i = 0; i < NCOMMONS; i++)
+		if (commons[i].mask == 0 || (t->common & commons[i].mask))
+			lo[n++] = commons[i].o;
+	for (int r = 0; r < nrows; r++) {
+		const struct opt *o = &t->opts[r];
+
+		if (o->kind == OPT_SECTION)
+			continue;
+		lo[n++] = (struct option){o->name, o->kind == OPT_FLAG ? no_argument : required_argument, NULL,
+			OPT_CODE_BASE + r};
+		if (o->short_name && ns + 3 < sizeof shorts) {
+			shorts[ns++] = (char)o->short_name;
+			if (o->kind != OPT_FLAG)
+				shorts[ns++] = ':';
+			shorts[ns] = '\0';
+		}
+	}
+	opterr = 0;
+	optind = 1;
+	while (rc < 0 && (ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (ch == '?' || ch == ':') {
+			const char *w = optind >= 1 && optind <= argc ? argv[optind - 1] : "?";
+
+			if (optopt && optopt < 256 && (optopt != 0) && strncmp(w, "--", 2) != 0)
+				rc = ch == ':' ? opt_misuse(t, "option '-%c' needs an argument", optopt)
+					       : opt_misuse(t, "unknown option '-%c'", optopt);
+			else
+				rc = ch == ':' ? opt_misuse(t, "option '%.*s' needs an argument", (int)strcspn(w, "="), w)
+					       : opt_misuse(t, "unknown option '%.*s'", (int)strcspn(w, "="), w);
+			break;
+		}
+		for (int r = 0; r < nrows; r++)
+			if (t->opts[r].short_name == ch && t->opts[r].kind != OPT_SECTION)
+				ch = OPT_CODE_BASE + r;
+		if (ch >= OPT_CODE_BASE) {
+			typed_name(argc, argv, optarg, typed, sizeof typed);
+			if (!apply(&t->opts[ch - OPT_CODE_BASE], optarg, typed, &err))
+				rc = opt_misuse(t, "%s", err.message);
+			continue;
+		}
+		if (cli_common_option(c, ch, optarg, &err) < 0)
+			rc = opt_misuse(t, "%s", err.message);
+	}
+	bson_free(lo);
+	if (rc >= 0)
+		return rc;
+	if (c->help) {
+		opt_usage(t, stdout, c->verbosity > DIAG_WARN);
+		return MP_EX_OK;
+	}
+	if (c->version)
+		return cli_version();
+	if (optind < argc && !t->operands)
+		return opt_misuse(t, "unexpected argument '%s'", argv[optind]);
+	if (!cli_common_namespace(c, ns_out, db_out, &err))
+		return opt_misuse(t, "%s", err.message);
+	return -1;
+}
