@@ -163,39 +163,39 @@ diag_note(const char *fmt, ...)
 	emit(DIAG_INFO, msg);
 }
 
-bool
-diag_fail(const bson_error_t *err, const char *fmt, ...)
+static void
+vfail(const bson_error_t *err, const char *fmt, va_list ap)
 {
 	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
-	va_list ap;
 
 	if (fmt == NULL) {
 		emit(DIAG_ERROR, err->message);
-		return false;
+		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(ctx, sizeof ctx, fmt, ap);
-	va_end(ap);
 	snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
 	emit(DIAG_ERROR, msg);
+}
+
+bool
+diag_fail(const bson_error_t *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(err, fmt, ap);
+	va_end(ap);
 	return false;
 }
 
 int
 diag_exit(const bson_error_t *err, const char *fmt, ...)
 {
-	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
 	va_list ap;
 
-	if (fmt == NULL) {
-		emit(DIAG_ERROR, err->message);
-	} else {
-		va_start(ap, fmt);
-		vsnprintf(ctx, sizeof ctx, fmt, ap);
-		va_end(ap);
-		snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
-		emit(DIAG_ERROR, msg);
-	}
+	va_start(ap, fmt);
+	vfail(err, fmt, ap);
+	va_end(ap);
 	return mp_error_exitcode(err);
 }
 
