@@ -2,6 +2,7 @@
  * bulkwrite.c: the outcome of a bulk write read from the server's reply, and
  * the acknowledgement window (bulkwrite.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,73 @@ bulk_result_cleanup(struct bulk_result *res)
 	bson_free(res->errors);
 	res->errors = NULL;
 	res->nerrors = 0;
+}
+
+static bool
+wc_from_document(mongoc_write_concern_t *wc, const bson_t *doc, bson_error_t *err)
+{
+	bson_iter_t it;
+
+	if (!bson_iter_init(&it, doc))
+		return false;
+	while (bson_iter_next(&it)) {
+		const char *k = bson_iter_key(&it);
+
+		if (strcmp(k, "w") == 0 && BSON_ITER_HOLDS_NUMBER(&it) && bson_iter_as_int64(&it) >= 0 &&
+		    bson_iter_as_int64(&it) <= 1000) {
+			mongoc_write_concern_set_w(wc, (int32_t)bson_iter_as_int64(&it));
+		} else if (strcmp(k, "w") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+			if (strcmp(bson_iter_utf8(&it, NULL), "majority") == 0)
+				mongoc_write_concern_set_w(wc, MONGOC_WRITE_CONCERN_W_MAJORITY);
+			else
+				mongoc_write_concern_set_wtag(wc, bson_iter_utf8(&it, NULL));
+		} else if (strcmp(k, "j") == 0 && BSON_ITER_HOLDS_BOOL(&it)) {
+			mongoc_write_concern_set_journal(wc, bson_iter_bool(&it));
+		} else if (strcmp(k, "wtimeout") == 0 && BSON_ITER_HOLDS_NUMBER(&it) && bson_iter_as_int64(&it) >= 0) {
+			mongoc_write_concern_set_wtimeout_int64(wc, bson_iter_as_int64(&it));
+		} else {
+			mp_error_set(err, MP_EX_USAGE, "--write-concern: '%s' is not w (a number or a string), j (true or "
+				"false) or wtimeout (milliseconds)", k);
+			return false;
+		}
+	}
+	return true;
+}
+
+mongoc_write_concern_t *
+bulk_write_concern_parse(const char *text, bson_error_t *err)
+{
+	mongoc_write_concern_t *wc = mongoc_write_concern_new();
+	char *end;
+	long long w;
+
+	if (text == NULL || strcmp(text, "majority") == 0) {
+		mongoc_write_concern_set_w(wc, MONGOC_WRITE_CONCERN_W_MAJORITY);
+		return wc;
+	}
+	if (text[0] == '{') {
+		bson_error_t jerr;
+		bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &jerr);
+		bool ok = doc != NULL && wc_from_document(wc, doc, err);
+
+		if (doc == NULL)
+			mp_error_set(err, MP_EX_USAGE, "--write-concern: invalid JSON: %s", jerr.message);
+		bson_destroy(doc);
+		if (ok)
+			return wc;
+		mongoc_write_concern_destroy(wc);
+		return NULL;
+	}
+	errno = 0;
+	w = strtoll(text, &end, 10);
+	if (errno == 0 && *end == '\0' && end != text && w >= 0 && w <= 1000) {
+		mongoc_write_concern_set_w(wc, (int32_t)w);
+		return wc;
+	}
+	mongoc_write_concern_destroy(wc);
+	mp_error_set(err, MP_EX_USAGE, "--write-concern takes majority, a number or a document such as "
+		"{\"w\": 1, \"j\": true}, not '%s'", text);
+	return NULL;
 }
 
 bool

@@ -21,7 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <bson/bson.h>
+#include <mongoc/mongoc.h>
 
 enum bulk_outcome {
 	BULK_DONE,
@@ -64,6 +64,14 @@ void bulk_result_read(struct bulk_result *res, uint32_t nwrites, enum bulk_kind 
 	bool exec_ok, const bson_t *reply, const bson_error_t *err);
 
 void bulk_result_cleanup(struct bulk_result *res);
+
+/*
+ * --write-concern: "majority" (the default, for NULL), a number of members,
+ * or a document such as {"w": 1, "j": true, "wtimeout": 5000} ("w" a number
+ * or a string, "j" a boolean, "wtimeout" milliseconds).  Returns a write
+ * concern to destroy, or NULL with err (64) naming what is wrong.
+ */
+mongoc_write_concern_t *bulk_write_concern_parse(const char *text, bson_error_t *err);
 
 /* The error codes that mean "already done" for an idempotent retry of an
  * insert: the document went in on an earlier attempt. */

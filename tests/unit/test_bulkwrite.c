@@ -232,9 +232,37 @@ test_window_one_slow_unit(void)
 	ackwin_destroy(&w, NULL);
 }
 
+static void
+test_write_concern(void)
+{
+	bson_error_t err;
+	mongoc_write_concern_t *wc;
+
+	wc = bulk_write_concern_parse(NULL, &err);
+	ok(wc && mongoc_write_concern_get_wmajority(wc), "default: majority");
+	mongoc_write_concern_destroy(wc);
+	wc = bulk_write_concern_parse("2", &err);
+	ok(wc && mongoc_write_concern_get_w(wc) == 2, "a number");
+	mongoc_write_concern_destroy(wc);
+	wc = bulk_write_concern_parse("{\"w\": 1, \"j\": true, \"wtimeout\": 5000}", &err);
+	ok(wc && mongoc_write_concern_get_w(wc) == 1 && mongoc_write_concern_get_journal(wc) &&
+		   mongoc_write_concern_get_wtimeout_int64(wc) == 5000,
+		"the document form: w, j, wtimeout");
+	mongoc_write_concern_destroy(wc);
+	wc = bulk_write_concern_parse("{\"w\": \"majority\"}", &err);
+	ok(wc && mongoc_write_concern_get_wmajority(wc), "w as a string");
+	mongoc_write_concern_destroy(wc);
+	ok(bulk_write_concern_parse("most", &err) == NULL && err.code == MP_EX_USAGE, "a word: 64");
+	has_str(err.message, "not 'most'", "named");
+	ok(bulk_write_concern_parse("{\"x\": 1}", &err) == NULL, "an unknown key refused");
+	has_str(err.message, "'x'", "named");
+	ok(bulk_write_concern_parse("{\"w\": ", &err) == NULL, "bad JSON refused");
+}
+
 int
 main(void)
 {
+	test_write_concern();
 	test_hangup_is_unknown();
 	test_done_and_short_counts();
 	test_write_errors();
