@@ -64,7 +64,8 @@ reject_write(struct reject_file *rf, const struct reject_why *why, const char *k
 		bson_string_append_printf(s, ", \"code\": %d", why->code);
 	put_number(s, "record", why->record);
 	put_number(s, "line", why->line);
-	put_number(s, "offset", why->offset);
+	if (why->record > 0 && why->code == 0) /* an input record: its offset, 0 included */
+		bson_string_append_printf(s, ", \"offset\": %llu", (unsigned long long)why->offset);
 	bson_string_append_printf(s, ", \"%s\": ", key);
 	if (doc != NULL) {
 		size_t jl;

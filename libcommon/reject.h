@@ -15,7 +15,8 @@
 
 struct reject_file;
 
-/* Why and where; zero fields are left out of the line. */
+/* Why and where; zero fields are left out of the line, but for the byte
+ * offset of an input record (a record number and no code), 0 included. */
 struct reject_why {
 	const char *error;
 	int32_t code;

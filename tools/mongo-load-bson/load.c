@@ -1,0 +1,445 @@
+/*
+ * load.c: loading one collection (prepare, read records into batches and
+ * hand them to the workers, finish with the checkpoint, the indexes and the
+ * summary), and every collection of a mongodump directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bsoncmp.h"
+#include "checkpoint.h"
+#include "conn.h"
+#include "diag.h"
+#include "docstream.h"
+#include "exitcode.h"
+#include "load.h"
+#include "sig.h"
+
+/* What one run over the input needs besides the load. */
+struct input {
+	struct docstream_reader *r;
+	const char *name; /* the input, for messages */
+	struct progress *p;
+	struct stats *stats;
+	bson_value_t resume_id; /* the checkpoint's _id: input up to it is in */
+	bool have_resume;
+	uint64_t skipped;
+	int rc; /* what stopped the reading: 0, or 65/74/75 */
+};
+
+static void
+load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, const char *ns)
+{
+	const char *dot = strchr(ns, '.');
+
+	memset(l, 0, sizeof *l);
+	l->o = o;
+	l->pool = pool;
+	l->ns = bson_strdup(ns);
+	l->db = bson_strndup(ns, (size_t)(dot - ns));
+	l->coll = bson_strdup(dot + 1);
+	ackwin_init(&l->aw, (uint32_t)o->workers * 2 + 1);
+	l->last_save = mp_now();
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->insert_opts = BCON_NEW("validate", BCON_BOOL(false));
+}
+
+static void
+load_clear(struct load *l)
+{
+	bson_error_t err;
+
+	if (l->has_ack_id)
+		bson_value_destroy(&l->ack_id);
+	ackwin_destroy(&l->aw, batch_free);
+	while (l->head) {
+		struct batch *n = l->head->next;
+
+		batch_destroy(l->head);
+		l->head = n;
+	}
+	if (l->reject && !reject_close(l->reject, &err))
+		diag_fail(&err, NULL);
+	mongoc_write_concern_destroy(l->wc);
+	bson_destroy(l->insert_opts);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	bson_free(l->ns);
+	bson_free(l->db);
+	bson_free(l->coll);
+}
+
+/* The write concern, the reject file, the checkpoint to resume from. */
+static int
+load_prepare(struct load *l, struct input *in)
+{
+	bson_error_t err;
+	bson_t ck;
+	bson_iter_t it;
+	bool found;
+	int rc = MP_EX_OK;
+
+	if ((l->wc = bulk_write_concern_parse(l->o->write_concern, &err)) == NULL ||
+	    (l->o->reject && (l->reject = reject_open(l->o->reject, &err)) == NULL))
+		return diag_exit(&err, NULL);
+	if (l->o->checkpoint == NULL)
+		return MP_EX_OK;
+	if (!checkpoint_load(l->o->checkpoint, &ck, &found, &err))
+		rc = diag_exit(&err, NULL);
+	else if (found && bson_iter_init_find(&it, &ck, "_id")) {
+		bson_value_copy(bson_iter_value(&it), &in->resume_id);
+		in->have_resume = true;
+		bson_value_copy(&in->resume_id, &l->ack_id);
+		l->has_ack_id = true;
+	}
+	bson_destroy(&ck);
+	return rc;
+}
+
+/* Reach the server, drop, create with the metadata's options, start the
+ * workers.  Nothing of it for --dry-run. */
+static int
+load_connect(struct load *l, const bson_t *meta)
+{
+	mongoc_client_t *client;
+	bson_error_t err;
+	int rc = MP_EX_OK;
+
+	if (l->o->dry_run)
+		return MP_EX_OK;
+	client = mongoc_client_pool_pop(l->pool);
+	if (!conn_ping(client, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if (l->o->drop) {
+		mongoc_collection_t *c = mongoc_client_get_collection(client, l->db, l->coll);
+		bool ok = mongoc_collection_drop(c, &err) || err.code == 26 || strstr(err.message, "not found");
+
+		mongoc_collection_destroy(c);
+		if (!ok) {
+			rc = diag_exit(&err, "dropping %s", l->ns);
+			goto out;
+		}
+	}
+	if (meta && !metadata_create(client, l->db, l->coll, meta, &err)) {
+		rc = diag_exit(&err, "creating %s", l->ns);
+		goto out;
+	}
+	workers_start(l);
+out:
+	mongoc_client_pool_push(l->pool, client);
+	return rc;
+}
+
+/* A bad input record: set aside with where it was, or the end (-1). */
+static int
+reject_record(struct load *l, struct input *in, const char *why)
+{
+	struct reject_why w = {why, 0, docstream_reader_record(in->r), docstream_reader_line(in->r),
+		docstream_reader_offset(in->r)};
+	size_t len;
+	const uint8_t *raw = docstream_reader_raw(in->r, &len);
+	bool text = raw && docstream_reader_format(in->r) == DOCSTREAM_NDJSON &&
+		    bson_utf8_validate((const char *)raw, len, false);
+	bson_error_t err;
+
+	if (!reject_write(l->reject, &w, "raw", NULL, text ? (const char *)raw : NULL, text ? NULL : raw, len, &err)) {
+		load_fail(l, &err);
+		return -1;
+	}
+	pthread_mutex_lock(&l->lock);
+	l->n.rejected++;
+	pthread_mutex_unlock(&l->lock);
+	return 0;
+}
+
+/* --id-field NAME: a copy of doc with NAME moved to _id (first). */
+static bool
+move_id(const char *field, const bson_t *doc, bson_t *out)
+{
+	bson_iter_t it;
+
+	bson_init(out);
+	if (!bson_iter_init_find(&it, doc, field))
+		return false;
+	bson_append_value(out, "_id", 3, bson_iter_value(&it));
+	bson_iter_init(&it, doc);
+	while (bson_iter_next(&it))
+		if (strcmp(bson_iter_key(&it), field) != 0 && strcmp(bson_iter_key(&it), "_id") != 0)
+			bson_append_iter(out, NULL, 0, &it);
+	return true;
+}
+
+/* Hand a full batch over (or count it, --dry-run); false after a failure. */
+static bool
+ship(struct load *l, struct batch **b)
+{
+	bool ok = true;
+
+	if (l->o->dry_run) {
+		l->n.written += (*b)->n;
+		l->n.bytes += (*b)->len;
+		batch_destroy(*b);
+	} else {
+		ok = workers_enqueue(l, *b);
+	}
+	*b = ok ? batch_new() : NULL;
+	return ok && !load_failed(l);
+}
+
+/* One good record: into the batch, unless the checkpoint covers it
+ * (sorted input: what the checkpoint covers is in the target). */
+static bool
+take(struct load *l, struct input *in, const bson_t *doc, struct batch **b)
+{
+	bson_iter_t it;
+
+	if (in->have_resume) {
+		if (bson_iter_init_find(&it, doc, "_id") && bsoncmp_value(bson_iter_value(&it), &in->resume_id) <= 0) {
+			in->skipped++;
+			return true;
+		}
+		in->have_resume = false;
+	}
+	if ((*b)->n == 0)
+		(*b)->first_rec = docstream_reader_record(in->r);
+	(*b)->last_rec = docstream_reader_record(in->r);
+	batch_add(*b, doc);
+	if ((*b)->n >= (uint32_t)l->o->batch_size || (*b)->len >= BATCH_BYTES_DEFAULT)
+		return ship(l, b);
+	return true;
+}
+
+/* One record read (got > 0) or failed (got < 0); false to stop reading. */
+static bool
+handle(struct load *l, struct input *in, int got, const bson_t *doc, bson_error_t *err, struct batch **b)
+{
+	bson_t moved;
+	bool ok;
+
+	if (got < 0) {
+		if (l->reject && docstream_reader_can_continue(in->r)) {
+			diag_warn("%s; set aside in %s", err->message, l->o->reject);
+			return reject_record(l, in, err->message) == 0;
+		}
+		in->rc = diag_exit(err, NULL); /* 65 bad data, 74 I/O, 75 a signal */
+		return false;
+	}
+	l->n.read++;
+	if (l->o->id_field == NULL)
+		return take(l, in, doc, b);
+	if (!move_id(l->o->id_field, doc, &moved)) {
+		char why[160];
+
+		bson_destroy(&moved);
+		snprintf(why, sizeof why, "no field '%s' for --id-field", l->o->id_field);
+		if (l->reject)
+			return reject_record(l, in, why) == 0;
+		diag_error("%s: record %llu: %s", in->name ? in->name : "(stdin)",
+			(unsigned long long)docstream_reader_record(in->r), why);
+		in->rc = MP_EX_DATAERR;
+		return false;
+	}
+	ok = take(l, in, &moved, b);
+	bson_destroy(&moved);
+	return ok;
+}
+
+/* Read the whole input into batches; the last one is shipped too. */
+static void
+read_input(struct load *l, struct input *in)
+{
+	struct batch *b = batch_new();
+	const bson_t *doc;
+	bson_error_t err;
+	int got;
+
+	while (b != NULL && !sig_stop_requested() && (got = docstream_read(in->r, &doc, &err)) != 0) {
+		if (!handle(l, in, got, doc, &err, &b))
+			break;
+		if ((l->n.read & 1023) == 0) {
+			progress_update(in->p, l->n.read, docstream_reader_bytes(in->r));
+			if (stats_due(in->stats))
+				stats_emit(in->stats, "progress", l->ns, l->n.written, l->n.bytes, l->n.rejected, NULL, NULL);
+		}
+	}
+	/* everything read before a bad record is written before we stop */
+	if (b != NULL && b->n > 0)
+		ship(l, &b);
+	batch_destroy(b);
+}
+
+static void
+summary(struct load *l, struct input *in)
+{
+	bson_t x = BSON_INITIALIZER;
+	const struct counts *n = &l->n;
+	static const char *const mode[] = {"insert", "upsert", "merge", "delete"};
+
+	BSON_APPEND_UTF8(&x, "phase", "load");
+	BSON_APPEND_INT64(&x, "read", (int64_t)n->read);
+	BSON_APPEND_INT64(&x, "inserted", (int64_t)n->inserted);
+	BSON_APPEND_INT64(&x, "upserted", (int64_t)n->upserted);
+	BSON_APPEND_INT64(&x, "matched", (int64_t)n->matched);
+	BSON_APPEND_INT64(&x, "modified", (int64_t)n->modified);
+	BSON_APPEND_INT64(&x, "deleted", (int64_t)n->deleted);
+	BSON_APPEND_INT64(&x, "duplicates", (int64_t)n->duplicates);
+	BSON_APPEND_INT64(&x, "rejected", (int64_t)n->rejected);
+	BSON_APPEND_INT64(&x, "retries", (int64_t)n->retries);
+	BSON_APPEND_INT64(&x, "skipped_by_checkpoint", (int64_t)in->skipped);
+	BSON_APPEND_BOOL(&x, "dry_run", l->o->dry_run);
+	stats_emit(in->stats, "summary", l->ns, n->written, n->bytes, n->rejected, &x, NULL);
+	bson_destroy(&x);
+	if (l->o->dry_run)
+		diag_warn("%s: dry run: %llu documents would be written (%s), nothing was", l->ns,
+			(unsigned long long)n->written, mode[l->o->mode]);
+	else
+		diag_info("%s: %llu read, %llu inserted, %llu upserted, %llu modified, %llu deleted, %llu duplicates, "
+			"%llu rejected", l->ns, (unsigned long long)n->read, (unsigned long long)n->inserted,
+			(unsigned long long)n->upserted, (unsigned long long)n->modified, (unsigned long long)n->deleted,
+			(unsigned long long)n->duplicates, (unsigned long long)n->rejected);
+	if (n->rejected > 0)
+		diag_warn("%s: %llu record(s) set aside in %s", l->ns, (unsigned long long)n->rejected, l->o->reject);
+}
+
+/* After the input: the workers drained, the checkpoint saved, the indexes
+ * built; the exit status of the whole. */
+static int
+finish(struct load *l, struct input *in, const bson_t *meta)
+{
+	mongoc_client_t *client;
+	bson_error_t err;
+	int rc;
+
+	workers_stop(l);
+	progress_update(in->p, l->n.read, docstream_reader_bytes(in->r));
+	progress_finish(in->p);
+	if (!checkpoint_save_ack(l, &err))
+		load_fail(l, &err);
+	if (l->fatal) {
+		rc = diag_exit(&l->err, "%s", l->ns);
+		return rc == MP_EX_SOFTWARE && l->err.domain != MP_ERROR_DOMAIN ? MP_EX_UNAVAILABLE : rc;
+	}
+	if (in->rc != MP_EX_OK)
+		return in->rc;
+	if (meta && !l->o->dry_run && !sig_stop_requested()) {
+		client = mongoc_client_pool_pop(l->pool);
+		rc = metadata_indexes(client, l->db, l->coll, meta, &err) ? MP_EX_OK : diag_exit(&err, NULL);
+		mongoc_client_pool_push(l->pool, client);
+		if (rc != MP_EX_OK)
+			return rc;
+	}
+	if (!sig_stop_requested())
+		return MP_EX_OK;
+	diag_error("%s: interrupted; rerun the same command to go on", l->ns);
+	return MP_EX_TEMPFAIL;
+}
+
+int
+load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const char *input,
+	const char *metapath, struct stats *stats)
+{
+	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc};
+	struct input in = {.stats = stats, .name = input};
+	struct load l;
+	bson_t *meta = NULL;
+	bson_error_t err;
+	int rc;
+
+	load_init(&l, o, pool, ns);
+	if ((rc = load_prepare(&l, &in)) != MP_EX_OK)
+		goto out;
+	if (metapath && (meta = metadata_read(metapath, &err)) == NULL) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if ((in.r = docstream_reader_open(input, &ro, &err)) == NULL) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if ((rc = load_connect(&l, meta)) != MP_EX_OK)
+		goto out;
+	in.p = progress_new(ns, -1, o->c.progress);
+	read_input(&l, &in);
+	rc = finish(&l, &in, meta);
+	summary(&l, &in);
+out:
+	workers_stop(&l);
+	if (in.have_resume)
+		bson_value_destroy(&in.resume_id);
+	progress_destroy(in.p);
+	docstream_reader_destroy(in.r);
+	bson_destroy(meta);
+	load_clear(&l);
+	return rc;
+}
+
+/* Every COLL.bson[.gz] of one database folder (no system.* collections). */
+static int
+load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbdir, const char *db,
+	struct stats *stats, int *n)
+{
+	DIR *sub = opendir(dbdir);
+	struct dirent *f;
+	int rc = MP_EX_OK;
+
+	while (sub && rc == MP_EX_OK && (f = readdir(sub)) != NULL) {
+		size_t len = strlen(f->d_name);
+		bool gz = len > 8 && strcmp(f->d_name + len - 8, ".bson.gz") == 0;
+		bool plain = len > 5 && strcmp(f->d_name + len - 5, ".bson") == 0;
+		char *coll, *ns, *input, *meta;
+
+		if (!gz && !plain)
+			continue;
+		coll = bson_strndup(f->d_name, len - (gz ? 8 : 5));
+		if (strncmp(coll, "system.", 7) != 0) {
+			ns = bson_strdup_printf("%s.%s", o->c.db ? o->c.db : db, coll);
+			input = bson_strdup_printf("%s/%s", dbdir, f->d_name);
+			meta = bson_strdup_printf("%s/%s.metadata.json%s", dbdir, coll, gz ? ".gz" : "");
+			diag_info("loading %s into %s", input, ns);
+			rc = load_one(o, pool, ns, input, access(meta, R_OK) == 0 ? meta : NULL, stats);
+			(*n)++;
+			bson_free(ns);
+			bson_free(input);
+			bson_free(meta);
+		}
+		bson_free(coll);
+	}
+	if (sub)
+		closedir(sub);
+	return rc;
+}
+
+int
+load_dir(const struct opts *o, mongoc_client_pool_t *pool, const char *only_db, struct stats *stats)
+{
+	DIR *top = opendir(o->dir);
+	struct dirent *d;
+	int rc = MP_EX_OK, n = 0;
+
+	if (top == NULL) {
+		diag_error("cannot open directory %s: %s", o->dir, strerror(errno));
+		return MP_EX_NOINPUT;
+	}
+	while (rc == MP_EX_OK && (d = readdir(top)) != NULL) {
+		char *dbdir;
+
+		if (d->d_name[0] == '.' || (only_db && !o->c.db && strcmp(d->d_name, only_db) != 0))
+			continue;
+		dbdir = bson_strdup_printf("%s/%s", o->dir, d->d_name);
+		rc = load_db_folder(o, pool, dbdir, d->d_name, stats, &n);
+		bson_free(dbdir);
+	}
+	closedir(top);
+	if (rc == MP_EX_OK && n == 0 && !o->allow_missing) {
+		diag_error("no .bson files under %s%s%s: --dir wants the top of a mongodump output, the folder that "
+			"holds DB/COLL.bson (not a database folder); --allow-missing if nothing to load is right",
+			o->dir, only_db ? " for database " : "", only_db ? only_db : "");
+		rc = MP_EX_NOINPUT;
+	}
+	return rc;
+}

@@ -1,0 +1,110 @@
+/*
+ * metadata.c: a mongodump metadata.json applied as mongorestore does: the
+ * collection created with its options before the data, its indexes built
+ * after it.
+ */
+#include <string.h>
+
+#include "docstream.h"
+#include "exitcode.h"
+#include "load.h"
+
+static bool
+run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err)
+{
+	bson_t reply;
+	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
+
+	bson_destroy(&reply);
+	return ok;
+}
+
+/* Create the collection with the options of a metadata file (before data). */
+bool
+metadata_create(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta, bson_error_t *err)
+{
+	bson_iter_t it;
+	bson_t cmd = BSON_INITIALIZER, opts;
+	bool ok = true;
+
+	if (!bson_iter_init_find(&it, meta, "options") || !BSON_ITER_HOLDS_DOCUMENT(&it))
+		return true;
+	{
+		uint32_t len;
+		const uint8_t *data;
+
+		bson_iter_document(&it, &len, &data);
+		bson_init_static(&opts, data, len);
+	}
+	if (bson_empty(&opts))
+		return true;
+	BSON_APPEND_UTF8(&cmd, "create", coll);
+	bson_concat(&cmd, &opts);
+	if (!run_command(client, db, &cmd, err)) {
+		/* an existing collection keeps its options */
+		if (err->code == 48 || strstr(err->message, "already exists"))
+			ok = true;
+		else
+			ok = false;
+	}
+	bson_destroy(&cmd);
+	return ok;
+}
+
+/* Build the indexes of a metadata file (after the data), as mongorestore;
+ * the _id index exists already, and "v"/"ns" are the server's to set. */
+bool
+metadata_indexes(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta, bson_error_t *err)
+{
+	bson_iter_t it, arr, f;
+	bson_t cmd = BSON_INITIALIZER, list, spec;
+	uint32_t n = 0;
+	bool ok = true;
+
+	if (!bson_iter_init_find(&it, meta, "indexes") || !bson_iter_recurse(&it, &arr))
+		return true;
+	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+	bson_append_array_begin(&cmd, "indexes", -1, &list);
+	while (bson_iter_next(&arr)) {
+		char key[16];
+		const char *k;
+
+		if (!bson_iter_recurse(&arr, &f) || (bson_iter_find(&f, "name") && BSON_ITER_HOLDS_UTF8(&f) &&
+							     strcmp(bson_iter_utf8(&f, NULL), "_id_") == 0))
+			continue;
+		bson_iter_recurse(&arr, &f);
+		bson_uint32_to_string(n++, &k, key, sizeof key);
+		bson_append_document_begin(&list, k, -1, &spec);
+		while (bson_iter_next(&f))
+			if (strcmp(bson_iter_key(&f), "v") != 0 && strcmp(bson_iter_key(&f), "ns") != 0)
+				bson_append_iter(&spec, NULL, 0, &f);
+		bson_append_document_end(&list, &spec);
+	}
+	bson_append_array_end(&cmd, &list);
+	if (n > 0)
+		ok = run_command(client, db, &cmd, err);
+	bson_destroy(&cmd);
+	if (!ok)
+		mp_error_wrap(err, "building indexes of %s.%s", db, coll);
+	return ok;
+}
+
+bson_t *
+metadata_read(const char *path, bson_error_t *err)
+{
+	struct docstream_reader_opts ro = {.format = DOCSTREAM_NDJSON};
+	struct docstream_reader *r = docstream_reader_open(path, &ro, err);
+	const bson_t *doc;
+	bson_t *meta = NULL;
+	int got;
+
+	if (r == NULL)
+		return NULL;
+	got = docstream_read(r, &doc, err);
+	if (got == 1)
+		meta = bson_copy(doc);
+	else if (got == 0)
+		mp_error_set(err, MP_EX_DATAERR, "%s: no metadata document", path);
+	docstream_reader_destroy(r);
+	return meta;
+}
