@@ -50,12 +50,62 @@ skip_all() {
 	exit 0
 }
 
-# require_servers: skip unless a source and a target server are reachable.
+# Prerequisites, as in git's t/: a test names what it needs,
+#   test_expect_success SERVERS,MONGO_TOOLS 'what it shows' '...'
+# and is reported skipped, with the reason, where that is missing.  Each is
+# decided once, when first asked, by the test in prereq_check below.
+#   SERVERS      a source and a target server (MP_SOURCE_URI, MP_TARGET_URI)
+#   MONGO_TOOLS  mongodump, mongorestore, bsondump built by tests/mongo-tools/build
+#   MOCKUPDB     Debian's python3-mockupdb, for scripted peers
+#   PYMONGO      Debian's python3-pymongo
+prereq_ok=" " prereq_missing=" "
+prereq_check() {
+	case $1 in
+	SERVERS) [ -n "${MP_SOURCE_URI:-}" ] && [ -n "${MP_TARGET_URI:-}" ] ;;
+	MONGO_TOOLS) [ -n "${MP_MONGO_TOOLS_BIN:-}" ] && [ -x "$MP_MONGO_TOOLS_BIN/bsondump" ] ;;
+	MOCKUPDB) /usr/bin/python3 -c "import mockupdb" 2>/dev/null ;;
+	PYMONGO) /usr/bin/python3 -c "import pymongo" 2>/dev/null ;;
+	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
+	esac
+}
+prereq_why() {
+	case $1 in
+	SERVERS) echo "${MP_TESTBED_SKIP:-no test servers (run through make check, or set MONGO_TEST_URI)}" ;;
+	MONGO_TOOLS) echo "${MP_MONGO_TOOLS_SKIP:-the MongoDB Database Tools are not built (tests/mongo-tools/build)}" ;;
+	MOCKUPDB) echo "Debian python3-mockupdb is not installed (make deps)" ;;
+	PYMONGO) echo "Debian python3-pymongo is not installed (make deps)" ;;
+	*) echo "unknown prerequisite $1" ;;
+	esac
+}
+
+# test_have_prereq P1,P2: all of them are here (server tests also record that
+# they use TEST_DB, so that it is dropped at the end).
+test_have_prereq() {
+	local p
+	for p in $(echo "$1" | tr , ' '); do
+		case $prereq_ok in *" $p "*) continue ;; esac
+		case $prereq_missing in *" $p "*) return 1 ;; esac
+		if prereq_check "$p"; then
+			prereq_ok="$prereq_ok$p "
+			[ "$p" = SERVERS ] && test_dbs_used=1
+		else
+			prereq_missing="$prereq_missing$p "
+			return 1
+		fi
+	done
+}
+
+# the reason the first missing prerequisite of P1,P2 gives
+prereq_reason() {
+	local p
+	for p in $(echo "$1" | tr , ' '); do
+		test_have_prereq "$p" || { prereq_why "$p"; return; }
+	done
+}
+
+# require_servers: skip the whole file unless the servers are here.
 require_servers() {
-	if [ -z "${MP_SOURCE_URI:-}" ] || [ -z "${MP_TARGET_URI:-}" ]; then
-		skip_all "${MP_TESTBED_SKIP:-no test servers (run through make check, or set MONGO_TEST_URI)}"
-	fi
-	test_dbs_used=1
+	test_have_prereq SERVERS || skip_all "$(prereq_why SERVERS)"
 }
 
 # fault_proxy NAME URI RULE...: start tests/helpers/faultproxy.py in front of
@@ -91,13 +141,20 @@ hangup_peer() {
 
 # require_mongo_tools: skip unless mongodump/mongorestore/bsondump were built.
 require_mongo_tools() {
-	if [ -z "${MP_MONGO_TOOLS_BIN:-}" ] || [ ! -x "$MP_MONGO_TOOLS_BIN/bsondump" ]; then
-		skip_all "${MP_MONGO_TOOLS_SKIP:-the MongoDB Database Tools are not built (tests/mongo-tools/build)}"
-	fi
+	test_have_prereq MONGO_TOOLS || skip_all "$(prereq_why MONGO_TOOLS)"
 }
 
+# test_expect_success [PREREQS] DESC BODY
 test_expect_success() {
-	local desc=$1 body=$2 out
+	local desc body out
+	if [ $# -eq 3 ]; then
+		if ! test_have_prereq "$1"; then
+			test_skip "$2" "$(prereq_reason "$1")"
+			return 0
+		fi
+		shift
+	fi
+	desc=$1 body=$2
 	test_count=$((test_count + 1))
 	out=$SCRATCH/.test-output
 	if (set -e; eval "$body") >"$out" 2>&1; then

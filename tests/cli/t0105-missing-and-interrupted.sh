@@ -76,10 +76,9 @@ test_expect_success 'load --dir one level too deep: 66 with a hint' '
 	mongo-load-bson --uri mongodb://127.0.0.1:1 --dir dump/shop --allow-missing
 '
 
-require_servers
-SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
+SRC=${MP_SOURCE_URI:-} DST=${MP_TARGET_URI:-}
 
-test_expect_success 'seed one collection, an empty one, and one on the target only' '
+test_expect_success SERVERS 'seed one collection, an empty one, and one on the target only' '
 	mp-gen 50 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c &&
 	mp-gen 50 | mongo-load-bson --uri "$DST" --ns $TEST_DB.c &&
 	mp-probe drop "$SRC" $TEST_DB.empty >/dev/null 2>&1;
@@ -88,35 +87,35 @@ test_expect_success 'seed one collection, an empty one, and one on the target on
 	mp-gen 5 | mongo-load-bson --uri "$DST" --ns $TEST_DB.onlytarget
 '
 
-test_expect_success 'dump --ns of a collection that does not exist: 66 naming it' '
+test_expect_success SERVERS 'dump --ns of a collection that does not exist: 66 naming it' '
 	test_expect_code 66 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.typo >out 2>err &&
 	test_grep "no such collection: $TEST_DB.typo" err &&
 	test_must_be_empty out
 '
 
-test_expect_success 'dump --allow-missing: an empty success' '
+test_expect_success SERVERS 'dump --allow-missing: an empty success' '
 	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.typo --allow-missing >out &&
 	test_must_be_empty out
 '
 
-test_expect_success 'dump of an empty existing collection is a success' '
+test_expect_success SERVERS 'dump of an empty existing collection is a success' '
 	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.empty >out &&
 	test_must_be_empty out
 '
 
-test_expect_success 'dump --db of a database that does not exist: 66, nothing written' '
+test_expect_success SERVERS 'dump --db of a database that does not exist: 66, nothing written' '
 	test_expect_code 66 mongo-dump-bson --uri "$SRC" --db ${TEST_DB}_none --out d1 2>err &&
 	test_grep "has no collections" err &&
 	! test -e d1/${TEST_DB}_none
 '
 
-test_expect_success 'hashdiff --ns on neither side: 66, no verdict' '
+test_expect_success SERVERS 'hashdiff --ns on neither side: 66, no verdict' '
 	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --stats st 2>err &&
 	test_grep "no such collection on either side" err &&
 	! test_grep "equal" err
 '
 
-test_expect_success 'hashdiff interrupted while reading a side: 75, verdict incomplete, not equal' '
+test_expect_success SERVERS 'hashdiff interrupted while reading a side: 75, verdict incomplete, not equal' '
 	mp-gen 5000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.h &&
 	feeder h.fifo 5000 &&
 	{ mongo-hashdiff --source-file h.fifo --target "$DST" --ns $TEST_DB.h --stats st 2>err & pid=$!; } &&
@@ -127,7 +126,7 @@ test_expect_success 'hashdiff interrupted while reading a side: 75, verdict inco
 	test_grep "no verdict" err
 '
 
-test_expect_success 'mongo-report shows that comparison as incomplete, never equal' '
+test_expect_success SERVERS 'mongo-report shows that comparison as incomplete, never equal' '
 	mongo-report st >rep.txt &&
 	test_grep "incomplete" rep.txt &&
 	! test_grep "equal" rep.txt &&
@@ -135,16 +134,16 @@ test_expect_success 'mongo-report shows that comparison as incomplete, never equ
 	test_grep "class=\"incomplete\">incomplete" rep.html
 '
 
-test_expect_success 'hashdiff --allow-missing: equal' '
+test_expect_success SERVERS 'hashdiff --allow-missing: equal' '
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --allow-missing
 '
 
-test_expect_success 'hashdiff: a collection on one side only is a real difference (1)' '
+test_expect_success SERVERS 'hashdiff: a collection on one side only is a real difference (1)' '
 	test_expect_code 1 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.onlytarget >diff &&
 	test $(grep -c "\"extra\"" diff) = 5
 '
 
-test_expect_success 'hashdiff --db of a database on neither side: 66' '
+test_expect_success SERVERS 'hashdiff --db of a database on neither side: 66' '
 	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --db ${TEST_DB}_none 2>err &&
 	test_grep "no collections in database" err
 '
