@@ -34,13 +34,14 @@ parse_fails(const char *json, const char *why)
 	bson_destroy(doc);
 }
 
-int
-main(void)
+/* an update parses into its fields and writes a truncation, then $set/$unset */
+static void
+test_update_event(void)
 {
 	struct change_event ev;
 	struct change_write w[CHANGE_MAX_WRITES];
 	bson_error_t err;
-	bson_t *doc, *a, *b, joined;
+	bson_t *doc;
 	char *s;
 	int n;
 
@@ -69,12 +70,33 @@ main(void)
 	ok(!w[1].upsert, "an update never upserts");
 	change_writes_destroy(w, n);
 	bson_destroy(doc);
+}
+
+/* an update with nothing in it writes nothing */
+static void
+test_empty_update(void)
+{
+	struct change_event ev;
+	struct change_write w[CHANGE_MAX_WRITES];
+	bson_error_t err;
+	bson_t *doc;
 
 	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"update\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
 		"\"documentKey\": {\"_id\": 1}, \"updateDescription\": {\"updatedFields\": {}, \"removedFields\": []}}");
 	ok(change_event_parse(doc, &ev, &err), "an empty update parses");
 	is_int(change_event_writes(&ev, false, w, &err), 0, "and writes nothing");
 	bson_destroy(doc);
+}
+
+/* --prefer-full-document replaces from the fullDocument */
+static void
+test_prefer_full(void)
+{
+	struct change_event ev;
+	struct change_write w[CHANGE_MAX_WRITES];
+	bson_error_t err;
+	bson_t *doc;
+	int n;
 
 	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"update\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
 		"\"documentKey\": {\"_id\": 1}, \"updateDescription\": {\"updatedFields\": {\"x\": 2}, \"removedFields\": []}, "
@@ -87,6 +109,18 @@ main(void)
 	ok(n == 1 && w[0].kind == CHANGE_WRITE_UPDATE, "otherwise the updateDescription is used");
 	change_writes_destroy(w, n);
 	bson_destroy(doc);
+}
+
+/* a delete removes by the whole documentKey */
+static void
+test_delete_by_whole_key(void)
+{
+	struct change_event ev;
+	struct change_write w[CHANGE_MAX_WRITES];
+	bson_error_t err;
+	bson_t *doc;
+	char *s;
+	int n;
 
 	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"delete\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
 		"\"documentKey\": {\"sk\": \"eu\", \"_id\": 1}}");
@@ -98,6 +132,15 @@ main(void)
 	bson_free(s);
 	change_writes_destroy(w, n);
 	bson_destroy(doc);
+}
+
+/* DDL and unknown types are control events */
+static void
+test_ddl_events(void)
+{
+	struct change_event ev;
+	bson_error_t err;
+	bson_t *doc;
 
 	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"rename\", \"ns\": {\"db\": \"d\", \"coll\": \"a\"}, "
 		"\"to\": {\"db\": \"d\", \"coll\": \"b\"}}");
@@ -113,6 +156,12 @@ main(void)
 	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"shardCollection\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}");
 	ok(change_event_parse(doc, &ev, &err) && ev.op == CHANGE_OTHER_DDL, "unknown types are control events");
 	bson_destroy(doc);
+}
+
+/* malformed events are refused with the reason */
+static void
+test_malformed(void)
+{
 
 	parse_fails("{\"_id\": {\"_data\": \"01\"}, \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}", "no operationType");
 	parse_fails("{\"operationType\": \"insert\", \"documentKey\": {\"_id\": 1}, \"fullDocument\": {\"_id\": 1}}",
@@ -126,8 +175,16 @@ main(void)
 	parse_fails("{\"operationType\": \"rename\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}", "without to");
 	parse_fails("{\"_id\": 5, \"operationType\": \"drop\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}", "not a document");
 	parse_fails("{\"operationType\": \"insert\", \"ns\": \"d.c\", \"documentKey\": {\"_id\": 1}}", "ns is not");
+}
 
-	/* split events */
+/* split fragments join in order */
+static void
+test_split_events(void)
+{
+	bson_error_t err;
+	bson_t *a, *b, joined;
+	char *s;
+
 	a = J("{\"_id\": {\"_data\": \"10\"}, \"operationType\": \"insert\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
 	      "\"documentKey\": {\"_id\": 1}, \"splitEvent\": {\"fragment\": 1, \"of\": 2}}");
 	b = J("{\"_id\": {\"_data\": \"11\"}, \"fullDocument\": {\"_id\": 1, \"big\": \"x\"}, \"splitEvent\": {\"fragment\": 2, \"of\": 2}}");
@@ -148,8 +205,14 @@ main(void)
 	}
 	bson_destroy(a);
 	bson_destroy(b);
+}
 
-	/* token order */
+/* resume tokens order by _data */
+static void
+test_token_order(void)
+{
+	bson_t *a, *b;
+
 	a = J("{\"_data\": \"8265B8C00000000101\"}");
 	b = J("{\"_data\": \"8265B8C00000000201\"}");
 	ok(change_token_cmp(a, b) < 0 && change_token_cmp(b, a) > 0 && change_token_cmp(a, a) == 0,
@@ -159,8 +222,14 @@ main(void)
 	ok(change_token_cmp(a, b) < 0, "a prefix sorts first");
 	bson_destroy(a);
 	bson_destroy(b);
+}
 
-	/* --ns-map */
+/* --ns-map rules: exact and wildcard */
+static void
+test_ns_map(void)
+{
+	bson_error_t err;
+
 	{
 		struct ns_map *m = ns_map_new();
 		char *db, *coll;
@@ -182,5 +251,19 @@ main(void)
 		ok(!ns_map_add(m, "nodot=a.b", &err), "a rule without db.coll is refused");
 		ns_map_destroy(m);
 	}
+}
+
+int
+main(void)
+{
+	test_update_event();
+	test_empty_update();
+	test_prefer_full();
+	test_delete_by_whole_key();
+	test_ddl_events();
+	test_malformed();
+	test_split_events();
+	test_token_order();
+	test_ns_map();
 	return tap_done();
 }

@@ -9,19 +9,19 @@
 #include "progress.h"
 #include "tap.h"
 
-int
-main(void)
+/* Each record of the stats stream is one JSON line with the fields
+ * mongo-report reads; extra fields are appended. */
+static void
+test_records(void)
 {
-	char path[] = "/tmp/mp-stats-XXXXXX", path2[] = "/tmp/mp-stats-XXXXXX", line[2048], buf[64];
+	char path[] = "/tmp/mp-stats-XXXXXX", line[2048];
 	bson_t extra = BSON_INITIALIZER, *rec;
 	bson_error_t err;
 	bson_iter_t it;
 	struct stats *s;
-	struct progress *p;
 	int fd = mkstemp(path), lines = 0;
 	FILE *f;
 
-	diag_init("test_progress");
 	close(fd);
 	s = stats_open(path, -1, "mongo-test", &err);
 	ok(s != NULL, "stats file opens");
@@ -51,14 +51,32 @@ main(void)
 	fclose(f);
 	is_int(lines, 2, "two records, one line each");
 	unlink(path);
+	bson_destroy(&extra);
+}
 
-	s = stats_open(NULL, -1, "mongo-test", &err);
+static void
+test_no_stats(void)
+{
+	bson_error_t err;
+	struct stats *s = stats_open(NULL, -1, "mongo-test", &err);
+
 	ok(s && stats_emit(s, "summary", NULL, 1, 1, 0, NULL, &err) && !stats_due(s), "no stats requested writes nothing");
 	stats_close(s);
 	ok(stats_open("/nonexistent-dir/s.ndjson", -1, "t", &err) == NULL, "an uncreatable stats file is an error");
+}
 
-	/* the exit record: the status, and the last error line when it failed */
-	fd = mkstemp(path2);
+/* The exit record: the status, and the last error line when it failed. */
+static void
+test_exit_records(void)
+{
+	char path2[] = "/tmp/mp-stats-XXXXXX", line[2048];
+	bson_t *rec;
+	bson_error_t err;
+	bson_iter_t it;
+	struct stats *s;
+	int fd = mkstemp(path2), lines = 0;
+	FILE *f;
+
 	close(fd);
 	s = stats_open(path2, -1, "mongo-test", &err);
 	stats_finish(s, "shop.orders", 0);
@@ -72,7 +90,6 @@ main(void)
 	stats_finish(s, NULL, 69);
 	stats_finish(NULL, "x", 1);
 	f = fopen(path2, "r");
-	lines = 0;
 	while (fgets(line, sizeof line, f)) {
 		lines++;
 		rec = bson_new_from_json((const uint8_t *)line, -1, &err);
@@ -93,6 +110,12 @@ main(void)
 	fclose(f);
 	is_int(lines, 2, "an exit record for each failed run, none for 0 and 1");
 	unlink(path2);
+}
+
+static void
+test_durations(void)
+{
+	char buf[64];
 
 	progress_format_duration(3723, buf, sizeof buf);
 	is_str(buf, "1h02m03s", "hours");
@@ -100,13 +123,28 @@ main(void)
 	is_str(buf, "2m05s", "minutes");
 	progress_format_duration(4.4, buf, sizeof buf);
 	is_str(buf, "4s", "seconds");
+}
 
-	/* not a TTY and not forced: nothing is drawn, nothing breaks */
-	p = progress_new("x", 100, false);
+/* Not a TTY and not forced: nothing is drawn, nothing breaks. */
+static void
+test_quiet_progress(void)
+{
+	struct progress *p = progress_new("x", 100, false);
+
 	progress_update(p, 50, 500);
 	progress_finish(p);
 	progress_destroy(p);
 	ok(mp_now() > 0, "monotonic clock runs");
-	bson_destroy(&extra);
+}
+
+int
+main(void)
+{
+	diag_init("test_progress");
+	test_records();
+	test_no_stats();
+	test_exit_records();
+	test_durations();
+	test_quiet_progress();
 	return tap_done();
 }
