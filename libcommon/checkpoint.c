@@ -45,7 +45,7 @@ atomicfile_write(const char *path, const void *data, size_t len, bson_error_t *e
 		mp_error_set(err, MP_EX_CANTCREAT, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	fchmod(fd, 0644);
+	fchmod(fd, 0600); /* a position can name data: owner only, whatever the umask */
 	while (len > 0) {
 		ssize_t put = write(fd, p, len);
 

@@ -476,7 +476,12 @@ docstream_writer_open(const char *path, const struct docstream_writer_opts *opts
 		bson_free(tmp);
 		return NULL;
 	}
-	fchmod(fd, 0666 & ~(mode_t)0022);
+	{
+		mode_t mask = umask(0); /* mkostemp made it 0600: give it what open(2) would */
+
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+	}
 	w = writer_new(fd, path, opts, err);
 	if (w == NULL) {
 		close(fd);

@@ -150,7 +150,7 @@ stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
 			s->period = v;
 	}
 	if (path != NULL) {
-		s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		s->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 		if (s->fd < 0) {
 			mp_error_set(err, MP_EX_CANTCREAT, "cannot open stats file %s: %s", path,
 				strerror(errno));

@@ -68,6 +68,15 @@ test_expect_success '-o onto a directory is refused (73)' '
 	test_grep "directory" err
 '
 
+test_expect_success 'files are created 0666 less the umask; checkpoints 0600 whatever the umask' '
+	mp-gen 20 >m.bson &&
+	( umask 077 && mongo-dump-bson --from m.bson -o m077.bson --stats s077 ) &&
+	( umask 022 && mongo-dump-bson --from m.bson -o m022.bson ) &&
+	test "$(stat -c %a m077.bson)" = 600 &&
+	test "$(stat -c %a s077)" = 600 &&
+	test "$(stat -c %a m022.bson)" = 644
+'
+
 test_expect_success 'load --dir one level too deep: 66 with a hint' '
 	mkdir -p dump/shop &&
 	mp-gen 3 >dump/shop/orders.bson &&
@@ -85,6 +94,12 @@ test_expect_success SERVERS 'seed one collection, an empty one, and one on the t
 	mp-probe create "$SRC" $TEST_DB.empty &&
 	mp-probe create "$DST" $TEST_DB.empty &&
 	mp-gen 5 | mongo-load-bson --uri "$DST" --ns $TEST_DB.onlytarget
+'
+
+test_expect_success SERVERS 'a checkpoint is 0600 under umask 022' '
+	mp-gen 20 >ck.bson &&
+	( umask 022 && mongo-load-bson --uri "$DST" --ns $TEST_DB.ck --checkpoint ck022 <ck.bson ) &&
+	test "$(stat -c %a ck022)" = 600
 '
 
 test_expect_success SERVERS 'dump --ns of a collection that does not exist: 66 naming it' '
