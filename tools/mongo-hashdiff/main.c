@@ -9,8 +9,6 @@
  * join partitioned into temporary files (hashjoin.c).  Differences still in
  * flight on a live source clear with --recheck (recheck.c).
  */
-#include <string.h>
-
 #include <mongoc/mongoc.h>
 
 #include "diag.h"
