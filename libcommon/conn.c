@@ -43,12 +43,29 @@ conn_redact(const char *uri)
 }
 
 char *
+conn_check_uri(const char *uri, bson_error_t *err)
+{
+	mongoc_uri_t *parsed;
+	bson_error_t uerr;
+
+	parsed = mongoc_uri_new_with_error(uri, &uerr);
+	if (parsed == NULL) {
+		char *shown = conn_redact(uri);
+
+		mp_error_set(err, MP_EX_USAGE, "invalid connection string %s: %s", shown, uerr.message);
+		bson_free(shown);
+		return NULL;
+	}
+	diag_add_secret(mongoc_uri_get_password(parsed));
+	mongoc_uri_destroy(parsed);
+	return bson_strdup(uri);
+}
+
+char *
 conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bson_error_t *err)
 {
 	const char *from_env = getenv(env ? env : "MONGODB_URI");
-	char *uri;
-	mongoc_uri_t *parsed;
-	bson_error_t uerr;
+	char *uri, *checked;
 
 	if (uri_opt != NULL && uri_file != NULL) {
 		mp_error_set(err, MP_EX_USAGE, "--uri and --uri-file are mutually exclusive");
@@ -64,18 +81,9 @@ conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bso
 		uri = bson_strdup(CONN_DEFAULT_URI);
 	if (uri == NULL)
 		return NULL;
-	parsed = mongoc_uri_new_with_error(uri, &uerr);
-	if (parsed == NULL) {
-		char *shown = conn_redact(uri);
-
-		mp_error_set(err, MP_EX_USAGE, "invalid connection string %s: %s", shown, uerr.message);
-		bson_free(shown);
-		bson_free(uri);
-		return NULL;
-	}
-	diag_add_secret(mongoc_uri_get_password(parsed));
-	mongoc_uri_destroy(parsed);
-	return uri;
+	checked = conn_check_uri(uri, err);
+	bson_free(uri);
+	return checked;
 }
 
 static mongoc_uri_t *

@@ -22,6 +22,15 @@
 char *conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env,
 	bson_error_t *err);
 
+/*
+ * A connection string given explicitly, with no fallback (a two-sided tool's
+ * --source and --target: neither --uri-file, $MONGODB_URI nor the default
+ * applies): check that it parses and register its password as a secret.
+ * Returns a copy to bson_free(), or NULL with err (64) for a malformed URI,
+ * its password not shown.
+ */
+char *conn_check_uri(const char *uri, bson_error_t *err);
+
 /* A copy of `uri` with its password replaced by "****"; bson_free() it. */
 char *conn_redact(const char *uri);
 

@@ -98,6 +98,16 @@ main(void)
 	ok(conn_resolve_uri("postgres://x:pw99pw99@h", NULL, NULL, &err) == NULL && err.code == MP_EX_USAGE,
 		"a malformed URI is a usage error");
 	ok(strstr(err.message, "pw99pw99") == NULL, "the malformed URI's password is not in the error");
+	setenv("MONGODB_URI", "mongodb://envhost:1", 1);
+	uri = conn_check_uri("mongodb://side:pw77pw77@sidehost:4", &err);
+	is_str(uri, "mongodb://side:pw77pw77@sidehost:4", "conn_check_uri: the URI given, never $MONGODB_URI");
+	bson_free(uri);
+	unsetenv("MONGODB_URI");
+	diag_scrub("password pw77pw77", scrubbed, sizeof scrubbed);
+	is_str(scrubbed, "password ****", "conn_check_uri registers the password");
+	ok(conn_check_uri("postgres://x:pw88pw88@h", &err) == NULL && err.code == MP_EX_USAGE,
+		"conn_check_uri: a malformed URI is a usage error");
+	ok(strstr(err.message, "pw88pw88") == NULL, "its password is not in the error");
 	unlink(file);
 	ok(conn_resolve_uri(NULL, file, NULL, &err) == NULL && err.code == MP_EX_NOINPUT,
 		"a missing URI file is exit status 66");
