@@ -87,12 +87,13 @@ test_have_prereq() {
 		case $prereq_missing in *" $p "*) return 1 ;; esac
 		if prereq_check "$p"; then
 			prereq_ok="$prereq_ok$p "
-			[ "$p" = SERVERS ] && test_dbs_used=1
+			[ "$p" != SERVERS ] || test_dbs_used=1
 		else
 			prereq_missing="$prereq_missing$p "
 			return 1
 		fi
 	done
+	return 0
 }
 
 # the reason the first missing prerequisite of P1,P2 gives
