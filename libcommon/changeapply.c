@@ -347,22 +347,21 @@ index_list(bson_t *cmd, bool create, bson_iter_t *arr)
 	bson_append_array_end(cmd, &list);
 }
 
-static enum change_ddl_result
+static void
 rename_command(const struct change_item *it, const struct ns_map *map, bson_t *cmd, bson_t *shown)
 {
 	char *to_db = NULL, *to_coll = NULL, from[512], to[512];
 
-	if (map != NULL && !ns_map_apply(map, it->ev.to_db, it->ev.to_coll, true, &to_db, &to_coll))
-		return CHANGE_DDL_UNMAPPED;
+	/* keeping what no rule maps, this always names a target */
+	ns_map_apply(map, it->ev.to_db, it->ev.to_coll, true, &to_db, &to_coll);
 	bson_snprintf(from, sizeof from, "%s.%s", it->db, it->coll);
-	bson_snprintf(to, sizeof to, "%s.%s", to_db ? to_db : it->ev.to_db, to_coll ? to_coll : it->ev.to_coll);
+	bson_snprintf(to, sizeof to, "%s.%s", to_db, to_coll);
 	BSON_APPEND_UTF8(cmd, "renameCollection", from);
 	BSON_APPEND_UTF8(cmd, "to", to);
 	BSON_APPEND_BOOL(cmd, "dropTarget", true);
 	BSON_APPEND_UTF8(shown, "to", to);
 	bson_free(to_db);
 	bson_free(to_coll);
-	return CHANGE_DDL_APPLIED;
 }
 
 /* The command that applies `it` (APPLIED), or why there is none. */
@@ -380,7 +379,8 @@ ddl_command(const struct change_item *it, const struct ns_map *map, bson_t *cmd,
 		BSON_APPEND_INT32(cmd, "dropDatabase", 1);
 		return CHANGE_DDL_APPLIED;
 	case CHANGE_RENAME:
-		return rename_command(it, map, cmd, shown);
+		rename_command(it, map, cmd, shown);
+		return CHANGE_DDL_APPLIED;
 	default:
 		break;
 	}

@@ -53,7 +53,7 @@ struct change_apply {
 	int retries;                   /* sends of a bulk of unknown outcome after the first */
 	struct reject_file *reject;    /* NULL: a refused or unwritable event is fatal */
 	struct docstream_writer *dry;  /* not NULL: a dry run, the writes printed there */
-	const struct ns_map *map;      /* where a rename's target goes; may be NULL */
+	const struct ns_map *map;      /* where a rename's target goes (unmapped: kept); may be NULL */
 	struct change_apply_hooks hooks;
 };
 
@@ -87,7 +87,6 @@ enum change_ddl_result {
 	CHANGE_DDL_APPLIED,     /* run on the target, or printed in a dry run */
 	CHANGE_DDL_ALREADY,     /* the target is already as the event leaves it; err holds the server's word */
 	CHANGE_DDL_UNSUPPORTED, /* not an event this module can apply (modify, shardCollection, ...) */
-	CHANGE_DDL_UNMAPPED,    /* a rename whose target the map leaves out */
 };
 
 /*
