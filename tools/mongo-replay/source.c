@@ -1,0 +1,275 @@
+/*
+ * source.c: where mongo-replay's events come from: a change-event stream
+ * (stdin or --from FILE) or a staging collection read in token order
+ * (--from-ns), after the checkpoint.  Fragments of a split event are joined
+ * into one event; a record that cannot be read or parsed is named by its
+ * place in the input and set aside with --reject.
+ */
+#include <string.h>
+
+#include "checkpoint.h"
+#include "conn.h"
+#include "diag.h"
+#include "exitcode.h"
+#include "mongo-replay.h"
+#include "sig.h"
+
+/* The staging collection, sorted by _id, after the checkpoint's token. */
+static bool
+open_staging(const struct opts *o, mongoc_client_pool_t *pool, struct source *src, bson_error_t *err)
+{
+	char *db = NULL, *coll = NULL;
+	mongoc_collection_t *c;
+	bson_t filter = BSON_INITIALIZER, fopts = BSON_INITIALIZER, ck = BSON_INITIALIZER, gt;
+	bool found = false, ok;
+
+	if (!conn_split_ns(o->from_ns, &db, &coll, err))
+		return false;
+	ok = o->checkpoint == NULL || checkpoint_load(o->checkpoint, &ck, &found, err);
+	if (ok && found) {
+		bson_append_document_begin(&filter, "_id", 3, &gt);
+		BSON_APPEND_DOCUMENT(&gt, "$gt", &ck);
+		bson_append_document_end(&filter, &gt);
+	}
+	BCON_APPEND(&fopts, "sort", "{", "_id", BCON_INT32(1), "}");
+	src->name = o->from_ns;
+	src->client = mongoc_client_pool_pop(pool);
+	c = mongoc_client_get_collection(src->client, db, coll);
+	if (ok)
+		src->cursor = mongoc_collection_find_with_opts(c, &filter, &fopts, NULL);
+	mongoc_collection_destroy(c);
+	bson_destroy(&ck);
+	bson_destroy(&filter);
+	bson_destroy(&fopts);
+	bson_free(db);
+	bson_free(coll);
+	return ok;
+}
+
+/* Open what --from or --from-ns names (stdin by default).  False with err. */
+bool
+source_open(const struct opts *o, mongoc_client_pool_t *pool, struct source *src, bson_error_t *err)
+{
+	struct docstream_reader_opts ro = {o->c.input_format, o->c.max_doc, false};
+
+	memset(src, 0, sizeof *src);
+	if (o->from_ns != NULL)
+		return open_staging(o, pool, src, err);
+	src->name = o->from && strcmp(o->from, "-") != 0 ? o->from : "stdin";
+	src->reader = docstream_reader_open(o->from, &ro, err);
+	return src->reader != NULL;
+}
+
+/* The next record: 1 with *doc, 0 at the end, -1 with err. */
+int
+source_next(struct source *s, const bson_t **doc, bson_error_t *err)
+{
+	int rc;
+
+	if (s->reader) {
+		rc = docstream_read(s->reader, doc, err);
+		if (rc != 0)
+			s->record = docstream_reader_record(s->reader);
+		return rc;
+	}
+	if (mongoc_cursor_next(s->cursor, doc)) {
+		s->record++;
+		return 1;
+	}
+	if (mongoc_cursor_error(s->cursor, err))
+		return -1;
+	return 0;
+}
+
+/* Prefix err with where the current record is: "NAME: event N (line L)". */
+void
+source_wrap_error(const struct source *s, bson_error_t *err)
+{
+	unsigned long long rec = (unsigned long long)s->record;
+
+	if (s->reader == NULL)
+		mp_error_wrap(err, "%s: event %llu", s->name, rec);
+	else if (docstream_reader_format(s->reader) == DOCSTREAM_NDJSON)
+		mp_error_wrap(err, "%s: event %llu (line %llu)", s->name, rec,
+			(unsigned long long)docstream_reader_line(s->reader));
+	else
+		mp_error_wrap(err, "%s: event %llu (byte offset %llu)", s->name, rec,
+			(unsigned long long)docstream_reader_offset(s->reader));
+}
+
+/* Set the current record aside in --reject, saying why: `doc` if it was
+ * read as a document, else its raw bytes (text for NDJSON). */
+bool
+source_reject(struct replay *r, struct source *s, const bson_error_t *why, const bson_t *doc, bson_error_t *err)
+{
+	struct reject_why w = {why->message, 0, s->record, 0, 0};
+	const uint8_t *raw = NULL;
+	size_t len = 0;
+	bson_t bad;
+
+	diag_warn("%s; rejected", why->message);
+	if (doc == NULL && s->reader)
+		raw = docstream_reader_raw(s->reader, &len);
+	if (doc == NULL && raw && bson_init_static(&bad, raw, len))
+		doc = &bad;
+	if (doc != NULL)
+		return reject_write(r->reject, &w, "event", doc, NULL, NULL, 0, err);
+	if (raw == NULL || docstream_reader_format(s->reader) == DOCSTREAM_NDJSON)
+		return reject_write(r->reject, &w, "event", NULL, raw ? (const char *)raw : "", NULL, len, err);
+	return reject_write(r->reject, &w, "event", NULL, NULL, raw, len, err);
+}
+
+/*
+ * Keep one fragment of a split event.  True with *joined initialised when it
+ * was the last one (the fragments are then released), true with *complete
+ * false while more are to come; false with err.
+ */
+static bool
+source_fragment(struct source *s, const bson_t *doc, bson_t *joined, bool *complete, bson_error_t *err)
+{
+	struct change_event fev;
+	bool ok;
+
+	*complete = false;
+	if (!change_event_parse(doc, &fev, err)) {
+		source_wrap_error(s, err);
+		return false;
+	}
+	if (s->nfrags >= MAX_FRAGMENTS) {
+		mp_error_set(err, MP_EX_DATAERR, "more than %d fragments of one split event", MAX_FRAGMENTS);
+		return false;
+	}
+	s->frags[s->nfrags++] = bson_copy(doc);
+	if (fev.split_fragment < fev.split_of)
+		return true;
+	ok = change_event_join((const bson_t *const *)s->frags, s->nfrags, joined, err);
+	if (!ok) {
+		source_wrap_error(s, err);
+		bson_destroy(joined);
+	}
+	for (int i = 0; ok && i < s->nfrags; i++)
+		bson_destroy(s->frags[i]);
+	s->nfrags = ok ? 0 : s->nfrags;
+	*complete = ok;
+	return ok;
+}
+
+/* One record read into an item: *out NULL while a split event is not whole,
+ * or when the record went to --reject.  False with err. */
+static bool
+source_event(struct replay *r, struct source *s, const bson_t *doc, struct item **out, bson_error_t *err)
+{
+	bson_iter_t sp;
+	bson_t joined;
+	bool complete;
+
+	if (bson_iter_init_find(&sp, doc, "splitEvent")) {
+		if (!source_fragment(s, doc, &joined, &complete, err))
+			return false;
+		if (!complete)
+			return true;
+		*out = item_new(r, &joined, s->record, err);
+		bson_destroy(&joined);
+	} else if (s->nfrags > 0) {
+		mp_error_set(err, MP_EX_DATAERR, "an event arrived before the last fragment of a split event");
+		source_wrap_error(s, err);
+		return false;
+	} else {
+		*out = item_new(r, doc, s->record, err);
+	}
+	if (*out != NULL)
+		return true;
+	source_wrap_error(s, err);
+	return r->reject != NULL && source_reject(r, s, err, doc, err);
+}
+
+/*
+ * Read the next event: 1 with *out (NULL when there is nothing to do yet:
+ * a fragment kept, a record set aside), 0 at the end of the input, -1 with
+ * err (a signal may be why: the caller checks).
+ */
+int
+source_item(struct replay *r, struct source *s, struct item **out, bson_error_t *err)
+{
+	const bson_t *doc;
+	int got = source_next(s, &doc, err);
+
+	*out = NULL;
+	if (got < 0 && !sig_stop_requested()) {
+		source_wrap_error(s, err);
+		if (r->reject && s->reader && docstream_reader_can_continue(s->reader))
+			got = source_reject(r, s, err, NULL, err) ? 1 : -1;
+		return got;
+	}
+	if (got <= 0)
+		return got;
+	r->n.events++;
+	r->n.bytes += doc->len;
+	return source_event(r, s, doc, out, err) ? 1 : -1;
+}
+
+/* At the end of the input: false (65) if it ended inside a split event. */
+bool
+source_finish(struct source *s, bson_error_t *err)
+{
+	if (s->nfrags == 0)
+		return true;
+	mp_error_set(err, MP_EX_DATAERR, "%s: the stream ended inside a split event (%d fragments read)", s->name,
+		s->nfrags);
+	return false;
+}
+
+void
+source_close(struct source *src, mongoc_client_pool_t *pool)
+{
+	docstream_reader_destroy(src->reader);
+	mongoc_cursor_destroy(src->cursor);
+	if (src->client)
+		mongoc_client_pool_push(pool, src->client);
+	for (int i = 0; i < src->nfrags; i++)
+		bson_destroy(src->frags[i]);
+	src->nfrags = 0;
+}
+
+/* ---- items ---- */
+
+/* An item for one event (NULL with err when it does not parse); `unmapped`
+ * when its namespace is not to be applied. */
+struct item *
+item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
+{
+	struct item *it = bson_malloc0(sizeof *it);
+	const struct change_event *ev = &it->c.ev;
+	bool keep;
+
+	it->c.record = record;
+	it->c.event = bson_copy(doc);
+	if (!change_event_parse(it->c.event, &it->c.ev, err)) {
+		item_destroy(it);
+		return NULL;
+	}
+	/* a whole database is dropped on the target only when no rule is given
+	 * or a db.* rule maps it: never because one collection was mapped */
+	keep = !r->o->only_mapped && (ev->op != CHANGE_DROP_DATABASE || ns_map_empty(r->o->map));
+	if (ev->op != CHANGE_INVALIDATE && !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll))
+		it->unmapped = true;
+	return it;
+}
+
+void
+item_destroy(struct item *it)
+{
+	if (it == NULL)
+		return;
+	bson_destroy(it->c.event);
+	bson_free(it->c.db);
+	bson_free(it->c.coll);
+	bson_free(it);
+}
+
+/* The item's resume token as canonical JSON, to bson_free(). */
+char *
+item_token_text(const struct item *it)
+{
+	return it->c.ev.has_token ? bson_as_canonical_extended_json(&it->c.ev.token, NULL) : bson_strdup("(no _id)");
+}

@@ -1,0 +1,166 @@
+/*
+ * window.c: the events in flight and the acknowledged prefix.  Every event
+ * takes a slot in a ring as it is read; lanes and the main thread mark slots
+ * done in any order; the prefix of done slots moves the checkpoint to the
+ * newest token in it, so the checkpoint never passes an event the target did
+ * not acknowledge (or that was deliberately skipped).
+ */
+#include <time.h>
+
+#include "checkpoint.h"
+#include "exitcode.h"
+#include "mongo-replay.h"
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Save the checkpoint if it moved (never in a dry run). */
+bool
+window_save(struct replay *r, bson_error_t *err)
+{
+	bool ok = true;
+
+	if (r->o->checkpoint && r->has_ck && r->ck_dirty && !r->o->dry_run) {
+		ok = checkpoint_save(r->o->checkpoint, &r->ck, err);
+		r->ck_dirty = false;
+	}
+	r->last_save = mp_now();
+	return ok;
+}
+
+/* Retire the slot at the low end of the window into the checkpoint. */
+static void
+retire_low(struct replay *r)
+{
+	struct slot *s = &r->ring[r->low % WINDOW];
+
+	if (s->has_token) {
+		bson_destroy(&r->ck);
+		bson_copy_to(&s->token, &r->ck);
+		r->has_ck = r->ck_dirty = true;
+		bson_destroy(&s->token);
+		s->has_token = false;
+	}
+	if (s->secs)
+		r->ck_secs = s->secs;
+	r->inflight_bytes -= s->bytes;
+	s->used = s->done = false;
+	r->low++;
+}
+
+/* Mark seq done (r->lock held) and move the prefix forward. */
+void
+window_done_locked(struct replay *r, uint64_t seq)
+{
+	struct slot *s = &r->ring[seq % WINDOW];
+
+	s->done = true;
+	if (s->wall_ms > 0 && !r->o->dry_run)
+		counts_lag_add(&r->lag, now_ms() - s->wall_ms);
+	while (r->low < r->next_seq && r->ring[r->low % WINDOW].done)
+		retire_low(r);
+	if (mp_now() - r->last_save >= 0.2) {
+		bson_error_t err;
+
+		if (!window_save(r, &err) && !r->fatal) {
+			r->fatal = true;
+			r->err = err;
+		}
+	}
+	pthread_cond_broadcast(&r->cond);
+}
+
+void
+window_done(struct replay *r, uint64_t seq)
+{
+	pthread_mutex_lock(&r->lock);
+	window_done_locked(r, seq);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The first fatal error wins; everyone waiting wakes up to see it. */
+void
+window_set_fatal(struct replay *r, const bson_error_t *err)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->fatal) {
+		r->fatal = true;
+		r->err = *err;
+	}
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Take a slot for the next event (ev may be NULL); blocks while the window
+ * is full.  False once something failed (r->err). */
+bool
+window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint64_t *seq)
+{
+	struct slot *s;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->fatal && (r->next_seq - r->low >= WINDOW ||
+			     (r->inflight_bytes + bytes > WINDOW_BYTES && r->next_seq > r->low)))
+		pthread_cond_wait(&r->cond, &r->lock);
+	if (r->fatal) {
+		pthread_mutex_unlock(&r->lock);
+		return false;
+	}
+	*seq = r->next_seq++;
+	s = &r->ring[*seq % WINDOW];
+	s->used = true;
+	s->done = false;
+	s->has_token = ev && ev->has_token;
+	if (s->has_token)
+		bson_copy_to(&ev->token, &s->token);
+	s->secs = ev ? ev->cluster_secs : 0;
+	s->wall_ms = ev ? ev->wall_ms : 0;
+	s->bytes = bytes;
+	r->inflight_bytes += bytes;
+	pthread_mutex_unlock(&r->lock);
+	return true;
+}
+
+/* Wait until every event before sequence number `upto` is acknowledged;
+ * false once something failed. */
+bool
+window_drain_to(struct replay *r, uint64_t upto)
+{
+	bool ok;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->fatal && r->low < (upto < r->next_seq ? upto : r->next_seq))
+		pthread_cond_wait(&r->cond, &r->lock);
+	ok = !r->fatal;
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
+/* Wait until every event handed out so far is acknowledged. */
+bool
+window_drain(struct replay *r)
+{
+	uint64_t upto;
+
+	pthread_mutex_lock(&r->lock);
+	upto = r->next_seq;
+	pthread_mutex_unlock(&r->lock);
+	return window_drain_to(r, upto);
+}
+
+void
+window_destroy(struct replay *r)
+{
+	for (uint32_t i = 0; r->ring && i < WINDOW; i++)
+		if (r->ring[i].has_token)
+			bson_destroy(&r->ring[i].token);
+	bson_free(r->ring);
+	r->ring = NULL;
+	bson_destroy(&r->ck);
+}
