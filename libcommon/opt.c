@@ -207,6 +207,24 @@ apply(const struct opt *o, const char *arg, const char *typed, bson_error_t *err
 	}
 }
 
+/*
+ * getopt_long takes any unambiguous prefix of a long option: --ns would be
+ * read as --ns-map by a tool without --ns.  A long option must be spelled
+ * whole; a prefix is refused with the option it would have been.
+ */
+static int
+refuse_abbreviation(const struct opt_tool *t, int argc, char **argv, const struct option *o, int li)
+{
+	char typed[128];
+
+	if (li < 0)
+		return -1; /* a short option */
+	typed_name(argc, argv, o->has_arg ? optarg : NULL, typed, sizeof typed);
+	if (strncmp(typed, "--", 2) != 0 || strcmp(typed + 2, o->name) == 0)
+		return -1;
+	return opt_misuse(t, "unknown option '%s' (did you mean --%s?)", typed, o->name);
+}
+
 static int
 count_rows(const struct opt *opts)
 {
@@ -220,7 +238,7 @@ count_rows(const struct opt *opts)
 int
 opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out, char **db_out)
 {
-	int nrows = count_rows(t->opts), n = 0, ch, rc = -1;
+	int nrows = count_rows(t->opts), n = 0, ch, rc = -1, li = -1;
 	struct option *lo = bson_malloc0(sizeof(struct option) * (NCOMMONS + (size_t)nrows + 1));
 	char shorts[64] = ":qvhV", typed[128];
 	size_t ns = strlen(shorts);
@@ -246,7 +264,10 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 	}
 	opterr = 0;
 	optind = 1;
-	while (rc < 0 && (ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+	while (rc < 0 && (ch = getopt_long(argc, argv, shorts, lo, &li)) != -1) {
+		if (ch != '?' && ch != ':' && (rc = refuse_abbreviation(t, argc, argv, &lo[li], li)) >= 0)
+			break;
+		li = -1;
 		if (ch == '?' || ch == ':') {
 			const char *w = optind >= 1 && optind <= argc ? argv[optind - 1] : "?";
 

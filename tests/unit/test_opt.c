@@ -107,8 +107,10 @@ test_values(void)
 	is_str(v.reject, "r.ndjson", "string");
 	is_str(v.named, "out", "short option");
 	is_int(even, 4, "callback");
-	is_int(parse(msg, sizeof msg, "--batch", "3", NULL), -1, "an unambiguous prefix is accepted");
-	is_int(v.batch, 3, "and lands in the same place");
+	is_int(parse(msg, sizeof msg, "--batch", "3", NULL), 64, "a prefix is refused: --ns must never become --ns-map");
+	has_str(msg, "unknown option '--batch' (did you mean --batch-size?)", "with the option it would have been");
+	is_int(parse(msg, sizeof msg, "--batch=3", NULL), 64, "also with =");
+	is_int(parse(msg, sizeof msg, "--drop", "-o", "x", NULL), -1, "short options are unaffected");
 }
 
 static void
@@ -118,8 +120,8 @@ test_misuse(void)
 
 	is_int(parse(msg, sizeof msg, "--batch-size", "0", NULL), 64, "out of range: 64");
 	has_str(msg, "--batch-size takes 1 to 1000, not '0'", "the range is named");
-	is_int(parse(msg, sizeof msg, "--batch", "x", NULL), 64, "a prefix out of range: 64");
-	has_str(msg, "--batch takes 1 to 1000, not 'x'", "the option named as typed");
+	is_int(parse(msg, sizeof msg, "--batch-size=x", NULL), 64, "out of range with =: 64");
+	has_str(msg, "--batch-size takes 1 to 1000, not 'x'", "the option named as typed");
 	is_int(parse(msg, sizeof msg, "--mode", "replace", NULL), 64, "not a choice: 64");
 	has_str(msg, "--mode takes insert, upsert or merge, not 'replace'", "the choices are named");
 	is_int(parse(msg, sizeof msg, "--even", "3", NULL), 64, "a callback refuses: 64");
