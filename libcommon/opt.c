@@ -52,7 +52,7 @@ help_section(struct help_line *h, const char *title)
 {
 	if (h->col > 0)
 		fputc('\n', h->f);
-	h->col = fprintf(h->f, "%s:", title);
+	h->col = fprintf(h->f, "%s: ", title);
 	while (h->col < HELP_INDENT)
 		h->col += fprintf(h->f, " ");
 }
