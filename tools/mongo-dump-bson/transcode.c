@@ -49,15 +49,14 @@ copy_docs(const struct opts *o, struct docstream_reader *r, struct docstream_wri
 {
 	const bson_t *doc;
 	bson_error_t err, ferr;
-	int got, rc;
+	int got;
 
 	while (!sig_stop_requested() && (o->limit <= 0 || *n < o->limit) && (got = docstream_read(r, &doc, &err)) != 0) {
 		if (got < 0) {
-			rc = mp_error_exitcode(&err); /* 65 bad data, 74 I/O, 75 a signal */
-			if (rc != MP_EX_TEMPFAIL && !docstream_writer_close(w, &ferr))
+			/* 65 bad data, 74 I/O, 75 a signal */
+			if (mp_error_exitcode(&err) != MP_EX_TEMPFAIL && !docstream_writer_close(w, &ferr))
 				diag_fail(&ferr, NULL);
-			diag_fail(&err, NULL);
-			return rc;
+			return diag_exit(&err, NULL);
 		}
 		if (!docstream_write(w, doc, &err)) {
 			/* a record with no Extended JSON form: the ones before it are written */
