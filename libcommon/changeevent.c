@@ -28,6 +28,15 @@ change_op_is_document(enum change_op op)
 	return op == CHANGE_INSERT || op == CHANGE_REPLACE || op == CHANGE_UPDATE || op == CHANGE_DELETE;
 }
 
+const char *
+change_op_name(enum change_op op)
+{
+	for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
+		if (op_names[i].op == op)
+			return op_names[i].name;
+	return "other";
+}
+
 static bool
 sub_doc(const bson_iter_t *it, bson_t *out)
 {

@@ -59,6 +59,11 @@ struct change_event {
 /* True for insert, replace, update and delete. */
 bool change_op_is_document(enum change_op op);
 
+/* The operationType of `op` as the server spells it ("insert", "dropDatabase",
+ * ...); "other" for CHANGE_OTHER_DDL, which stands for several.  A static
+ * string, never NULL. */
+const char *change_op_name(enum change_op op);
+
 /*
  * Parse `doc` into `ev` (views into doc, nothing to free).  Fails (exit
  * status 65, a message naming the missing or mistyped field) when the event

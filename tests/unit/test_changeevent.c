@@ -52,6 +52,9 @@ test_update_event(void)
 		"\"lsid\": {\"id\": 1}, \"txnNumber\": {\"$numberLong\": \"5\"}}");
 	ok(change_event_parse(doc, &ev, &err), "an update event parses");
 	ok(ev.op == CHANGE_UPDATE && strcmp(ev.op_name, "update") == 0, "operationType update");
+	is_str(change_op_name(ev.op), "update", "change_op_name gives the operationType back");
+	is_str(change_op_name(CHANGE_DROP_DATABASE), "dropDatabase", "change_op_name: dropDatabase");
+	is_str(change_op_name(CHANGE_OTHER_DDL), "other", "change_op_name: the other DDL events are \"other\"");
 	is_str(ev.db, "shop", "ns.db");
 	is_str(ev.coll, "users", "ns.coll");
 	ok(ev.has_token && ev.has_key && ev.has_update && !ev.has_full, "token, key, updateDescription, no fullDocument");

@@ -1,0 +1,122 @@
+/*
+ * mongo-dump-bson: copy documents out of a server (or transcode a file) as a
+ * document stream, or into a mongodump directory.
+ *
+ * This file holds the options and main; run.c does a run (the files are
+ * listed in mongo-dump-bson.h).
+ */
+#include "diag.h"
+#include "exitcode.h"
+#include "mongo-dump-bson.h"
+#include "sig.h"
+
+static struct opts o;
+
+static bool
+opt_limit(const char *arg, void *dest, bson_error_t *err)
+{
+	if (!cli_parse_int64(arg, 1, INT64_MAX, dest)) {
+		mp_error_set(err, MP_EX_USAGE, "takes a positive number, not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
+static bool
+opt_share(const char *arg, void *dest, bson_error_t *err)
+{
+	struct share *s = dest;
+
+	if (!cli_parse_share(arg, &s->k, &s->n)) {
+		mp_error_set(err, MP_EX_USAGE, "takes K/N with 1 <= K <= N, not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
+static const struct opt options[] = {
+	OPT_SECTION("Source"),
+	OPT_STRING("from", &o.from, "PATH", "read a file or a mongodump directory instead of a server"),
+	OPT_FLAG("list", &o.list, "print the namespaces and exit"),
+	OPT_SECTION("Select"),
+	OPT_STRING("query", &o.query, "JSON", "the documents matching this filter"),
+	OPT_STRING("projection", &o.projection, "JSON", "the fields to keep"),
+	OPT_STRING("sort", &o.sort, "JSON", "the order of the documents"),
+	OPT_CALL("limit", &o.limit, "N", opt_limit, "at most N documents"),
+	OPT_STRING("ids-from", &o.ids_from, "FILE", "the documents whose _id FILE lists, one a line"),
+	OPT_STRING("pipeline", &o.pipeline, "JSON", "the result of this aggregation"),
+	OPT_INT("batch-size", &o.batch_size, "N", 1, 1000000, "documents per batch from the server"),
+	OPT_SECTION("Output"),
+	{OPT_STRING, "output", 'o', &o.output, "FILE", "write to FILE instead of standard output", 0, 0, NULL, NULL},
+	OPT_STRING("out", &o.out_dir, "DIR", "write a mongodump directory"),
+	OPT_STRING("metadata", &o.metadata, "FILE", "write the collection's metadata.json too"),
+	OPT_SECTION("Speed"),
+	OPT_INT("parallel", &o.parallel, "N", 1, 64, "read N ranges of _id at once"),
+	OPT_CALL("partition", &o.part, "K/N", opt_share, "dump the K-th of N shares"),
+	OPT_SECTION("Resume"),
+	OPT_STRING("resume-after-id", &o.resume_after_id, "VALUE|@FILE", "start after this _id"),
+	OPT_STRING("checkpoint", &o.checkpoint, "FILE", "save the last _id written"),
+	OPT_SECTION("Missing"),
+	OPT_FLAG("allow-missing", &o.allow_missing, "a namespace that does not exist is empty, not an error"),
+	OPT_END_OF_TABLE,
+};
+
+const struct opt_tool dump_tool = {
+	"mongo-dump-bson [--uri URI | --uri-file FILE] (--ns DB.COLL | --db DB) [options]\n"
+	"mongo-dump-bson --from PATH [--ns DB.COLL] [--format F] [--output FILE]\n"
+	"mongo-dump-bson --list [--db DB]",
+	"Write the documents of a collection (or a file) as a BSON or NDJSON stream.",
+	"Exit: 0 done, 64 usage, 65 bad input, 66 no such input or namespace, 69 server,\n"
+	"73/74 output, 75 interrupted.\n"
+	"See mongo-dump-bson(1).",
+	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT |
+		OPT_COMMON_STATS | OPT_COMMON_PROGRESS,
+	options,
+	false,
+};
+
+/* What cannot go together.  -1 to go on, else 64. */
+static int
+check_options(const char *ns, const char *db)
+{
+	bool ranges = o.parallel > 1 || o.part.n;
+
+	if (!o.from && !o.list && !ns && !db && !o.out_dir)
+		return opt_misuse(&dump_tool, "say what to dump: --ns DB.COLL, --db DB, or --out DIR for everything");
+	if (!o.from && !o.list && !ns && !o.out_dir)
+		return opt_misuse(&dump_tool, "--db without --collection dumps many collections: give --out DIR");
+	if (ranges && (o.limit || o.sort || o.ids_from || o.pipeline || o.resume_after_id || o.checkpoint))
+		return opt_misuse(&dump_tool, "--parallel/--partition cannot be combined with --limit, --sort, "
+			"--ids-from, --pipeline or resuming");
+	if (o.out_dir && o.output)
+		return opt_misuse(&dump_tool, "--out DIR and --output FILE are exclusive");
+	if (o.checkpoint && !ns)
+		return opt_misuse(&dump_tool, "--checkpoint works on one collection (--ns)");
+	if (o.metadata && !ns)
+		return opt_misuse(&dump_tool, "--metadata FILE needs --ns");
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *ns = NULL, *db = NULL;
+	int rc;
+
+	diag_init(argv[0]);
+	cli_common_init(&o.c);
+	o.batch_size = 10000;
+	rc = opt_parse(&dump_tool, &o.c, argc, argv, &ns, &db);
+	if (rc < 0)
+		rc = check_options(ns, db);
+	if (rc < 0) {
+		mongoc_init();
+		diag_capture_driver_log();
+		sig_install();
+		rc = dump_run(&o, ns, db);
+		mongoc_cleanup();
+	}
+	bson_free(ns);
+	bson_free(db);
+	return rc;
+}

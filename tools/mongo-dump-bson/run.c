@@ -1,0 +1,283 @@
+/*
+ * run.c: one run of mongo-dump-bson: connect, choose the namespaces (one,
+ * a database's, the deployment's; --list prints them), turn the selection
+ * options into a filter and find options, and dump each namespace to its
+ * output: the stream, or DIR/db/coll.bson and its metadata under --out.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "conn.h"
+#include "diag.h"
+#include "exitcode.h"
+#include "mongo-dump-bson.h"
+#include "sig.h"
+
+/* What every namespace of the run is dumped with. */
+struct run {
+	const struct opts *o;
+	mongoc_client_pool_t *pool;
+	mongoc_client_t *client;
+	struct stats *stats;
+	bson_t *query;     /* --query, maybe empty */
+	bson_t *find_opts; /* projection, sort, limit, batchSize */
+};
+
+/* Open the output of j: the stream, or DIR/db/coll.bson under --out; *meta
+ * is the metadata file to write after the documents, if any. */
+static bool
+open_output(struct job *j, char **meta, bson_error_t *err)
+{
+	const struct opts *o = j->o;
+	struct docstream_writer_opts wo = {.format = o->c.format, .json = o->c.json, .gzip = o->c.gzip};
+	const char *gz = o->c.gzip ? ".gz" : "";
+	char *dir = NULL, *path = NULL;
+	bool ok = false;
+
+	if (o->out_dir) {
+		dir = bson_strdup_printf("%s/%s", o->out_dir, j->db);
+		if (!layout_mkdir(dir, err))
+			goto out;
+		wo.format = DOCSTREAM_BSON;
+		path = bson_strdup_printf("%s/%s.bson%s", dir, j->coll, gz);
+		*meta = bson_strdup_printf("%s/%s.metadata.json%s", dir, j->coll, gz);
+	} else if (o->metadata) {
+		*meta = bson_strdup(o->metadata);
+	}
+	j->w = docstream_writer_open(path ? path : o->output, &wo, err);
+	ok = j->w != NULL;
+out:
+	bson_free(dir);
+	bson_free(path);
+	return ok;
+}
+
+/* The copy failed: say why, and return the exit status. */
+static int
+dump_failed(struct job *j, const bson_error_t *err)
+{
+	unsigned long long docs = atomic_load(&j->docs);
+
+	if (docstream_writer_broken_pipe(j->w) && sig_stop_requested()) {
+		/* the pipeline was interrupted: its reader went first */
+		diag_error("%s: interrupted after %llu documents", j->ns, docs);
+		return MP_EX_TEMPFAIL;
+	}
+	if (docstream_writer_broken_pipe(j->w))
+		diag_error("%s: stopped: the reader of the output went away after %llu documents", j->ns, docs);
+	else
+		diag_fail(err, NULL);
+	return mp_error_exitcode(err);
+}
+
+/* Stopped by a signal: what reached a pipe stays delivered and
+ * checkpointed; a file that is not complete is never renamed into place. */
+static int
+dump_interrupted(struct job *j)
+{
+	bson_error_t err;
+
+	if (!docstream_writer_replaces_file(j->w) && (!docstream_flush(j->w, &err) || !job_save_checkpoint(j, &err)))
+		diag_fail(&err, NULL);
+	diag_error("%s: interrupted after %llu documents%s", j->ns, (unsigned long long)atomic_load(&j->docs),
+		docstream_writer_replaces_file(j->w) ? "; the output file was not written" : "");
+	return MP_EX_TEMPFAIL;
+}
+
+static void
+dump_summary(struct job *j, double t0)
+{
+	bson_t extra = BSON_INITIALIZER;
+
+	BSON_APPEND_UTF8(&extra, "phase", "dump");
+	if (j->total >= 0)
+		BSON_APPEND_INT64(&extra, "total", j->total);
+	stats_emit(j->stats, "summary", j->ns, atomic_load(&j->docs), atomic_load(&j->bytes), 0, &extra, NULL);
+	bson_destroy(&extra);
+	diag_info("%s: %llu documents in %.1f s", j->ns, (unsigned long long)atomic_load(&j->docs), mp_now() - t0);
+}
+
+/* Dump one namespace; returns the exit status. */
+static int
+dump_one(const struct run *run, const char *ns)
+{
+	const struct opts *o = run->o;
+	struct job j;
+	bson_error_t err;
+	char *meta = NULL;
+	int rc = MP_EX_SOFTWARE;
+	double t0 = mp_now();
+
+	if (!job_init(&j, o, run->pool, ns, &err) || !open_output(&j, &meta, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	j.stats = run->stats;
+	j.query = run->query;
+	j.find_opts = run->find_opts;
+	if (!dump_collection(&j, run->client, &err)) {
+		rc = dump_failed(&j, &err);
+		goto out;
+	}
+	if (sig_stop_requested()) {
+		rc = dump_interrupted(&j);
+		goto out;
+	}
+	if (!docstream_writer_close(j.w, &err) || !job_save_checkpoint(&j, &err) ||
+	    (meta && !layout_write_metadata(run->client, j.db, j.coll, meta, o->c.gzip && o->out_dir, &err))) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	dump_summary(&j, t0);
+	rc = MP_EX_OK;
+out:
+	docstream_writer_destroy(j.w);
+	job_clear(&j);
+	bson_free(meta);
+	return rc;
+}
+
+/* A namespace or database that does not exist is a typo until
+ * --allow-missing says otherwise (66), as mongodump reports it. */
+static bool
+check_exists(const struct run *run, const char *ns, const char *db, int ncolls, bson_error_t *err)
+{
+	char *d = NULL, *c = NULL;
+	bool exists = true, ok;
+
+	if (run->o->allow_missing)
+		return true;
+	if (ns == NULL) {
+		if (ncolls > 0)
+			return true;
+		mp_error_set(err, MP_EX_NOINPUT, "%s%s%s has no collections (--allow-missing: nothing to dump is "
+			"a success)", db ? "database " : "the deployment", db ? db : "", "");
+		return false;
+	}
+	ok = conn_split_ns(ns, &d, &c, err) && conn_collection_exists(run->client, d, c, &exists, err);
+	if (ok && !exists) {
+		mp_error_set(err, MP_EX_NOINPUT, "no such collection: %s (--allow-missing: dump it as empty)", ns);
+		ok = false;
+	}
+	bson_free(d);
+	bson_free(c);
+	return ok;
+}
+
+/* --query, --projection, --sort, --limit and --batch-size as the filter and
+ * find options of the run; false with the misuse said (*rc is 64). */
+static bool
+parse_selection(struct run *run, int *rc)
+{
+	const struct opts *o = run->o;
+	bson_t *tmp = NULL;
+	bson_error_t err;
+	bool ok = false;
+
+	run->query = o->query ? cli_parse_json_doc(o->query, "--query", &err) : bson_new();
+	if (run->query == NULL)
+		goto out;
+	run->find_opts = bson_new();
+	BSON_APPEND_INT64(run->find_opts, "batchSize", o->batch_size);
+	if (o->projection) {
+		if ((tmp = cli_parse_json_doc(o->projection, "--projection", &err)) == NULL)
+			goto out;
+		BSON_APPEND_DOCUMENT(run->find_opts, "projection", tmp);
+		bson_destroy(tmp);
+	}
+	if (o->sort) {
+		if ((tmp = cli_parse_json_doc(o->sort, "--sort", &err)) == NULL)
+			goto out;
+		BSON_APPEND_DOCUMENT(run->find_opts, "sort", tmp);
+		bson_destroy(tmp);
+	} else if (o->checkpoint || o->resume_after_id) {
+		BCON_APPEND(run->find_opts, "sort", "{", "_id", BCON_INT32(1), "}");
+	}
+	if (o->limit > 0)
+		BSON_APPEND_INT64(run->find_opts, "limit", o->limit);
+	ok = true;
+out:
+	if (!ok)
+		*rc = opt_misuse(&dump_tool, "%s", err.message);
+	return ok;
+}
+
+/* A pool (a connection per --parallel range and one more) and a client of
+ * it, after a ping. */
+static bool
+connect_pool(struct run *run, char **uri, bson_error_t *err)
+{
+	const struct opts *o = run->o;
+
+	*uri = conn_resolve_uri(o->c.uri, o->c.uri_file, NULL, err);
+	if (*uri == NULL || (run->pool = conn_pool_new(*uri, TOOL, err)) == NULL)
+		return false;
+	mongoc_client_pool_max_size(run->pool, (uint32_t)(o->parallel > 1 ? o->parallel + 1 : 2));
+	run->client = mongoc_client_pool_pop(run->pool);
+	return conn_ping(run->client, err);
+}
+
+/* --list: the namespaces, one a line. */
+static int
+print_list(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return MP_EX_OK;
+	diag_error("writing to standard output: %s", strerror(errno));
+	return MP_EX_IOERR;
+}
+
+int
+dump_run(const struct opts *o, const char *ns, const char *db)
+{
+	struct run run = {.o = o};
+	char *uri = NULL, **names = NULL;
+	bson_error_t err;
+	int rc = MP_EX_SOFTWARE, n = 0;
+
+	if ((run.stats = stats_open(o->c.stats_path, o->c.stats_fd, TOOL, &err)) == NULL) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if (o->from) {
+		rc = transcode(o, ns, run.stats);
+		goto out;
+	}
+	if (!connect_pool(&run, &uri, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if ((o->list || ns == NULL) && !conn_list_namespaces(run.client, db, &names, &n, &err)) {
+		rc = diag_exit(&err, "listing collections");
+		goto out;
+	}
+	if (o->list) {
+		rc = print_list(names, n);
+		goto out;
+	}
+	if (!parse_selection(&run, &rc))
+		goto out;
+	if (!check_exists(&run, ns, db, n, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	if (ns != NULL) {
+		rc = dump_one(&run, ns);
+		goto out;
+	}
+	rc = MP_EX_OK;
+	for (int i = 0; i < n && rc == MP_EX_OK && !sig_stop_requested(); i++)
+		rc = dump_one(&run, names[i]);
+out:
+	bson_strfreev(names);
+	bson_destroy(run.query);
+	bson_destroy(run.find_opts);
+	if (run.client)
+		mongoc_client_pool_push(run.pool, run.client);
+	mongoc_client_pool_destroy(run.pool);
+	stats_finish(run.stats, ns ? ns : db, rc);
+	bson_free(uri);
+	return rc;
+}
