@@ -19,67 +19,65 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "mongo-report.h"
+#include "opt.h"
 
-enum {
-	OPT_OUTPUT = CLI_OPT_TOOL_BASE,
-	OPT_TITLE,
-	OPT_REPORT_FORMAT,
-	OPT_LIVE,
-	OPT_SOURCE,
-	OPT_TARGET,
-	OPT_REFRESH,
-	OPT_SNAPSHOT,
-	OPT_ITERATIONS,
-	OPT_EVENTS,
-};
-
-/* --format means the report's format here: listed before the common
- * options, so getopt_long finds this entry first. */
-static const struct option longopts[] = {
-	{"format", required_argument, NULL, OPT_REPORT_FORMAT},
-	{"output", required_argument, NULL, OPT_OUTPUT},
-	{"title", required_argument, NULL, OPT_TITLE},
-	{"live", no_argument, NULL, OPT_LIVE},
-	{"source", required_argument, NULL, OPT_SOURCE},
-	{"target", required_argument, NULL, OPT_TARGET},
-	{"refresh", required_argument, NULL, OPT_REFRESH},
-	{"snapshot", required_argument, NULL, OPT_SNAPSHOT},
-	{"iterations", required_argument, NULL, OPT_ITERATIONS},
-	{"events", no_argument, NULL, OPT_EVENTS},
-	CLI_COMMON_OPTIONS,
-	{NULL, 0, NULL, 0},
-};
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-		"usage: mongo-report [--format text|json|markdown|html] [-o|--output FILE]\n"
-		"                    [--source URI] [--target URI] [--events] [FILE...]\n"
-		"       mongo-report --live --source URI --target URI [--ns DB.COLL | --db DB] [STATS...]\n"
-		"       mongo-report --live --events [--source URI --target URI] [EVENTS]\n"
-		"\n"
-		"Summarise stats streams (--stats of any tool), diff streams (mongo-hashdiff) and\n"
-		"change-event streams (mongo-watch) per namespace; FILE - or none is stdin.\n"
-		"--source/--target add each collection's count on the servers, progress and ETA.\n"
-		"\n"
-		"Options:  --format F  -o|--output FILE  --title TEXT  --input-format F\n"
-		"          --source URI  --target URI  --events\n"
-		"Live:     --live  --refresh SECONDS  --snapshot FILE  --iterations N\n"
-		"          --ns DB.COLL  --db DB  --collection C\n"
-		"          --max-doc-size N  -q|--quiet  -v|--verbose  -h|--help  -V|--version\n"
-		"\n"
-		"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
-		"69 server unavailable, 73/74 output.  See mongo-report(1).\n");
-}
+static const char *const formats[] = {"text", "json", "markdown", "html", NULL}; /* enum fmt */
 
 static struct {
 	struct cli_common c;
-	enum fmt fmt;
+	int fmt;
 	const char *output, *title, *source, *target, *snapshot;
 	bool live, events;
 	int64_t refresh, iterations;
 } o;
+
+static const struct opt opts[] = {
+	OPT_SECTION("Options"),
+	OPT_CHOICE("format", &o.fmt, NULL, formats, "an aligned table (the default), JSON, markdown, one HTML page"),
+	{OPT_STRING, "output", 'o', &o.output, "FILE", "write there, whole or not at all, not to stdout", 0, 0, NULL,
+		NULL},
+	OPT_STRING("title", &o.title, "TEXT", "the HTML page's title"),
+	OPT_STRING("source", &o.source, "URI", "the source server: each collection's count there"),
+	OPT_STRING("target", &o.target, "URI", "the target server: each collection's count there"),
+	OPT_FLAG("events", &o.events, "the inputs are change-event streams, nothing else"),
+	OPT_SECTION("Live"),
+	OPT_FLAG("live", &o.live, "a terminal monitor, redrawn until Ctrl-C"),
+	OPT_INT("refresh", &o.refresh, "SECONDS", 1, 3600, "how often the monitor redraws (2)"),
+	OPT_STRING("snapshot", &o.snapshot, "FILE", "write each screen's state there as JSON"),
+	OPT_INT("iterations", &o.iterations, "N", 1, INT32_MAX, "draw N times and exit"),
+	OPT_END_OF_TABLE,
+};
+
+static const struct opt_tool tool = {
+	"mongo-report [--format text|json|markdown|html] [-o|--output FILE]\n"
+	"             [--source URI] [--target URI] [--events] [FILE...]\n"
+	"mongo-report --live --source URI --target URI [--ns DB.COLL | --db DB] [STATS...]\n"
+	"mongo-report --live --events [--source URI --target URI] [EVENTS]",
+	"Summarise stats streams (--stats of any tool), diff streams (mongo-hashdiff) and\n"
+	"change-event streams (mongo-watch) per namespace; FILE - or none is stdin.\n"
+	"--source/--target add each collection's count on the servers, progress and ETA.",
+	"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
+	"69 server unavailable, 73/74 output.  See mongo-report(1).",
+	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT,
+	opts,
+	true,
+};
+
+/* What the options ask together; -1 when it makes sense, else 64. */
+static int
+check_options(int nfiles)
+{
+	if (o.live && !o.events && (!o.source || !o.target))
+		return opt_misuse(&tool, "--live watches two servers (give --source URI and --target URI) "
+					 "or a change-event stream (--events)");
+	if (o.live && (!o.source) != (!o.target))
+		return opt_misuse(&tool, "--live compares two servers: give both --source URI and --target URI");
+	if (o.live && o.events && nfiles > 1)
+		return opt_misuse(&tool, "--live --events follows one stream (a FILE, or stdin)");
+	if (o.live && o.output)
+		return opt_misuse(&tool, "--live draws on the terminal; use --snapshot FILE to keep its state");
+	return -1;
+}
 
 /* Every input, or stdin when none is named. */
 static bool
@@ -110,7 +108,7 @@ run_report(const struct servers *sv, char **files, int nfiles, const char *ns, c
 		goto out;
 	}
 	report_sort(&r);
-	if (!report_write(&r, o.fmt, o.title, o.output, &err)) {
+	if (!report_write(&r, (enum fmt)o.fmt, o.title, o.output, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
@@ -142,73 +140,26 @@ int
 main(int argc, char **argv)
 {
 	char *ns = NULL, *db = NULL;
-	bson_error_t err;
-	int ch, rc = MP_EX_SOFTWARE;
+	int rc;
 
 	diag_init(argv[0]);
 	cli_common_init(&o.c);
 	o.title = "mongo-pipes report";
 	o.refresh = 2;
-	while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORT "o:", longopts, NULL)) != -1) {
-		switch (cli_common_option(&o.c, ch, optarg, &err)) {
-		case 1:
-			continue;
-		case -1:
-			return cli_misuse(usage, "%s", err.message);
-		}
-		switch (ch) {
-		case 'o':
-		case OPT_OUTPUT: o.output = optarg; break;
-		case OPT_TITLE: o.title = optarg; break;
-		case OPT_LIVE: o.live = true; break;
-		case OPT_SOURCE: o.source = optarg; break;
-		case OPT_TARGET: o.target = optarg; break;
-		case OPT_SNAPSHOT: o.snapshot = optarg; break;
-		case OPT_EVENTS: o.events = true; break;
-		case OPT_REFRESH:
-			if (!cli_parse_int64(optarg, 1, 3600, &o.refresh))
-				return cli_misuse(usage, "--refresh takes seconds, not '%s'", optarg);
-			break;
-		case OPT_ITERATIONS:
-			if (!cli_parse_int64(optarg, 1, INT32_MAX, &o.iterations))
-				return cli_misuse(usage, "--iterations takes a count, not '%s'", optarg);
-			break;
-		case OPT_REPORT_FORMAT:
-			if (strcmp(optarg, "text") == 0) o.fmt = FMT_TEXT;
-			else if (strcmp(optarg, "json") == 0) o.fmt = FMT_JSON;
-			else if (strcmp(optarg, "markdown") == 0) o.fmt = FMT_MARKDOWN;
-			else if (strcmp(optarg, "html") == 0) o.fmt = FMT_HTML;
-			else return cli_misuse(usage, "--format takes text, json, markdown or html, not '%s'", optarg);
-			break;
-		default:
-			return cli_misuse(usage, "unknown option");
-		}
-	}
-	if (o.c.help) {
-		usage(stdout);
-		return 0;
-	}
-	if (o.c.version)
-		return cli_version();
+	rc = opt_parse(&tool, &o.c, argc, argv, &ns, &db);
+	if (rc >= 0)
+		return rc;
+	if ((rc = check_options(argc - optind)) >= 0)
+		goto out;
 	diag_set_verbosity(o.c.verbosity);
-	if (o.live && !o.events && (!o.source || !o.target))
-		return cli_misuse(usage, "--live watches two servers (give --source URI and --target URI) "
-			"or a change-event stream (--events)");
-	if (o.live && (!o.source) != (!o.target))
-		return cli_misuse(usage, "--live compares two servers: give both --source URI and --target URI");
-	if (o.live && o.events && argc - optind > 1)
-		return cli_misuse(usage, "--live --events follows one stream (a FILE, or stdin)");
-	if (o.live && o.output)
-		return cli_misuse(usage, "--live draws on the terminal; use --snapshot FILE to keep its state");
-	if ((o.c.ns || o.c.db || o.c.collection) && !cli_common_namespace(&o.c, &ns, &db, &err))
-		return cli_misuse(usage, "%s", err.message);
-	if (ns) {
+	if (ns) { /* one collection: --ns, or --db with --collection */
 		bson_free(db);
 		db = NULL;
 	}
 	mongoc_init();
 	rc = run(argv + optind, argc - optind, ns, db);
 	mongoc_cleanup();
+out:
 	bson_free(ns);
 	bson_free(db);
 	return rc;
