@@ -88,6 +88,14 @@ test_expect_success 'usage: --live with -o, or one of --source/--target, or two 
 	test_expect_code 64 mongo-report --live --events a b 2>err && ! test -e x
 '
 
+test_expect_success 'usage: a shared option it does not honour (--stats, --uri, --gzip) is 64' '
+	test_expect_code 64 mongo-report --stats s.ndjson "$D/stats.ndjson" >out 2>err &&
+	test_must_be_empty out && test_grep "unknown option .--stats." err && ! test -e s.ndjson &&
+	test_expect_code 64 mongo-report --uri mongodb://127.0.0.1:1 "$D/stats.ndjson" >out 2>err &&
+	test_must_be_empty out && test_grep "unknown option .--uri." err &&
+	test_expect_code 64 mongo-report --gzip "$D/stats.ndjson" >out 2>err && test_must_be_empty out
+'
+
 test_expect_success 'a server that cannot be reached is 69' '
 	test_expect_code 69 mongo-report --source "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" \
 		"$D/stats.ndjson" >out 2>err &&
