@@ -236,14 +236,17 @@ static void
 reject_write(struct load *l, const bson_t *envelope, const char *key, const bson_t *payload)
 {
 	char *head = bson_as_relaxed_extended_json(envelope, NULL);
-	size_t hl = strlen(head);
+	size_t hl;
 
+	if (head == NULL) /* only invalid UTF-8 in the envelope's strings can do this */
+		head = bson_strdup("{ \"error\" : \"(the error message is not valid UTF-8)\" }");
+	hl = strlen(head);
 	while (hl > 0 && (head[hl - 1] == '}' || head[hl - 1] == ' '))
 		head[--hl] = '\0';
 	if (payload != NULL) {
 		char *body = bson_as_canonical_extended_json(payload, NULL);
 
-		fprintf(l->reject, "%s, \"%s\" : %s }\n", head, key, body);
+		fprintf(l->reject, "%s, \"%s\" : %s }\n", head, key, body ? body : "null");
 		bson_free(body);
 	} else {
 		fprintf(l->reject, "%s }\n", head);
