@@ -18,7 +18,12 @@
 #include "exitcode.h"
 #include "sig.h"
 
-#define READ_CHUNK (256 * 1024)
+/* The fuzz build (make fuzz) sets a tiny chunk so that small inputs cross
+ * every refill and buffer move. */
+#ifndef DOCSTREAM_READ_CHUNK
+#define DOCSTREAM_READ_CHUNK (256 * 1024)
+#endif
+#define READ_CHUNK DOCSTREAM_READ_CHUNK
 
 struct docstream_reader {
 	int fd;
