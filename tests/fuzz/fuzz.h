@@ -149,7 +149,7 @@ fuzz_check_json(const bson_t *doc, enum docstream_json mode)
 /*
  * Read a whole stream as mongo-load-bson --reject does: every record, going
  * on after the errors the reader says are skippable, checking each error and
- * each document.
+ * each document (which libbson must find valid too).
  */
 static inline void
 fuzz_read_stream(int fd, const struct docstream_reader_opts *opts, bool check_json)
@@ -166,7 +166,7 @@ fuzz_read_stream(int fd, const struct docstream_reader_opts *opts, bool check_js
 	for (int i = 0; i < 100000; i++) {
 		const bson_t *doc = NULL;
 		const uint8_t *raw;
-		size_t raw_len;
+		size_t raw_len, bad_at;
 		int rc = docstream_read(r, &doc, &err);
 
 		if (rc == 0)
@@ -187,6 +187,8 @@ fuzz_read_stream(int fd, const struct docstream_reader_opts *opts, bool check_js
 		}
 		if (rc != 1 || doc == NULL)
 			fuzz_fail("docstream_read returned %d with doc %p", rc, (const void *)doc);
+		if (!bson_validate(doc, BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL, &bad_at))
+			fuzz_fail("a delivered document fails libbson's validation at byte %zu", bad_at);
 		if (check_json)
 			fuzz_check_json(doc, i % 2 ? DOCSTREAM_JSON_RELAXED : DOCSTREAM_JSON_CANONICAL);
 	}
