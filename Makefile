@@ -127,3 +127,40 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_SRC:%.c=$(B)/%.d) $(TOOL_DIR_SRC:%.c=$(B)/%.d) $(UNIT_SRC:%.c=$(B)/%.d) $(HELP_SRC:%.c=$(B)/%.d)
 .SECONDARY:
+
+# ---- fuzzing: libFuzzer targets (tests/fuzz/), run by t0120 and bench/run-fuzz ----
+#   make fuzz       build-fuzz/fuzz_<name>, one per reader, with clang and
+#                   libFuzzer (Debian: clang, libclang-rt-<version>-dev)
+# libcommon is compiled again with clang and the same sanitizers; a tiny read
+# chunk makes small inputs cross every refill of the document stream reader.
+FUZZ_B       ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) -Wno-missing-field-initializers \
+	-Ilibcommon $(PKG_CFLAGS) -DMP_VERSION=\"$(VERSION)\" -DDOCSTREAM_READ_CHUNK=61 -MMD -MP \
+	-O1 -g $(FUZZ_SAN)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_B)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_B)/%.o)
+
+.PHONY: fuzz clean-fuzz
+fuzz: $(FUZZ_TARGETS)
+
+$(FUZZ_LIB_OBJ): $(FUZZ_B)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CLANG   $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_B)/libcommon.a: $(FUZZ_LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_TARGETS): $(FUZZ_B)/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_B)/libcommon.a
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_B)/libcommon.a $(MP_LDLIBS)
+
+clean-fuzz:
+	rm -rf $(FUZZ_B)
+clean: clean-fuzz
+
+-include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:=.d)

@@ -37,6 +37,48 @@ change_op_name(enum change_op op)
 	return "other";
 }
 
+/*
+ * A whole number as int64.  libbson's bson_iter_as_int64() casts any double,
+ * which is undefined behaviour beyond the int64 range (NaN, 1e300): a double
+ * is taken only when it is integral and in range.
+ */
+static bool
+iter_whole(const bson_iter_t *it, int64_t *out)
+{
+	double d;
+
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_INT32:
+		*out = bson_iter_int32(it);
+		return true;
+	case BSON_TYPE_INT64:
+		*out = bson_iter_int64(it);
+		return true;
+	case BSON_TYPE_DOUBLE:
+		d = bson_iter_double(it);
+		if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+			return false;
+		*out = (int64_t)d;
+		return (double)*out == d;
+	default:
+		return false;
+	}
+}
+
+/* A string that is also a C string: NULL for any other type or for a string
+ * holding a NUL byte, which every strcmp and key built from it would cut. */
+static const char *
+iter_cstr(const bson_iter_t *it)
+{
+	uint32_t len;
+	const char *s;
+
+	if (!BSON_ITER_HOLDS_UTF8(it))
+		return NULL;
+	s = bson_iter_utf8(it, &len);
+	return strlen(s) == len ? s : NULL;
+}
+
 static bool
 sub_doc(const bson_iter_t *it, bson_t *out)
 {
@@ -59,10 +101,10 @@ parse_ns(const bson_iter_t *it, const char **db, const char **coll)
 	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
 		return false;
 	while (bson_iter_next(&sub)) {
-		if (strcmp(bson_iter_key(&sub), "db") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
-			*db = bson_iter_utf8(&sub, NULL);
-		else if (strcmp(bson_iter_key(&sub), "coll") == 0 && BSON_ITER_HOLDS_UTF8(&sub))
-			*coll = bson_iter_utf8(&sub, NULL);
+		if (strcmp(bson_iter_key(&sub), "db") == 0)
+			*db = iter_cstr(&sub);
+		else if (strcmp(bson_iter_key(&sub), "coll") == 0)
+			*coll = iter_cstr(&sub);
 	}
 	return *db != NULL;
 }
@@ -88,11 +130,10 @@ change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err
 			}
 			ev->has_token = true;
 		} else if (strcmp(k, "operationType") == 0) {
-			if (!BSON_ITER_HOLDS_UTF8(&it)) {
+			if ((ev->op_name = iter_cstr(&it)) == NULL) {
 				mp_error_set(err, MP_EX_DATAERR, "operationType is not a string");
 				return false;
 			}
-			ev->op_name = bson_iter_utf8(&it, NULL);
 			ev->op = CHANGE_OTHER_DDL;
 			for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
 				if (strcmp(op_names[i].name, ev->op_name) == 0)
@@ -127,10 +168,7 @@ change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err
 		} else if (strcmp(k, "lsid") == 0) {
 			has_lsid = sub_doc(&it, &ev->lsid);
 		} else if (strcmp(k, "txnNumber") == 0) {
-			if (BSON_ITER_HOLDS_NUMBER(&it)) {
-				ev->txn_number = bson_iter_as_int64(&it);
-				has_txn_number = true;
-			}
+			has_txn_number = iter_whole(&it, &ev->txn_number);
 		} else if (strcmp(k, "clusterTime") == 0 && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
 			bson_iter_timestamp(&it, &ev->cluster_secs, &ev->cluster_inc);
 		} else if (strcmp(k, "wallTime") == 0 && BSON_ITER_HOLDS_DATE_TIME(&it)) {
@@ -142,16 +180,20 @@ change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err
 				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not a document");
 				return false;
 			}
+			int64_t fragment = 0, of = 0;
+
 			while (bson_iter_next(&sub)) {
-				if (strcmp(bson_iter_key(&sub), "fragment") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-					ev->split_fragment = (int32_t)bson_iter_as_int64(&sub);
-				else if (strcmp(bson_iter_key(&sub), "of") == 0 && BSON_ITER_HOLDS_NUMBER(&sub))
-					ev->split_of = (int32_t)bson_iter_as_int64(&sub);
+				if (strcmp(bson_iter_key(&sub), "fragment") == 0 && !iter_whole(&sub, &fragment))
+					fragment = 0;
+				else if (strcmp(bson_iter_key(&sub), "of") == 0 && !iter_whole(&sub, &of))
+					of = 0;
 			}
-			if (ev->split_fragment < 1 || ev->split_of < ev->split_fragment) {
+			if (fragment < 1 || of < fragment || of > INT32_MAX) {
 				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not {fragment, of} with 1 <= fragment <= of");
 				return false;
 			}
+			ev->split_fragment = (int32_t)fragment;
+			ev->split_of = (int32_t)of;
 			ev->has_split = true;
 		}
 	}
@@ -271,10 +313,15 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
 		while (bson_iter_next(&sub))
 			literal = literal || path_is_literal(&ev->update, bson_iter_key(&sub));
-	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub))
-		while (bson_iter_next(&sub))
-			literal = literal ||
-				  (BSON_ITER_HOLDS_UTF8(&sub) && path_is_literal(&ev->update, bson_iter_utf8(&sub, NULL)));
+	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub)) {
+		while (bson_iter_next(&sub)) {
+			if (BSON_ITER_HOLDS_UTF8(&sub) && iter_cstr(&sub) == NULL) {
+				mp_error_set(err, MP_EX_DATAERR, "removedFields holds a path with a NUL byte");
+				return -1;
+			}
+			literal = literal || (iter_cstr(&sub) && path_is_literal(&ev->update, iter_cstr(&sub)));
+		}
+	}
 	if (literal) {
 		if (ev->has_full) {
 			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
@@ -296,10 +343,10 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 			if (!bson_iter_recurse(&sub, &t))
 				continue;
 			while (bson_iter_next(&t)) {
-				if (strcmp(bson_iter_key(&t), "field") == 0 && BSON_ITER_HOLDS_UTF8(&t))
-					field = bson_iter_utf8(&t, NULL);
-				else if (strcmp(bson_iter_key(&t), "newSize") == 0 && BSON_ITER_HOLDS_NUMBER(&t))
-					size = bson_iter_as_int64(&t);
+				if (strcmp(bson_iter_key(&t), "field") == 0)
+					field = iter_cstr(&t);
+				else if (strcmp(bson_iter_key(&t), "newSize") == 0 && !iter_whole(&t, &size))
+					size = -1;
 			}
 			if (field == NULL || size < 0) {
 				bson_destroy(&push);
@@ -335,9 +382,11 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 	}
 	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub)) {
 		while (bson_iter_next(&sub)) {
-			if (!BSON_ITER_HOLDS_UTF8(&sub))
+			const char *path = iter_cstr(&sub);
+
+			if (path == NULL)
 				continue;
-			bson_append_utf8(&unset, bson_iter_utf8(&sub, NULL), -1, "", 0);
+			bson_append_utf8(&unset, path, -1, "", 0);
 			nunset++;
 		}
 	}

@@ -112,6 +112,25 @@ diag_scrub(const char *in, char *out, size_t size)
 	bson_strncpy(out, tmp, size);
 }
 
+char *
+diag_make_utf8(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+			: c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+		if (n == 0 || n > len - i || !bson_utf8_validate(s + i, n, false)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+	return s;
+}
+
 static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_error[LINE_MAX_LEN];
 
@@ -130,6 +149,7 @@ emit(enum diag_level level, const char *msg)
 	const char *tag = level == DIAG_WARN ? "warning: " : "";
 
 	diag_scrub(msg, line, sizeof line);
+	diag_make_utf8(line);
 	if (level == DIAG_ERROR) {
 		pthread_mutex_lock(&last_lock);
 		bson_strncpy(last_error, line, sizeof last_error);

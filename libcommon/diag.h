@@ -38,6 +38,14 @@ void diag_add_secret(const char *secret);
  */
 void diag_scrub(const char *in, char *out, size_t size);
 
+/*
+ * Make the NUL-terminated `s` valid UTF-8 in place: every byte that does not
+ * belong to a complete, valid sequence (as libbson judges it) becomes '?'.
+ * Messages quote input bytes and file names; JSON records of them (stats,
+ * rejects) can only be written when they are valid UTF-8.  Returns s.
+ */
+char *diag_make_utf8(char *s);
+
 void diag_msg(enum diag_level level, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 /* A line shown by default (hidden by -q) without the "warning: " tag: a
  * summary a person reads. */

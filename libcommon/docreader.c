@@ -19,7 +19,12 @@
 #include "exitcode.h"
 #include "sig.h"
 
-#define READ_CHUNK (256 * 1024)
+/* The fuzz build (make fuzz) sets a tiny chunk so that small inputs cross
+ * every refill and buffer move. */
+#ifndef DOCSTREAM_READ_CHUNK
+#define DOCSTREAM_READ_CHUNK (256 * 1024)
+#endif
+#define READ_CHUNK DOCSTREAM_READ_CHUNK
 
 struct docstream_reader {
 	int fd;
@@ -499,6 +504,15 @@ fail_line(struct docstream_reader *r, bson_error_t *err, const char *fmt, ...)
 	return -1;
 }
 
+/* Length of the character starting at p, in a line known to be valid UTF-8. */
+static size_t
+utf8_char_len(const uint8_t *p, size_t avail)
+{
+	size_t n = p[0] < 0x80 ? 1 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
+
+	return n < avail ? n : avail;
+}
+
 static int
 read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
@@ -558,7 +572,8 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		if (!bson_utf8_validate((const char *)p, end_len, false))
 			return fail_line(r, err, "invalid UTF-8");
 		if (p[lead] != '{')
-			return fail_line(r, err, "expected a JSON object, found '%c'", p[lead]);
+			return fail_line(r, err, "expected a JSON object, found '%.*s'",
+				(int)utf8_char_len(p + lead, end_len - lead), (const char *)p + lead);
 		bson_destroy(r->json);
 		r->json = bson_new_from_json(p + lead, (ssize_t)(end_len - lead), &jerr);
 		if (r->json == NULL)

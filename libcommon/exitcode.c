@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "diag.h"
 #include "exitcode.h"
 
 void
@@ -22,6 +23,7 @@ mp_error_set(bson_error_t *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
+	diag_make_utf8(err->message);
 }
 
 void
@@ -37,6 +39,7 @@ mp_error_wrap(bson_error_t *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->message, sizeof old);
 	snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+	diag_make_utf8(err->message);
 }
 
 static bool

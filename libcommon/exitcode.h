@@ -30,13 +30,16 @@ enum mp_exit {
 /* Domain of errors raised by libcommon; `code` is an enum mp_exit. */
 #define MP_ERROR_DOMAIN 0x6d70u
 
-/* Fill err (may be NULL) with a libcommon error carrying exit status `code`. */
+/* Fill err (may be NULL) with a libcommon error carrying exit status `code`.
+ * The message is valid UTF-8 (diag_make_utf8), whatever bytes it quotes, so
+ * a tool can put it in a JSON record. */
 void mp_error_set(bson_error_t *err, int code, const char *fmt, ...)
 	BSON_GNUC_PRINTF(3, 4);
 
 /*
  * Prefix err->message with "<context>: " (printf format), keeping domain and
  * code: the caller adds where the failure happened without losing its cause.
+ * The result is valid UTF-8, as for mp_error_set.
  */
 void mp_error_wrap(bson_error_t *err, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 

@@ -197,6 +197,10 @@ record_write(struct stats *s, const bson_t *rec, bson_error_t *err)
 	ssize_t put;
 	bool ok = true;
 
+	if (json == NULL) {
+		mp_error_set(err, MP_EX_SOFTWARE, "stats record cannot be written as JSON (invalid UTF-8?)");
+		return false;
+	}
 	json[len] = '\n';
 	do
 		put = write(s->fd, json, len + 1);
@@ -245,6 +249,7 @@ stats_finish(struct stats *s, const char *ns, int status)
 		BSON_APPEND_INT32(&rec, "status", status);
 		BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
 		diag_last_error(last, sizeof last);
+		diag_make_utf8(last); /* the cut may split a character */
 		if (last[0])
 			BSON_APPEND_UTF8(&rec, "error", last);
 		record_write(s, &rec, &err); /* the run has failed already: nothing more to say */

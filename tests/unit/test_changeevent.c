@@ -180,6 +180,50 @@ test_malformed(void)
 	parse_fails("{\"operationType\": \"insert\", \"ns\": \"d.c\", \"documentKey\": {\"_id\": 1}}", "ns is not");
 }
 
+/* numbers and strings from the stream are input data, not trusted: a
+ * double is a whole number only when integral and in range (libbson's cast
+ * of 1e300 is undefined), a string with a NUL byte is no name */
+static void
+test_untrusted_numbers_and_names(void)
+{
+	struct change_event ev;
+	struct change_write w[CHANGE_MAX_WRITES];
+	bson_error_t err;
+	bson_t *doc;
+	int n = 0;
+
+	parse_fails("{\"operationType\": \"insert\", \"splitEvent\": {\"fragment\": 1e300, \"of\": 2}}",
+		"splitEvent is not");
+	parse_fails("{\"operationType\": \"insert\", \"splitEvent\": {\"fragment\": 1, \"of\": {\"$numberDouble\": \"NaN\"}}}",
+		"splitEvent is not");
+	parse_fails("{\"splitEvent\": {\"fragment\": 1, \"of\": {\"$numberLong\": \"4294967297\"}}}", "splitEvent is not");
+	parse_fails("{\"splitEvent\": {\"fragment\": 1.5, \"of\": 2}}", "splitEvent is not");
+	parse_fails("{\"operationType\": \"drop\", \"ns\": {\"db\": \"shop\\u0000x\", \"coll\": \"c\"}}", "ns is not");
+	parse_fails("{\"operationType\": \"insert\\u0000x\", \"ns\": {\"db\": \"d\"}}", "operationType is not");
+	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"update\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
+		"\"documentKey\": {\"_id\": 1}, \"lsid\": {\"id\": 1}, \"txnNumber\": 1e300, "
+		"\"updateDescription\": {\"updatedFields\": {}, \"removedFields\": [\"a\\u0000b\"]}}");
+	ok(change_event_parse(doc, &ev, &err) && !ev.has_txn, "a txnNumber out of range is no transaction");
+	ok(change_event_writes(&ev, false, w, &err) == -1 && err.code == MP_EX_DATAERR,
+		"a removed path with a NUL byte is refused, not cut to another field");
+	has_str(err.message, "NUL byte", "and the message says why");
+	bson_destroy(doc);
+	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"update\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
+		"\"documentKey\": {\"_id\": 1}, \"updateDescription\": {\"updatedFields\": {\"x\": 1}, "
+		"\"truncatedArrays\": [{\"field\": \"arr\", \"newSize\": 1e300}]}}");
+	ok(change_event_parse(doc, &ev, &err) && change_event_writes(&ev, false, w, &err) == -1,
+		"a truncatedArrays newSize out of range is refused");
+	bson_destroy(doc);
+	doc = J("{\"_id\": {\"_data\": \"01\"}, \"operationType\": \"update\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, "
+		"\"documentKey\": {\"_id\": 1}, \"updateDescription\": {\"updatedFields\": {}, "
+		"\"truncatedArrays\": [{\"field\": \"arr\", \"newSize\": 2.0}]}}");
+	ok(change_event_parse(doc, &ev, &err) && (n = change_event_writes(&ev, false, w, &err)) == 1,
+		"a whole newSize written as a double is taken");
+	if (n == 1)
+		change_writes_destroy(w, n);
+	bson_destroy(doc);
+}
+
 /* split fragments join in order */
 static void
 test_split_events(void)
@@ -265,6 +309,7 @@ main(void)
 	test_delete_by_whole_key();
 	test_ddl_events();
 	test_malformed();
+	test_untrusted_numbers_and_names();
 	test_split_events();
 	test_token_order();
 	test_ns_map();

@@ -132,6 +132,19 @@ main(void)
 	is_int(mp_error_exitcode(&err), MP_EX_DATAERR, "libcommon errors carry their status");
 	mp_error_wrap(&err, "record %d", 7);
 	is_str(err.message, "record 7: x", "mp_error_wrap prefixes context");
+
+	/* messages quote input bytes: they are made valid UTF-8 for JSON records */
+	{
+		char bad[] = "at \"\xc3\", caf\xc3\xa9, \xff\xfe, \xed\xa0\x80, \xf0\x9f\x98\x80, cut \xe2\x82";
+
+		is_str(diag_make_utf8(bad), "at \"?\", caf\xc3\xa9, ??, ???, \xf0\x9f\x98\x80, cut ??",
+			"diag_make_utf8 keeps valid characters and replaces each stray byte by '?'");
+		ok(bson_utf8_validate(bad, strlen(bad), false), "and the result is valid UTF-8 for libbson");
+		mp_error_set(&err, MP_EX_DATAERR, "parse error at \"%s\"", "\xc3");
+		is_str(err.message, "parse error at \"?\"", "mp_error_set never holds invalid UTF-8");
+		mp_error_wrap(&err, "%s", "in\xff.ndjson");
+		ok(bson_utf8_validate(err.message, strlen(err.message), false), "nor does mp_error_wrap");
+	}
 	mongoc_cleanup();
 	return tap_done();
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "exitcode.h"
 #include "progress.h"
 #include "tap.h"
 
@@ -112,6 +113,43 @@ test_exit_records(void)
 	unlink(path2);
 }
 
+/* A failed run whose last error quoted a byte that is not UTF-8, cut in
+ * the middle of a character: the exit record is still written. */
+static void
+test_exit_record_not_utf8(void)
+{
+	char path2[] = "/tmp/mp-stats-XXXXXX", line[2048];
+	bson_t *rec;
+	bson_error_t err;
+	bson_iter_t it;
+	struct stats *s;
+	int fd;
+	FILE *f;
+
+	fd = mkstemp(path2);
+	close(fd);
+	s = stats_open(path2, -1, "mongo-test", &err);
+	ok(!stats_emit(s, "summary", "shop.\xff", 1, 1, 0, NULL, &err) && err.code == MP_EX_SOFTWARE,
+		"a record that cannot be JSON is an error, not a crash");
+	{
+		char long_msg[1100];
+
+		memset(long_msg, 'x', sizeof long_msg - 1);
+		long_msg[sizeof long_msg - 1] = '\0';
+		memcpy(long_msg + 1012, "\xc3\xa9\xc3\xa9\xc3\xa9", 6);
+		diag_error("at \"\xc3\": %s", long_msg);
+	}
+	stats_finish(s, "shop.orders", 65);
+	f = fopen(path2, "r");
+	ok(fgets(line, sizeof line, f) != NULL, "the exit record is written");
+	rec = bson_new_from_json((const uint8_t *)line, -1, &err);
+	ok(rec && bson_iter_init_find(&it, rec, "error") && strncmp(bson_iter_utf8(&it, NULL), "at \"?\": xxx", 10) == 0,
+		"its error is the last error line, made valid UTF-8");
+	bson_destroy(rec);
+	fclose(f);
+	unlink(path2);
+}
+
 static void
 test_durations(void)
 {
@@ -144,6 +182,7 @@ main(void)
 	test_records();
 	test_no_stats();
 	test_exit_records();
+	test_exit_record_not_utf8();
 	test_durations();
 	test_quiet_progress();
 	return tap_done();
