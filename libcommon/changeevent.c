@@ -109,130 +109,130 @@ parse_ns(const bson_iter_t *it, const char **db, const char **coll)
 	return *db != NULL;
 }
 
+/* What the fields seen so far tell, beyond the event itself. */
+struct seen {
+	bool ns, op, to, txn_number, lsid;
+};
+
+static bool
+refuse(bson_error_t *err, const char *what)
+{
+	mp_error_set(err, MP_EX_DATAERR, "%s", what);
+	return false;
+}
+
+static bool
+parse_split(const bson_iter_t *it, struct change_event *ev, bson_error_t *err)
+{
+	bson_iter_t sub;
+	int64_t fragment = 0, of = 0;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &sub))
+		return refuse(err, "splitEvent is not a document");
+	while (bson_iter_next(&sub)) {
+		if (strcmp(bson_iter_key(&sub), "fragment") == 0 && !iter_whole(&sub, &fragment))
+			fragment = 0;
+		else if (strcmp(bson_iter_key(&sub), "of") == 0 && !iter_whole(&sub, &of))
+			of = 0;
+	}
+	if (fragment < 1 || of < fragment || of > INT32_MAX)
+		return refuse(err, "splitEvent is not {fragment, of} with 1 <= fragment <= of");
+	ev->split_fragment = (int32_t)fragment;
+	ev->split_of = (int32_t)of;
+	ev->has_split = true;
+	return true;
+}
+
+static bool
+parse_op(const bson_iter_t *it, struct change_event *ev, bson_error_t *err)
+{
+	if ((ev->op_name = iter_cstr(it)) == NULL)
+		return refuse(err, "operationType is not a string");
+	ev->op = CHANGE_OTHER_DDL;
+	for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
+		if (strcmp(op_names[i].name, ev->op_name) == 0)
+			ev->op = op_names[i].op;
+	return true;
+}
+
+/* One field of the event; false (65) when it is there but malformed. */
+static bool
+parse_field(bson_iter_t *it, struct change_event *ev, struct seen *seen, bson_error_t *err)
+{
+	const char *k = bson_iter_key(it);
+
+	if (strcmp(k, "_id") == 0)
+		return (ev->has_token = sub_doc(it, &ev->token)) ||
+		       refuse(err, "the event's _id (its resume token) is not a document");
+	if (strcmp(k, "operationType") == 0)
+		return (seen->op = parse_op(it, ev, err));
+	if (strcmp(k, "ns") == 0)
+		return (seen->ns = parse_ns(it, &ev->db, &ev->coll)) || refuse(err, "ns is not {db, coll}");
+	if (strcmp(k, "to") == 0)
+		return (seen->to = parse_ns(it, &ev->to_db, &ev->to_coll) && ev->to_coll != NULL) ||
+		       refuse(err, "to is not {db, coll}");
+	if (strcmp(k, "documentKey") == 0)
+		return (ev->has_key = sub_doc(it, &ev->key)) || refuse(err, "documentKey is not a document");
+	if (strcmp(k, "updateDescription") == 0)
+		return (ev->has_update = sub_doc(it, &ev->update)) || refuse(err, "updateDescription is not a document");
+	if (strcmp(k, "splitEvent") == 0)
+		return parse_split(it, ev, err);
+	if (strcmp(k, "fullDocument") == 0)
+		ev->has_full = sub_doc(it, &ev->full);
+	else if (strcmp(k, "lsid") == 0)
+		seen->lsid = sub_doc(it, &ev->lsid);
+	else if (strcmp(k, "txnNumber") == 0)
+		seen->txn_number = iter_whole(it, &ev->txn_number);
+	else if (strcmp(k, "clusterTime") == 0 && BSON_ITER_HOLDS_TIMESTAMP(it))
+		bson_iter_timestamp(it, &ev->cluster_secs, &ev->cluster_inc);
+	else if (strcmp(k, "wallTime") == 0 && BSON_ITER_HOLDS_DATE_TIME(it))
+		ev->wall_ms = bson_iter_date_time(it);
+	return true;
+}
+
+/* The fields an event of its type must have. */
+static bool
+check_event(const struct change_event *ev, const struct seen *seen, bson_error_t *err)
+{
+	if (ev->has_split)
+		return true;
+	if (!seen->op)
+		return refuse(err, "the record has no operationType: not a change event");
+	if (ev->op == CHANGE_INVALIDATE)
+		return true;
+	if (!seen->ns)
+		mp_error_set(err, MP_EX_DATAERR, "%s event without ns", ev->op_name);
+	else if (ev->op == CHANGE_RENAME && !seen->to)
+		mp_error_set(err, MP_EX_DATAERR, "rename event without to");
+	else if (!change_op_is_document(ev->op))
+		return true;
+	else if (ev->coll == NULL)
+		mp_error_set(err, MP_EX_DATAERR, "%s event whose ns has no coll", ev->op_name);
+	else if (!ev->has_key)
+		mp_error_set(err, MP_EX_DATAERR, "%s event without documentKey", ev->op_name);
+	else if ((ev->op == CHANGE_INSERT || ev->op == CHANGE_REPLACE) && !ev->has_full)
+		mp_error_set(err, MP_EX_DATAERR, "%s event without fullDocument", ev->op_name);
+	else if (ev->op == CHANGE_UPDATE && !ev->has_update && !ev->has_full)
+		mp_error_set(err, MP_EX_DATAERR, "update event with neither updateDescription nor fullDocument");
+	else
+		return true;
+	return false;
+}
+
 bool
 change_event_parse(const bson_t *doc, struct change_event *ev, bson_error_t *err)
 {
 	bson_iter_t it;
-	bool has_ns = false, has_op = false, has_to = false, has_txn_number = false, has_lsid = false;
+	struct seen seen = {0};
 
 	memset(ev, 0, sizeof *ev);
-	if (!bson_iter_init(&it, doc)) {
-		mp_error_set(err, MP_EX_DATAERR, "the event is not a valid document");
-		return false;
-	}
-	while (bson_iter_next(&it)) {
-		const char *k = bson_iter_key(&it);
-
-		if (strcmp(k, "_id") == 0) {
-			if (!sub_doc(&it, &ev->token)) {
-				mp_error_set(err, MP_EX_DATAERR, "the event's _id (its resume token) is not a document");
-				return false;
-			}
-			ev->has_token = true;
-		} else if (strcmp(k, "operationType") == 0) {
-			if ((ev->op_name = iter_cstr(&it)) == NULL) {
-				mp_error_set(err, MP_EX_DATAERR, "operationType is not a string");
-				return false;
-			}
-			ev->op = CHANGE_OTHER_DDL;
-			for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
-				if (strcmp(op_names[i].name, ev->op_name) == 0)
-					ev->op = op_names[i].op;
-			has_op = true;
-		} else if (strcmp(k, "ns") == 0) {
-			if (!parse_ns(&it, &ev->db, &ev->coll)) {
-				mp_error_set(err, MP_EX_DATAERR, "ns is not {db, coll}");
-				return false;
-			}
-			has_ns = true;
-		} else if (strcmp(k, "to") == 0) {
-			if (!parse_ns(&it, &ev->to_db, &ev->to_coll) || ev->to_coll == NULL) {
-				mp_error_set(err, MP_EX_DATAERR, "to is not {db, coll}");
-				return false;
-			}
-			has_to = true;
-		} else if (strcmp(k, "documentKey") == 0) {
-			if (!sub_doc(&it, &ev->key)) {
-				mp_error_set(err, MP_EX_DATAERR, "documentKey is not a document");
-				return false;
-			}
-			ev->has_key = true;
-		} else if (strcmp(k, "fullDocument") == 0) {
-			ev->has_full = sub_doc(&it, &ev->full);
-		} else if (strcmp(k, "updateDescription") == 0) {
-			if (!sub_doc(&it, &ev->update)) {
-				mp_error_set(err, MP_EX_DATAERR, "updateDescription is not a document");
-				return false;
-			}
-			ev->has_update = true;
-		} else if (strcmp(k, "lsid") == 0) {
-			has_lsid = sub_doc(&it, &ev->lsid);
-		} else if (strcmp(k, "txnNumber") == 0) {
-			has_txn_number = iter_whole(&it, &ev->txn_number);
-		} else if (strcmp(k, "clusterTime") == 0 && BSON_ITER_HOLDS_TIMESTAMP(&it)) {
-			bson_iter_timestamp(&it, &ev->cluster_secs, &ev->cluster_inc);
-		} else if (strcmp(k, "wallTime") == 0 && BSON_ITER_HOLDS_DATE_TIME(&it)) {
-			ev->wall_ms = bson_iter_date_time(&it);
-		} else if (strcmp(k, "splitEvent") == 0) {
-			bson_iter_t sub;
-
-			if (!BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &sub)) {
-				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not a document");
-				return false;
-			}
-			int64_t fragment = 0, of = 0;
-
-			while (bson_iter_next(&sub)) {
-				if (strcmp(bson_iter_key(&sub), "fragment") == 0 && !iter_whole(&sub, &fragment))
-					fragment = 0;
-				else if (strcmp(bson_iter_key(&sub), "of") == 0 && !iter_whole(&sub, &of))
-					of = 0;
-			}
-			if (fragment < 1 || of < fragment || of > INT32_MAX) {
-				mp_error_set(err, MP_EX_DATAERR, "splitEvent is not {fragment, of} with 1 <= fragment <= of");
-				return false;
-			}
-			ev->split_fragment = (int32_t)fragment;
-			ev->split_of = (int32_t)of;
-			ev->has_split = true;
-		}
-	}
-	ev->has_txn = has_lsid && has_txn_number;
-	if (ev->has_split)
-		return true;
-	if (!has_op) {
-		mp_error_set(err, MP_EX_DATAERR, "the record has no operationType: not a change event");
-		return false;
-	}
-	if (ev->op == CHANGE_INVALIDATE)
-		return true;
-	if (!has_ns) {
-		mp_error_set(err, MP_EX_DATAERR, "%s event without ns", ev->op_name);
-		return false;
-	}
-	if (ev->op == CHANGE_RENAME && !has_to) {
-		mp_error_set(err, MP_EX_DATAERR, "rename event without to");
-		return false;
-	}
-	if (!change_op_is_document(ev->op))
-		return true;
-	if (ev->coll == NULL) {
-		mp_error_set(err, MP_EX_DATAERR, "%s event whose ns has no coll", ev->op_name);
-		return false;
-	}
-	if (!ev->has_key) {
-		mp_error_set(err, MP_EX_DATAERR, "%s event without documentKey", ev->op_name);
-		return false;
-	}
-	if ((ev->op == CHANGE_INSERT || ev->op == CHANGE_REPLACE) && !ev->has_full) {
-		mp_error_set(err, MP_EX_DATAERR, "%s event without fullDocument", ev->op_name);
-		return false;
-	}
-	if (ev->op == CHANGE_UPDATE && !ev->has_update && !ev->has_full) {
-		mp_error_set(err, MP_EX_DATAERR, "update event with neither updateDescription nor fullDocument");
-		return false;
-	}
-	return true;
+	if (!bson_iter_init(&it, doc))
+		return refuse(err, "the event is not a valid document");
+	while (bson_iter_next(&it))
+		if (!parse_field(&it, ev, &seen, err))
+			return false;
+	ev->has_txn = seen.lsid && seen.txn_number;
+	return check_event(ev, &seen, err);
 }
 
 bool
@@ -301,15 +301,14 @@ write_init(struct change_write *w, enum change_write_kind kind, const bson_t *fi
 	w->upsert = upsert;
 }
 
+/* Whether a path of the update names a field literally (a '.' or '$' in a
+ * field name): then no operator can express it.  -1 (65) on a NUL byte. */
 static int
-update_writes(const struct change_event *ev, struct change_write *w, bson_error_t *err)
+update_is_literal(const struct change_event *ev, bson_error_t *err)
 {
 	bson_iter_t it, sub;
-	bson_t set, unset, push;
-	int n = 0, nset = 0, nunset = 0, npush = 0;
 	bool literal = false;
 
-	/* check every path first: either all go by operators or none */
 	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
 		while (bson_iter_next(&sub))
 			literal = literal || path_is_literal(&ev->update, bson_iter_key(&sub));
@@ -322,6 +321,82 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 			literal = literal || (iter_cstr(&sub) && path_is_literal(&ev->update, iter_cstr(&sub)));
 		}
 	}
+	return literal;
+}
+
+/* {field: {$each: [], $slice: newSize}} for each truncated array; the
+ * number of entries, or -1 (65) for a malformed one. */
+static int
+truncations(const struct change_event *ev, bson_t *push, bson_error_t *err)
+{
+	bson_iter_t it, sub, t;
+	int npush = 0;
+
+	if (!bson_iter_init_find(&it, &ev->update, "truncatedArrays") || !bson_iter_recurse(&it, &sub))
+		return 0;
+	while (bson_iter_next(&sub)) {
+		const char *field = NULL;
+		int64_t size = -1;
+		bson_t spec, each;
+
+		if (!bson_iter_recurse(&sub, &t))
+			continue;
+		while (bson_iter_next(&t)) {
+			if (strcmp(bson_iter_key(&t), "field") == 0)
+				field = iter_cstr(&t);
+			else if (strcmp(bson_iter_key(&t), "newSize") == 0 && !iter_whole(&t, &size))
+				size = -1;
+		}
+		if (field == NULL || size < 0) {
+			mp_error_set(err, MP_EX_DATAERR, "truncatedArrays entry is not {field, newSize}");
+			return -1;
+		}
+		bson_append_document_begin(push, field, -1, &spec);
+		bson_append_array_begin(&spec, "$each", 5, &each);
+		bson_append_array_end(&spec, &each);
+		BSON_APPEND_INT64(&spec, "$slice", size);
+		bson_append_document_end(push, &spec);
+		npush++;
+	}
+	return npush;
+}
+
+/* $set of updatedFields and $unset of removedFields, as one write. */
+static int
+set_and_unset(const struct change_event *ev, struct change_write *w)
+{
+	bson_iter_t it, sub;
+	bson_t set = BSON_INITIALIZER, unset = BSON_INITIALIZER;
+	int nset = 0, nunset = 0;
+
+	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
+		for (; bson_iter_next(&sub); nset++)
+			bson_append_iter(&set, bson_iter_key(&sub), -1, &sub);
+	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub))
+		while (bson_iter_next(&sub))
+			if (iter_cstr(&sub) != NULL && ++nunset)
+				bson_append_utf8(&unset, iter_cstr(&sub), -1, "", 0);
+	if (nset + nunset > 0) {
+		write_init(w, CHANGE_WRITE_UPDATE, &ev->key, false);
+		if (nset > 0)
+			BSON_APPEND_DOCUMENT(&w->doc, "$set", &set);
+		if (nunset > 0)
+			BSON_APPEND_DOCUMENT(&w->doc, "$unset", &unset);
+	}
+	bson_destroy(&set);
+	bson_destroy(&unset);
+	return nset + nunset > 0;
+}
+
+static int
+update_writes(const struct change_event *ev, struct change_write *w, bson_error_t *err)
+{
+	bson_t push = BSON_INITIALIZER;
+	int n = 0, npush, literal = update_is_literal(ev, err);
+
+	/* every path goes by operators, or the fullDocument replaces */
+	if (literal < 0)
+		return -1;
 	if (literal) {
 		if (ev->has_full) {
 			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
@@ -332,38 +407,9 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 			"and no fullDocument: watch with --full-document updateLookup");
 		return -1;
 	}
-
-	bson_init(&push);
-	if (bson_iter_init_find(&it, &ev->update, "truncatedArrays") && bson_iter_recurse(&it, &sub)) {
-		while (bson_iter_next(&sub)) {
-			bson_iter_t t;
-			const char *field = NULL;
-			int64_t size = -1;
-
-			if (!bson_iter_recurse(&sub, &t))
-				continue;
-			while (bson_iter_next(&t)) {
-				if (strcmp(bson_iter_key(&t), "field") == 0)
-					field = iter_cstr(&t);
-				else if (strcmp(bson_iter_key(&t), "newSize") == 0 && !iter_whole(&t, &size))
-					size = -1;
-			}
-			if (field == NULL || size < 0) {
-				bson_destroy(&push);
-				mp_error_set(err, MP_EX_DATAERR, "truncatedArrays entry is not {field, newSize}");
-				return -1;
-			}
-			{
-				bson_t spec, each;
-
-				bson_append_document_begin(&push, field, -1, &spec);
-				bson_append_array_begin(&spec, "$each", 5, &each);
-				bson_append_array_end(&spec, &each);
-				BSON_APPEND_INT64(&spec, "$slice", size);
-				bson_append_document_end(&push, &spec);
-			}
-			npush++;
-		}
+	if ((npush = truncations(ev, &push, err)) < 0) {
+		bson_destroy(&push);
+		return -1;
 	}
 	if (npush > 0) {
 		write_init(&w[n], CHANGE_WRITE_UPDATE, &ev->key, false);
@@ -371,36 +417,7 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 		n++;
 	}
 	bson_destroy(&push);
-
-	bson_init(&set);
-	bson_init(&unset);
-	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub)) {
-		while (bson_iter_next(&sub)) {
-			bson_append_iter(&set, bson_iter_key(&sub), -1, &sub);
-			nset++;
-		}
-	}
-	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub)) {
-		while (bson_iter_next(&sub)) {
-			const char *path = iter_cstr(&sub);
-
-			if (path == NULL)
-				continue;
-			bson_append_utf8(&unset, path, -1, "", 0);
-			nunset++;
-		}
-	}
-	if (nset + nunset > 0) {
-		write_init(&w[n], CHANGE_WRITE_UPDATE, &ev->key, false);
-		if (nset > 0)
-			BSON_APPEND_DOCUMENT(&w[n].doc, "$set", &set);
-		if (nunset > 0)
-			BSON_APPEND_DOCUMENT(&w[n].doc, "$unset", &unset);
-		n++;
-	}
-	bson_destroy(&set);
-	bson_destroy(&unset);
-	return n;
+	return n + set_and_unset(ev, &w[n]);
 }
 
 int

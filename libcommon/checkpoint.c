@@ -32,31 +32,69 @@ fsync_parent_dir(const char *path)
 	bson_free(dir);
 }
 
-bool
-atomicfile_write(const char *path, const void *data, size_t len, bson_error_t *err)
+/* All of data to fd; false with errno set. */
+static bool
+write_all(int fd, const char *p, size_t len)
 {
-	char *tmp = bson_strdup_printf("%s.tmp.XXXXXX", path);
-	const char *p = data;
-	bool ok = false;
-	int fd;
-
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		mp_error_set(err, MP_EX_CANTCREAT, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fchmod(fd, 0600); /* a position can name data: owner only, whatever the umask */
 	while (len > 0) {
 		ssize_t put = write(fd, p, len);
 
 		if (put < 0 && errno == EINTR)
 			continue;
-		if (put < 0) {
-			mp_error_set(err, MP_EX_CANTCREAT, "writing %s: %s", tmp, strerror(errno));
-			goto out;
-		}
+		if (put < 0)
+			return false;
 		p += put;
 		len -= (size_t)put;
+	}
+	return true;
+}
+
+/* A path that exists and is not a regular file: written in place. */
+static bool
+write_in_place(const char *path, const struct stat *st, const void *data, size_t len, bson_error_t *err)
+{
+	int fd;
+	bool ok;
+
+	if (S_ISDIR(st->st_mode)) {
+		mp_error_set(err, MP_EX_CANTCREAT, "cannot write to %s: it is a directory", path);
+		return false;
+	}
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		mp_error_set(err, MP_EX_CANTCREAT, "cannot open %s: %s", path, strerror(errno));
+		return false;
+	}
+	ok = write_all(fd, data, len);
+	if (!ok)
+		mp_error_set(err, MP_EX_IOERR, "writing %s: %s", path, strerror(errno));
+	close(fd);
+	return ok;
+}
+
+bool
+atomicfile_write(const char *path, const void *data, size_t len, bool private_file, bson_error_t *err)
+{
+	char *tmp;
+	bool ok = false;
+	struct stat st;
+	mode_t mask;
+	int fd;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_in_place(path, &st, data, len, err);
+	tmp = bson_strdup_printf("%s.tmp.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		mp_error_set(err, MP_EX_CANTCREAT, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	mask = umask(0);
+	umask(mask);
+	/* a position can name data: owner only, whatever the umask */
+	fchmod(fd, private_file ? 0600 : 0666 & ~mask);
+	if (!write_all(fd, data, len)) {
+		mp_error_set(err, MP_EX_CANTCREAT, "writing %s: %s", tmp, strerror(errno));
+		goto out;
 	}
 	if (fsync(fd) != 0) {
 		mp_error_set(err, MP_EX_CANTCREAT, "fsync %s: %s", tmp, strerror(errno));
@@ -91,7 +129,7 @@ checkpoint_save(const char *path, const bson_t *doc, bson_error_t *err)
 	bool ok;
 
 	json[len] = '\n';
-	ok = atomicfile_write(path, json, len + 1, err);
+	ok = atomicfile_write(path, json, len + 1, true, err);
 	bson_free(json);
 	return ok;
 }

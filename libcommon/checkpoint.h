@@ -14,9 +14,13 @@
 /* fsync the directory holding `path`, so a rename into it is durable. */
 void fsync_parent_dir(const char *path);
 
-/* Replace `path` with `len` bytes of `data`, atomically and durably.
- * Errors have exit status 73. */
-bool atomicfile_write(const char *path, const void *data, size_t len, bson_error_t *err);
+/*
+ * Replace `path` with `len` bytes of `data`, atomically and durably: a
+ * temporary file renamed over it.  A new file is 0666 less the umask, or 0600
+ * with `private_file` (positions, tokens).  A FIFO or a device is written in
+ * place, never replaced; a directory is refused.  Errors have exit status 73.
+ */
+bool atomicfile_write(const char *path, const void *data, size_t len, bool private_file, bson_error_t *err);
 
 /* Save `doc` to `path` as canonical Extended JSON plus a newline. */
 bool checkpoint_save(const char *path, const bson_t *doc, bson_error_t *err);

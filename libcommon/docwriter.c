@@ -220,99 +220,127 @@ textbuf_add(struct textbuf *b, const char *s, size_t n)
  * (fix_types).  Everything else is copied as it is.  Returns a new string;
  * `json` is freed.
  */
+/* The walk of tidy_json: where it is in the text and in the values. */
+struct tidy {
+	const struct doubles *dv;
+	bool fix_doubles, fix_dates, fix_types;
+	bool after_key_double; /* the last string was the key "$numberDouble" */
+	bool after_key_date;   /* ... the key "$date" */
+	bool after_key_type;   /* ... the key "$type" */
+	size_t k, kd, kt;      /* doubles, dates, $type numbers met */
+	const char *from, *to; /* a span of text to replace by num */
+	char num[96];
+	size_t numlen;
+};
+
+/* The closing quote of the string at p: one not escaped by an odd run of
+ * backslashes; NULL if there is none. */
+static const char *
+string_end(const char *p, const char *end)
+{
+	const char *q = p, *b;
+
+	for (;;) {
+		q = memchr(q + 1, '"', (size_t)(end - q - 1));
+		if (q == NULL)
+			return NULL;
+		for (b = q; b > p + 1 && b[-1] == '\\'; b--)
+			;
+		if ((q - b) % 2 == 0)
+			return q;
+	}
+}
+
+/* The string p..q (quotes included): a double's or a date's value to
+ * rewrite, or a key that says what the next value is. */
+static void
+tidy_string(struct tidy *t, const char *p, const char *q)
+{
+	const struct doubles *dv = t->dv;
+
+	if (t->after_key_double && t->fix_doubles) {
+		if (t->k < dv->n && !isfinite(dv->v[t->k]))
+			t->k++; /* "Infinity", "-Infinity", "NaN" */
+		else if (t->k < dv->n)
+			t->from = p + 1, t->to = q, t->numlen = shortest_double(dv->v[t->k++], t->num, sizeof t->num);
+		else
+			t->k++;
+	} else if (t->after_key_date && t->fix_dates) {
+		if (t->kd < dv->ndates && dv->dates[t->kd] >= FIRST_MS_AFTER_9999)
+			t->from = p, t->to = q + 1,
+			t->numlen = (size_t)bson_snprintf(t->num, sizeof t->num, "{ \"$numberLong\" : \"%" PRId64 "\" }",
+				dv->dates[t->kd]);
+		t->kd++;
+	}
+	t->after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
+	t->after_key_date = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$date", 5) == 0;
+	t->after_key_type = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$type", 5) == 0;
+}
+
+/* The number at p; returns where it ends. */
+static const char *
+tidy_number(struct tidy *t, const char *p, const char *end)
+{
+	const struct doubles *dv = t->dv;
+	const char *q = p;
+	bool frac = false;
+
+	while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' || *q == 'e' || *q == 'E')) {
+		frac = frac || *q == '.' || *q == 'e' || *q == 'E';
+		q++;
+	}
+	if (frac && t->fix_doubles) {
+		if (t->k < dv->n)
+			t->from = p, t->to = q, t->numlen = shortest_double(dv->v[t->k], t->num, sizeof t->num);
+		t->k++;
+	}
+	if (t->after_key_type && t->fix_types) {
+		if (t->kt < dv->ntypes && dv->types[t->kt] == 'd' && t->from) {
+			char d[48];
+
+			memcpy(d, t->num, t->numlen);
+			d[t->numlen] = '\0';
+			t->numlen = (size_t)bson_snprintf(t->num, sizeof t->num, "{ \"$numberDouble\" : \"%s\" }", d);
+		} else if (t->kt < dv->ntypes && dv->types[t->kt] != 'd' && !frac && q - p < 24) {
+			t->from = p, t->to = q;
+			t->numlen = (size_t)bson_snprintf(t->num, sizeof t->num, "{ \"%s\" : \"%.*s\" }",
+				dv->types[t->kt] == 'i' ? "$numberInt" : "$numberLong", (int)(q - p), p);
+		}
+		t->kt++;
+	}
+	return q;
+}
+
 static char *
 tidy_json(char *json, size_t *len, const struct doubles *dv, bool fix_doubles, bool fix_dates, bool fix_types)
 {
 	struct textbuf out = {bson_malloc(*len + 64), 0, *len + 64};
-	const char *p = json, *end = json + *len, *copied = json;
-	bool after_key_double = false; /* the last string was the key "$numberDouble" */
-	bool after_key_date = false;   /* ... the key "$date" */
-	bool after_key_type = false;   /* ... the key "$type" */
-	size_t k = 0, kd = 0, kt = 0;
-	char num[96];
+	const char *p = json, *end = json + *len, *copied = json, *q;
+	struct tidy t = {.dv = dv, .fix_doubles = fix_doubles, .fix_dates = fix_dates, .fix_types = fix_types};
 
 	while (p < end) {
-		const char *from = NULL, *to = NULL;
-		size_t numlen = 0;
-
+		t.from = t.to = NULL;
 		if (*p == '"') {
-			const char *q = p;
-
-			/* the closing quote: one not escaped by an odd run of backslashes */
-			for (;;) {
-				const char *b;
-
-				q = memchr(q + 1, '"', (size_t)(end - q - 1));
-				if (q == NULL)
-					break;
-				for (b = q; b > p + 1 && b[-1] == '\\'; b--)
-					;
-				if ((q - b) % 2 == 0)
-					break;
-			}
-			if (q == NULL)
+			if ((q = string_end(p, end)) == NULL)
 				break;
-			if (after_key_double && fix_doubles) {
-				if (k < dv->n && !isfinite(dv->v[k]))
-					k++; /* "Infinity", "-Infinity", "NaN" */
-				else if (k < dv->n)
-					from = p + 1, to = q, numlen = shortest_double(dv->v[k++], num, sizeof num);
-				else
-					k++;
-			} else if (after_key_date && fix_dates) {
-				if (kd < dv->ndates && dv->dates[kd] >= FIRST_MS_AFTER_9999)
-					from = p, to = q + 1,
-					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"$numberLong\" : \"%" PRId64 "\" }",
-						dv->dates[kd]);
-				kd++;
-			}
-			after_key_double = (size_t)(q - p - 1) == 13 && memcmp(p + 1, "$numberDouble", 13) == 0;
-			after_key_date = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$date", 5) == 0;
-			after_key_type = (size_t)(q - p - 1) == 5 && memcmp(p + 1, "$type", 5) == 0;
+			tidy_string(&t, p, q);
 			p = q + 1;
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-			const char *q = p;
-			bool frac = false;
-
-			while (q < end && ((*q >= '0' && *q <= '9') || *q == '-' || *q == '+' || *q == '.' || *q == 'e' ||
-					   *q == 'E')) {
-				frac = frac || *q == '.' || *q == 'e' || *q == 'E';
-				q++;
-			}
-			if (frac && fix_doubles) {
-				if (k < dv->n)
-					from = p, to = q, numlen = shortest_double(dv->v[k], num, sizeof num);
-				k++;
-			}
-			if (after_key_type && fix_types) {
-				if (kt < dv->ntypes && dv->types[kt] == 'd' && from) {
-					char d[48];
-
-					memcpy(d, num, numlen);
-					d[numlen] = '\0';
-					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"$numberDouble\" : \"%s\" }", d);
-				} else if (kt < dv->ntypes && dv->types[kt] != 'd' && !frac && q - p < 24) {
-					from = p, to = q;
-					numlen = (size_t)bson_snprintf(num, sizeof num, "{ \"%s\" : \"%.*s\" }",
-						dv->types[kt] == 'i' ? "$numberInt" : "$numberLong", (int)(q - p), p);
-				}
-				kt++;
-			}
-			p = q;
+			p = tidy_number(&t, p, end);
 		} else {
-			if (*p == '{' && after_key_date)
-				kd++; /* {"$numberLong": ...}: a date libbson printed as canonical */
+			if (*p == '{' && t.after_key_date)
+				t.kd++; /* {"$numberLong": ...}: a date libbson printed as canonical */
 			if (*p != ' ' && *p != ':')
-				after_key_double = after_key_date = after_key_type = false;
+				t.after_key_double = t.after_key_date = t.after_key_type = false;
 			p++;
 		}
-		if (from) {
-			textbuf_add(&out, copied, (size_t)(from - copied));
-			textbuf_add(&out, num, numlen);
-			copied = to;
+		if (t.from) {
+			textbuf_add(&out, copied, (size_t)(t.from - copied));
+			textbuf_add(&out, t.num, t.numlen);
+			copied = t.to;
 		}
 	}
-	if ((fix_doubles && k != dv->n) || (fix_dates && kd != dv->ndates) || (fix_types && kt != dv->ntypes)) {
+	if ((fix_doubles && t.k != dv->n) || (fix_dates && t.kd != dv->ndates) || (fix_types && t.kt != dv->ntypes)) {
 		/* the text and the values disagree: keep libbson's text, which is exact */
 		bson_free(out.p);
 		return json;

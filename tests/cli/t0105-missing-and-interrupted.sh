@@ -62,6 +62,18 @@ test_expect_success '-o onto a FIFO writes into it and leaves it a FIFO' '
 	test $(wc -l <got) = 10
 '
 
+test_expect_success 'mongo-report -o onto a FIFO writes into it; a report file is 0666 less the umask' '
+	printf "{\"tool\":\"mongo-load-bson\",\"type\":\"summary\",\"ns\":\"a.b\",\"docs\":3}\n" >st.ndjson &&
+	mkfifo r.fifo &&
+	{ timeout 20 cat r.fifo >rgot & } &&
+	mongo-report --format json -o r.fifo st.ndjson &&
+	wait &&
+	test -p r.fifo &&
+	jq -e ".namespaces[0].ns == \"a.b\"" rgot &&
+	( umask 077 && mongo-report --format html -o r.html st.ndjson ) &&
+	test "$(stat -c %a r.html)" = 600
+'
+
 test_expect_success '-o onto a directory is refused (73)' '
 	mkdir d &&
 	mp-gen 1 | test_expect_code 73 mongo-dump-bson --from - -o d 2>err &&

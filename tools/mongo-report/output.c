@@ -50,7 +50,7 @@ write_file(const struct report *r, enum fmt fmt, const char *title, const char *
 		mp_error_set(err, MP_EX_SOFTWARE, "out of memory");
 		goto out;
 	}
-	ok = atomicfile_write(output, buf, len, err);
+	ok = atomicfile_write(output, buf, len, false, err);
 out:
 	free(buf);
 	return ok;
