@@ -243,8 +243,8 @@ scan_text(const char *p, const char *end, struct scan *sc, char *why, size_t why
 			sc->ncode++;
 		}
 		if (kind == KEY_DATE && v < end && *v != '"' && *v != '{') {
-			snprintf(why, whylen, "$date takes an ISO-8601 string or {\"$numberLong\": \"...\"}, not %.20s",
-				v);
+			snprintf(why, whylen, "$date takes an ISO-8601 string or {\"$numberLong\": \"...\"}, not %.*s",
+				(int)(end - v < 20 ? end - v : 20), v); /* the line is not NUL-terminated */
 			return false;
 		}
 		if (v == end || *v != '"' || (kind != KEY_DECIMAL && kind != KEY_CODE))

@@ -177,15 +177,19 @@ test_expect_success 'PostgreSQL unreachable: exit 69, a clear message, nothing o
 	test_grep "mongo-to-postgres.sh: cannot connect to PostgreSQL: .*127.0.0.1.*$dead.*refused" err
 '
 
-test_expect_success 'the dump fails, or finds an empty collection: nothing loaded, the table as it was' '
+test_expect_success 'the dump fails, finds an empty collection or no collection: nothing loaded, the table as it was' '
 	sql "select id, xmin::text from people order by id" >before &&
 	test_expect_code 69 env SRC="mongodb://127.0.0.1:$(free_port)/?serverSelectionTimeoutMS=1000" \
 		"$EX/mongo-to-postgres.sh" >out 2>err &&
 	test_must_be_empty out &&
 	test_grep "^mongo-dump-bson: " err &&
 	test_grep "nothing loaded, people is unchanged" err &&
+	mp-probe create "$SRC" $TEST_DB.empty &&
 	test_expect_code 69 env NS=$TEST_DB.empty "$EX/mongo-to-postgres.sh" >out 2>err &&
 	test_grep "the collection is empty: not emptying" err &&
+	test_expect_code 66 env NS=$TEST_DB.typo "$EX/mongo-to-postgres.sh" >out 2>err &&
+	test_grep "no such collection: $TEST_DB.typo" err &&
+	test_grep "nothing loaded, people is unchanged" err &&
 	sql "select id, xmin::text from people order by id" >after &&
 	test_cmp before after
 '
