@@ -262,3 +262,23 @@ conn_collection_exists(mongoc_client_t *client, const char *db, const char *coll
 	mongoc_database_destroy(d);
 	return ok;
 }
+
+char *
+conn_hosts(const char *uri)
+{
+	mongoc_uri_t *u = mongoc_uri_new_with_error(uri, NULL);
+	bson_string_t *s = bson_string_new(NULL);
+
+	for (const mongoc_host_list_t *h = u ? mongoc_uri_get_hosts(u) : NULL; h; h = h->next)
+		bson_string_append_printf(s, "%s%s", s->len ? "," : "", h->host_and_port);
+	if (s->len == 0 && u && mongoc_uri_get_srv_hostname(u))
+		bson_string_append(s, mongoc_uri_get_srv_hostname(u));
+	if (s->len == 0) {
+		char *shown = conn_redact(uri);
+
+		bson_string_append(s, shown);
+		bson_free(shown);
+	}
+	mongoc_uri_destroy(u);
+	return bson_string_free(s, false);
+}

@@ -31,6 +31,11 @@ char *conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *en
  */
 char *conn_check_uri(const char *uri, bson_error_t *err);
 
+/* The hosts of a URI as "h1:p1,h2:p2" (never a user or password), the SRV
+ * name of a mongodb+srv URI, or the URI redacted: what an error names.
+ * bson_free() it. */
+char *conn_hosts(const char *uri);
+
 /* A copy of `uri` with its password replaced by "****"; bson_free() it. */
 char *conn_redact(const char *uri);
 

@@ -66,7 +66,14 @@ test_expect_success 'a --partition share expects its own count, not the collecti
 test_expect_success 'the target down is 69, with nothing written' '
 	test_expect_code 69 mongo-report --source "$SRC" --target "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" \
 		-o r2.html --format html s.ndjson 2>err &&
-	! test -e r2.html && test_grep "127.0.0.1:1" err
+	! test -e r2.html && test_grep "^mongo-report: target (127.0.0.1:1): " err
+'
+
+test_expect_success 'the source down is named as the source, without its password' '
+	test_expect_code 69 mongo-report --source "mongodb://u:pw9secret@127.0.0.1:1/?serverSelectionTimeoutMS=300" \
+		--target "$DST" s.ndjson 2>err &&
+	test_grep "^mongo-report: source (127.0.0.1:1): " err &&
+	! test_grep "pw9secret" err
 '
 
 test_done

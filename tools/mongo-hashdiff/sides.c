@@ -10,27 +10,6 @@
 #include "exitcode.h"
 #include "mongo-hashdiff.h"
 
-/* The hosts of a URI as "h1:p1,h2:p2" (never a user or password), the SRV
- * name of a mongodb+srv URI, or the URI redacted. */
-static char *
-uri_hosts(const char *uri)
-{
-	mongoc_uri_t *u = mongoc_uri_new_with_error(uri, NULL);
-	bson_string_t *s = bson_string_new(NULL);
-
-	for (const mongoc_host_list_t *h = u ? mongoc_uri_get_hosts(u) : NULL; h; h = h->next)
-		bson_string_append_printf(s, "%s%s", s->len ? "," : "", h->host_and_port);
-	if (s->len == 0 && u && mongoc_uri_get_srv_hostname(u))
-		bson_string_append(s, mongoc_uri_get_srv_hostname(u));
-	if (s->len == 0) {
-		char *shown = conn_redact(uri);
-
-		bson_string_append(s, shown);
-		bson_free(shown);
-	}
-	mongoc_uri_destroy(u);
-	return bson_string_free(s, false);
-}
 
 bool
 side_open(struct side *s, const char *name, const char *uri, const char *file, bson_error_t *err)
@@ -47,7 +26,7 @@ side_open(struct side *s, const char *name, const char *uri, const char *file, b
 	}
 	if ((checked = conn_check_uri(uri, err)) == NULL || (s->pool = conn_pool_new(checked, TOOL, err)) == NULL)
 		goto out;
-	s->host = uri_hosts(checked);
+	s->host = conn_hosts(checked);
 	ok = true;
 out:
 	bson_free(checked);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "exitcode.h"
 #include "mongo-report.h"
 
 int64_t
@@ -40,20 +41,28 @@ servers_list_namespaces(mongoc_client_t *c, const char *ns, const char *db, bson
 	return out;
 }
 
-/* Connect to one server; false with err (69) if it is down. */
+/* Connect to one server; false with err (69) naming the side and its
+ * hosts if it is down. */
 static bool
-server_open(const char *uri, mongoc_client_t **client, char **resolved, bson_error_t *err)
+server_open(const char *side, const char *uri, mongoc_client_t **client, char **resolved, bson_error_t *err)
 {
-	return (*resolved = conn_resolve_uri(uri, NULL, NULL, err)) != NULL &&
-	       (*client = conn_client_new(*resolved, TOOL, err)) != NULL && conn_ping(*client, err);
+	char *hosts;
+
+	if ((*resolved = conn_resolve_uri(uri, NULL, NULL, err)) != NULL &&
+	    (*client = conn_client_new(*resolved, TOOL, err)) != NULL && conn_ping(*client, err))
+		return true;
+	hosts = conn_hosts(uri);
+	mp_error_wrap(err, "%s (%s)", side, hosts);
+	bson_free(hosts);
+	return false;
 }
 
 bool
 servers_open(struct servers *s, const char *source, const char *target, bson_error_t *err)
 {
 	memset(s, 0, sizeof *s);
-	return (source == NULL || server_open(source, &s->src, &s->src_uri, err)) &&
-	       (target == NULL || server_open(target, &s->dst, &s->dst_uri, err));
+	return (source == NULL || server_open("source", source, &s->src, &s->src_uri, err)) &&
+	       (target == NULL || server_open("target", target, &s->dst, &s->dst_uri, err));
 }
 
 void
@@ -72,8 +81,13 @@ servers_count(const struct servers *s, struct report *r, const char *ns, const c
 	char **names = NULL;
 	bool ok = false;
 
-	if ((ns || db) && (names = servers_list_namespaces(s->src ? s->src : s->dst, ns, db, err)) == NULL)
+	if ((ns || db) && (names = servers_list_namespaces(s->src ? s->src : s->dst, ns, db, err)) == NULL) {
+		char *hosts = conn_hosts(s->src ? s->src_uri : s->dst_uri);
+
+		mp_error_wrap(err, "%s (%s): listing collections", s->src ? "source" : "target", hosts);
+		bson_free(hosts);
 		goto out;
+	}
 	for (int i = 0; names && names[i]; i++)
 		report_row(r, names[i]);
 	for (int i = 0; i < r->n; i++) {
