@@ -1,5 +1,5 @@
 /*
- * cli.c: common option parsing and the usage/misuse convention.
+ * cli.c: the options every tool shares, parsed in one place.
  */
 #include <errno.h>
 #include <limits.h>
@@ -165,40 +165,6 @@ cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, b
 			*ns_out = bson_strdup_printf("%s.%s", c->db, c->collection);
 	}
 	return true;
-}
-
-int
-cli_misuse(void (*usage)(FILE *), const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	diag_error("%s", msg);
-	usage(stderr);
-	return MP_EX_USAGE;
-}
-
-int
-cli_common_finish(const struct cli_common *c, void (*usage)(FILE *), int argc, char **argv, char **ns_out,
-	char **db_out)
-{
-	bson_error_t err;
-
-	*ns_out = *db_out = NULL;
-	if (c->help) {
-		usage(stdout);
-		return MP_EX_OK;
-	}
-	if (c->version)
-		return cli_version();
-	if (optind < argc)
-		return cli_misuse(usage, "unexpected argument '%s'", argv[optind]);
-	if (!cli_common_namespace(c, ns_out, db_out, &err))
-		return cli_misuse(usage, "%s", err.message);
-	return -1;
 }
 
 int

@@ -1,14 +1,8 @@
 /*
  * cli.h: the options every tool shares (DESIGN.md, "Conventions"), parsed in
- * one place so that they mean the same everywhere.
- *
- *   struct option longopts[] = { CLI_COMMON_OPTIONS, {"mode", ...}, {0} };
- *   while ((ch = getopt_long(argc, argv, CLI_COMMON_SHORT "...", longopts, NULL)) != -1)
- *       switch (cli_common_option(&common, ch, optarg, &err)) {
- *       case 1: continue;                          (handled)
- *       case -1: return cli_misuse(usage, "%s", err.message);
- *       default: ...tool options...
- *       }
+ * one place so that they mean the same everywhere.  A tool declares which of
+ * them it honours, with its own, in one table (opt.h); opt_parse() hands the
+ * shared ones to cli_common_option().
  */
 #ifndef MP_CLI_H
 #define MP_CLI_H
@@ -38,26 +32,6 @@ enum cli_opt {
 	CLI_OPT_TOOL_BASE = 1100, /* tools number their own long options from here */
 };
 
-#define CLI_COMMON_SHORT "qvhV"
-#define CLI_COMMON_OPTIONS                                                                    \
-	{"uri", required_argument, NULL, CLI_OPT_URI},                                        \
-	{"uri-file", required_argument, NULL, CLI_OPT_URI_FILE},                              \
-	{"ns", required_argument, NULL, CLI_OPT_NS},                                          \
-	{"db", required_argument, NULL, CLI_OPT_DB},                                          \
-	{"collection", required_argument, NULL, CLI_OPT_COLLECTION},                          \
-	{"format", required_argument, NULL, CLI_OPT_FORMAT},                                  \
-	{"input-format", required_argument, NULL, CLI_OPT_INPUT_FORMAT},                      \
-	{"json", required_argument, NULL, CLI_OPT_JSON},                                      \
-	{"gzip", no_argument, NULL, CLI_OPT_GZIP},                                            \
-	{"stats", required_argument, NULL, CLI_OPT_STATS},                                    \
-	{"stats-fd", required_argument, NULL, CLI_OPT_STATS_FD},                              \
-	{"progress", no_argument, NULL, CLI_OPT_PROGRESS},                                    \
-	{"max-doc-size", required_argument, NULL, CLI_OPT_MAX_DOC},                           \
-	{"quiet", no_argument, NULL, 'q'},                                                    \
-	{"verbose", no_argument, NULL, 'v'},                                                  \
-	{"help", no_argument, NULL, 'h'},                                                     \
-	{"version", no_argument, NULL, 'V'}
-
 struct cli_common {
 	const char *uri, *uri_file;
 	const char *ns, *db, *collection; /* --ns, or --db [--collection] */
@@ -86,16 +60,6 @@ int cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error
  */
 bool cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, bson_error_t *err);
 
-/*
- * After getopt: answer --help (usage on stdout) and --version, refuse stray
- * arguments, and resolve the namespace as cli_common_namespace().  Returns -1
- * when the tool should go on, else the exit status to return now.
- */
-int cli_common_finish(const struct cli_common *c, void (*usage)(FILE *), int argc, char **argv,
-	char **ns_out, char **db_out);
-
-/* Print "<prog>: <reason>" and the usage to stderr; return 64. */
-int cli_misuse(void (*usage)(FILE *), const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 
 /* Print "<prog> <version>" to stdout; return 0. */
 int cli_version(void);
