@@ -9,6 +9,7 @@
 #include <mongoc/mongoc.h>
 
 #include "cli.h"
+#include "conn.h"
 #include "diag.h"
 #include "exitcode.h"
 
@@ -151,14 +152,14 @@ cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, b
 		return false;
 	}
 	if (c->ns) {
-		const char *dot = strchr(c->ns, '.');
+		char *coll;
 
-		if (dot == NULL || dot == c->ns || dot[1] == '\0') {
+		if (!conn_split_ns(c->ns, db_out, &coll, NULL)) {
 			mp_error_set(err, MP_EX_USAGE, "--ns takes db.collection, not '%s'", c->ns);
 			return false;
 		}
+		bson_free(coll);
 		*ns_out = bson_strdup(c->ns);
-		*db_out = bson_strndup(c->ns, (size_t)(dot - c->ns));
 	} else if (c->db) {
 		*db_out = bson_strdup(c->db);
 		if (c->collection)

@@ -32,14 +32,11 @@ struct input {
 static void
 load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, const char *ns)
 {
-	const char *dot = strchr(ns, '.');
-
 	memset(l, 0, sizeof *l);
 	l->o = o;
 	l->pool = pool;
 	l->ns = bson_strdup(ns);
-	l->db = bson_strndup(ns, (size_t)(dot - ns));
-	l->coll = bson_strdup(dot + 1);
+	conn_split_ns(ns, &l->db, &l->coll, NULL); /* checked by opt_parse */
 	ackwin_init(&l->aw, (uint32_t)o->workers * 2 + 1);
 	l->last_save = mp_now();
 	pthread_mutex_init(&l->lock, NULL);
