@@ -184,6 +184,7 @@ replay_main(void)
 	bson_init(&r.ck);
 	r.o = &o;
 	r.ring = bson_malloc0(sizeof(struct slot) * WINDOW);
+	ackwin_init(&r.aw, WINDOW);
 	r.last_save = mp_now();
 	if (!replay_open(&r, &src, &err)) {
 		rc = diag_exit(&err, NULL);

@@ -20,6 +20,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "bulkwrite.h"
 #include "changeapply.h"
 #include "changeevent.h"
 #include "cli.h"
@@ -110,8 +111,11 @@ struct replay {
 	bool closing, fatal;
 	bson_error_t err;
 
+	/* events in flight: aw numbers them and retires them in order (the
+	 * acknowledgement window of libcommon/bulkwrite.h, as the load's
+	 * batches); ring[seq % WINDOW] holds what each one carries */
+	struct ackwin aw;
 	struct slot *ring;
-	uint64_t next_seq, low;
 	size_t inflight_bytes;
 
 	bson_t ck;               /* token of the acknowledged prefix */

@@ -34,12 +34,10 @@ window_save(struct replay *r, bson_error_t *err)
 	return ok;
 }
 
-/* Retire the slot at the low end of the window into the checkpoint. */
+/* Retire a slot of the acknowledged prefix into the checkpoint. */
 static void
-retire_low(struct replay *r)
+retire(struct replay *r, struct slot *s)
 {
-	struct slot *s = &r->ring[r->low % WINDOW];
-
 	if (s->has_token) {
 		bson_destroy(&r->ck);
 		bson_copy_to(&s->token, &r->ck);
@@ -51,7 +49,6 @@ retire_low(struct replay *r)
 		r->ck_secs = s->secs;
 	r->inflight_bytes -= s->bytes;
 	s->used = s->done = false;
-	r->low++;
 }
 
 /* Mark seq done (r->lock held) and move the prefix forward. */
@@ -63,8 +60,13 @@ window_done_locked(struct replay *r, uint64_t seq)
 	s->done = true;
 	if (s->wall_ms > 0 && !r->o->dry_run)
 		counts_lag_add(&r->lag, now_ms() - s->wall_ms);
-	while (r->low < r->next_seq && r->ring[r->low % WINDOW].done)
-		retire_low(r);
+	if (!ackwin_complete(&r->aw, seq, s) && !r->fatal) {
+		r->fatal = true;
+		mp_error_set(&r->err, MP_EX_SOFTWARE, "event %llu acknowledged out of its window",
+			(unsigned long long)seq);
+	}
+	while ((s = ackwin_retire(&r->aw)) != NULL)
+		retire(r, s);
 	if (mp_now() - r->last_save >= 0.2) {
 		bson_error_t err;
 
@@ -105,14 +107,14 @@ window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint6
 	struct slot *s;
 
 	pthread_mutex_lock(&r->lock);
-	while (!r->fatal && (r->next_seq - r->low >= WINDOW ||
-			     (r->inflight_bytes + bytes > WINDOW_BYTES && r->next_seq > r->low)))
+	while (!r->fatal && (ackwin_full(&r->aw) ||
+			     (r->inflight_bytes + bytes > WINDOW_BYTES && ackwin_pending(&r->aw) > 0)))
 		pthread_cond_wait(&r->cond, &r->lock);
 	if (r->fatal) {
 		pthread_mutex_unlock(&r->lock);
 		return false;
 	}
-	*seq = r->next_seq++;
+	*seq = ackwin_issue(&r->aw);
 	s = &r->ring[*seq % WINDOW];
 	s->used = true;
 	s->done = false;
@@ -135,7 +137,7 @@ window_drain_to(struct replay *r, uint64_t upto)
 	bool ok;
 
 	pthread_mutex_lock(&r->lock);
-	while (!r->fatal && r->low < (upto < r->next_seq ? upto : r->next_seq))
+	while (!r->fatal && r->aw.next_retire < (upto < r->aw.issued ? upto : r->aw.issued))
 		pthread_cond_wait(&r->cond, &r->lock);
 	ok = !r->fatal;
 	pthread_mutex_unlock(&r->lock);
@@ -149,7 +151,7 @@ window_drain(struct replay *r)
 	uint64_t upto;
 
 	pthread_mutex_lock(&r->lock);
-	upto = r->next_seq;
+	upto = r->aw.issued;
 	pthread_mutex_unlock(&r->lock);
 	return window_drain_to(r, upto);
 }
@@ -162,5 +164,6 @@ window_destroy(struct replay *r)
 			bson_destroy(&r->ring[i].token);
 	bson_free(r->ring);
 	r->ring = NULL;
+	ackwin_destroy(&r->aw, NULL);
 	bson_destroy(&r->ck);
 }
