@@ -28,9 +28,6 @@ diag_init(const char *argv0)
 	base = base ? base + 1 : argv0;
 	if (base && *base)
 		bson_strncpy(progname, base, sizeof progname);
-	/* libmongoc's shared-memory counters are for its own debugging tools;
-	 * stale segments only make it warn "Falling back to malloc" */
-	setenv("MONGOC_DISABLE_SHM", "1", 0);
 }
 
 const char *
