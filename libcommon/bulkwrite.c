@@ -171,7 +171,7 @@ wc_from_document(mongoc_write_concern_t *wc, const bson_t *doc, bson_error_t *er
 	while (bson_iter_next(&it)) {
 		const char *k = bson_iter_key(&it);
 
-		if (strcmp(k, "w") == 0 && BSON_ITER_HOLDS_NUMBER(&it) && bson_iter_as_int64(&it) >= 0 &&
+		if (strcmp(k, "w") == 0 && BSON_ITER_HOLDS_NUMBER(&it) && bson_iter_as_int64(&it) >= 1 &&
 		    bson_iter_as_int64(&it) <= 1000) {
 			mongoc_write_concern_set_w(wc, (int32_t)bson_iter_as_int64(&it));
 		} else if (strcmp(k, "w") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
@@ -218,13 +218,13 @@ bulk_write_concern_parse(const char *text, bson_error_t *err)
 	}
 	errno = 0;
 	w = strtoll(text, &end, 10);
-	if (errno == 0 && *end == '\0' && end != text && w >= 0 && w <= 1000) {
+	if (errno == 0 && *end == '\0' && end != text && w >= 1 && w <= 1000) {
 		mongoc_write_concern_set_w(wc, (int32_t)w);
 		return wc;
 	}
 	mongoc_write_concern_destroy(wc);
-	mp_error_set(err, MP_EX_USAGE, "--write-concern takes majority, a number or a document such as "
-		"{\"w\": 1, \"j\": true}, not '%s'", text);
+	mp_error_set(err, MP_EX_USAGE, "--write-concern takes majority, a number of members from 1 (0 would "
+		"acknowledge nothing) or a document such as {\"w\": 1, \"j\": true}, not '%s'", text);
 	return NULL;
 }
 

@@ -66,7 +66,8 @@ void bulk_result_read(struct bulk_result *res, uint32_t nwrites, enum bulk_kind 
 void bulk_result_cleanup(struct bulk_result *res);
 
 /*
- * --write-concern: "majority" (the default, for NULL), a number of members,
+ * --write-concern: "majority" (the default, for NULL), a number of members
+ * from 1 (w: 0 acknowledges nothing, so nothing could be counted),
  * or a document such as {"w": 1, "j": true, "wtimeout": 5000} ("w" a number
  * or a string, "j" a boolean, "wtimeout" milliseconds).  Returns a write
  * concern to destroy, or NULL with err (64) naming what is wrong.

@@ -611,7 +611,9 @@ docstream_writer_set_source(struct docstream_writer *w, const struct docstream_r
 bool
 docstream_flush(struct docstream_writer *w, bson_error_t *err)
 {
-	return drain(w, w->gzip ? Z_SYNC_FLUSH : Z_NO_FLUSH, err);
+	/* after a close everything is out (and a finished gzip stream takes no
+	 * further flush) */
+	return w->closed || drain(w, w->gzip ? Z_SYNC_FLUSH : Z_NO_FLUSH, err);
 }
 
 bool

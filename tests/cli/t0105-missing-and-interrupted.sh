@@ -89,6 +89,14 @@ test_expect_success 'files are created 0666 less the umask; checkpoints 0600 wha
 	test "$(stat -c %a m022.bson)" = 644
 '
 
+test_expect_success 'hashdiff of two pipes compares what they hold (it read them twice and said equal)' '
+	mp-gen 100 >ha.bson &&
+	mp-gen 100 --start 1000 >hb.bson &&
+	test_expect_code 1 mongo-hashdiff --source-file <(cat ha.bson) --target-file <(cat hb.bson) >d1 &&
+	test $(wc -l <d1) = 200 &&
+	mongo-hashdiff --source-file <(cat ha.bson) --target-file <(cat ha.bson)
+'
+
 test_expect_success 'load --dir one level too deep: 66 with a hint' '
 	mkdir -p dump/shop &&
 	mp-gen 3 >dump/shop/orders.bson &&
@@ -159,6 +167,17 @@ test_expect_success SERVERS 'mongo-report shows that comparison as incomplete, n
 	! test_grep "equal" rep.txt &&
 	mongo-report --format html -o rep.html st &&
 	test_grep "class=\"incomplete\">incomplete" rep.html
+'
+
+test_expect_success SERVERS 'hashdiff --count-only of a namespace on neither side: 66 too' '
+	test_expect_code 66 mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.typo --count-only 2>err &&
+	test_grep "no such collection on either side" err
+'
+
+test_expect_success SERVERS 'dump --gzip --checkpoint ends well, with its checkpoint (it was 70)' '
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --gzip --checkpoint gck >c.bson.gz &&
+	jq -e "._id" gck &&
+	test $(mongo-dump-bson --from c.bson.gz --format ndjson | wc -l) = 50
 '
 
 test_expect_success SERVERS 'hashdiff --allow-missing: equal' '

@@ -252,6 +252,9 @@ test_write_concern(void)
 	wc = bulk_write_concern_parse("{\"w\": \"majority\"}", &err);
 	ok(wc && mongoc_write_concern_get_wmajority(wc), "w as a string");
 	mongoc_write_concern_destroy(wc);
+	ok(bulk_write_concern_parse("0", &err) == NULL && err.code == MP_EX_USAGE,
+		"w: 0 is refused: it acknowledges nothing");
+	ok(bulk_write_concern_parse("{\"w\": 0}", &err) == NULL, "also as a document");
 	ok(bulk_write_concern_parse("most", &err) == NULL && err.code == MP_EX_USAGE, "a word: 64");
 	has_str(err.message, "not 'most'", "named");
 	ok(bulk_write_concern_parse("{\"x\": 1}", &err) == NULL, "an unknown key refused");

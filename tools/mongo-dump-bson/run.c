@@ -268,8 +268,15 @@ dump_run(const struct opts *o, const char *ns, const char *db)
 		goto out;
 	}
 	rc = MP_EX_OK;
-	for (int i = 0; i < n && rc == MP_EX_OK && !sig_stop_requested(); i++)
+	for (int i = 0; i < n && rc == MP_EX_OK; i++) {
+		if (sig_stop_requested()) {
+			/* collections i..n-1 were never dumped */
+			diag_error("interrupted before %s (%d of %d collections dumped)", names[i], i, n);
+			rc = MP_EX_TEMPFAIL;
+			break;
+		}
 		rc = dump_one(&run, names[i]);
+	}
 out:
 	bson_strfreev(names);
 	bson_destroy(run.query);

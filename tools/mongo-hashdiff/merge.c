@@ -7,6 +7,7 @@
  * from it with --resume.
  */
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bsoncmp.h"
 #include "checkpoint.h"
@@ -284,8 +285,12 @@ merge_file_sorted(const struct opts *o, const char *path)
 	bson_value_t prev = {0}, id;
 	bool sorted = false, has = false;
 	bson_error_t err;
+	struct stat st;
 
-	if (path == NULL || strcmp(path, "-") == 0 || (r = docstream_reader_open(path, &ro, &err)) == NULL)
+	/* only a regular file can be read twice: a FIFO or /dev/fd/N (a shell's
+	 * <(...)) would be empty the second time, and compare as nothing */
+	if (path == NULL || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (r = docstream_reader_open(path, &ro, &err)) == NULL)
 		goto out;
 	sorted = true;
 	while (docstream_read(r, &doc, &err) == 1) {

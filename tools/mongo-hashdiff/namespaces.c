@@ -39,7 +39,7 @@ check_exists(const struct job *j, bson_error_t *err)
 	const char *sfile = j->src.side->file, *tfile = j->dst.side->file;
 	bool in_source = false, in_target = false, differ = strcmp(j->src.ns, j->dst.ns) != 0;
 
-	if (o->allow_missing || o->count_only || (sfile && tfile))
+	if (o->allow_missing || (sfile && tfile))
 		return MP_EX_OK;
 	if (sfile == NULL && !end_exists(&j->src, &in_source, err))
 		return mp_error_exitcode(err);
