@@ -30,6 +30,16 @@ nonempty_array(const bson_t *reply, const char *key, bson_iter_t *arr)
 	       bson_iter_recurse(&it, arr) && bson_iter_next(arr);
 }
 
+/* keyPattern {_id: 1}: the duplicate is on _id itself */
+static bool
+key_is_id(const bson_iter_t *e)
+{
+	bson_iter_t k;
+
+	return BSON_ITER_HOLDS_DOCUMENT(e) && bson_iter_recurse(e, &k) && bson_iter_next(&k) &&
+	       strcmp(bson_iter_key(&k), "_id") == 0 && !bson_iter_next(&k);
+}
+
 static int
 by_index(const void *a, const void *b)
 {
@@ -61,7 +71,11 @@ read_write_errors(struct bulk_result *res, const bson_t *reply, uint32_t nwrites
 				we.code = (int32_t)bson_iter_as_int64(&e);
 			else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&e))
 				bson_strncpy(we.msg, bson_iter_utf8(&e, NULL), sizeof we.msg);
+			else if (strcmp(k, "keyPattern") == 0)
+				we.on_id = key_is_id(&e);
 		}
+		if (strstr(we.msg, "index: _id_ ") != NULL)
+			we.on_id = true;
 		if (idx < 0 || idx >= (int64_t)nwrites)
 			continue;
 		we.index = (uint32_t)idx;

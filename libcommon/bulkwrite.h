@@ -41,6 +41,7 @@ enum bulk_kind {
 struct bulk_write_error {
 	uint32_t index; /* position of the write in the bulk, 0-based */
 	int32_t code;
+	bool on_id;     /* a duplicate key on _id (keyPattern {_id: 1}, or the _id_ index named) */
 	char msg[256];
 };
 

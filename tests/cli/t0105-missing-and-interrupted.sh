@@ -122,6 +122,13 @@ test_expect_success SERVERS 'a checkpoint is 0600 under umask 022' '
 	test "$(stat -c %a ck022)" = 600
 '
 
+test_expect_success SERVERS 'load --checkpoint refuses input not sorted by _id (a resume would skip records)' '
+	printf "{\"_id\":1}\n{\"_id\":9}\n{\"_id\":2}\n" |
+		test_expect_code 65 mongo-load-bson --uri "$DST" --ns $TEST_DB.unsorted --checkpoint uck --batch-size 1 2>err &&
+	test_grep "record 3: --checkpoint needs input sorted by _id" err &&
+	jq -e "._id.\"\$numberInt\" == \"9\"" uck
+'
+
 test_expect_success SERVERS 'dump --ns of a collection that does not exist: 66 naming it' '
 	test_expect_code 66 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.typo >out 2>err &&
 	test_grep "no such collection: $TEST_DB.typo" err &&

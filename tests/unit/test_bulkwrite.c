@@ -110,6 +110,7 @@ test_write_errors(void)
 	is_int(res.nerrors, 1, "one error");
 	ok(res.nerrors == 1 && res.errors[0].index == 1 && res.errors[0].code == 11000, "its index and code");
 	ok(res.nerrors == 1 && bulk_code_duplicate(res.errors[0].code), "11000 is a duplicate");
+	ok(res.nerrors == 1 && !res.errors[0].on_id, "not known to be on _id from its message alone");
 	bulk_result_cleanup(&res);
 
 	bulk_result_read(&res, 4, BULK_KIND_INSERT, false, false, unordered, &err);
@@ -130,6 +131,27 @@ test_write_errors(void)
 	bson_destroy(ordered);
 	bson_destroy(unordered);
 	bson_destroy(lying);
+}
+
+/* A retry may take a duplicate as its own earlier insert only on _id. */
+static void
+test_duplicate_on_id(void)
+{
+	bson_t *r = json("{\"nInserted\": 0, \"writeErrors\": ["
+			 "{\"index\": 0, \"code\": 11000, \"keyPattern\": {\"_id\": 1}, \"errmsg\": \"dup\"},"
+			 "{\"index\": 1, \"code\": 11000, \"keyPattern\": {\"email\": 1}, \"errmsg\": \"dup\"},"
+			 "{\"index\": 2, \"code\": 11000, \"errmsg\": \"E11000 duplicate key error collection: d.c "
+			 "index: _id_ dup key: { _id: 3 }\"}]}");
+	struct bulk_result res;
+	bson_error_t err;
+
+	write_error(&err, 11000);
+	bulk_result_read(&res, 3, BULK_KIND_INSERT, false, false, r, &err);
+	ok(res.nerrors == 3 && res.errors[0].on_id, "keyPattern {_id: 1}: on _id");
+	ok(res.nerrors == 3 && !res.errors[1].on_id, "keyPattern {email: 1}: not on _id");
+	ok(res.nerrors == 3 && res.errors[2].on_id, "no keyPattern, the _id_ index named: on _id");
+	bulk_result_cleanup(&res);
+	bson_destroy(r);
 }
 
 static void
@@ -270,6 +292,7 @@ main(void)
 	test_done_and_short_counts();
 	test_write_errors();
 	test_write_concern_and_failure();
+	test_duplicate_on_id();
 	test_window_in_order();
 	test_window_one_slow_unit();
 	return tap_done();

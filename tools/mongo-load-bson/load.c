@@ -25,6 +25,8 @@ struct input {
 	struct stats *stats;
 	bson_value_t resume_id; /* the checkpoint's _id: input up to it is in */
 	bool have_resume;
+	bson_value_t prev_id;   /* with --checkpoint: input must rise by _id */
+	bool have_prev;
 	uint64_t skipped;
 	int rc; /* what stopped the reading: 0, or 65/74/75 */
 };
@@ -188,6 +190,31 @@ ship(struct load *l, struct batch **b)
 	return ok && !load_failed(l);
 }
 
+/* With --checkpoint the input must be sorted by _id, strictly: a resume
+ * skips everything up to the checkpoint, so a smaller _id after a larger one
+ * would be skipped without a word. */
+static bool
+check_sorted(struct load *l, struct input *in, const bson_t *doc)
+{
+	bson_iter_t it;
+
+	if (l->o->checkpoint == NULL)
+		return true;
+	if (!bson_iter_init_find(&it, doc, "_id") ||
+	    (in->have_prev && bsoncmp_value(&in->prev_id, bson_iter_value(&it)) >= 0)) {
+		diag_error("%s: record %llu: --checkpoint needs input sorted by _id, each greater than the one before "
+			"(mongo-dump-bson --sort '{\"_id\": 1}' writes it so)", in->name ? in->name : "(stdin)",
+			(unsigned long long)docstream_reader_record(in->r));
+		in->rc = MP_EX_DATAERR;
+		return false;
+	}
+	if (in->have_prev)
+		bson_value_destroy(&in->prev_id);
+	bson_value_copy(bson_iter_value(&it), &in->prev_id);
+	in->have_prev = true;
+	return true;
+}
+
 /* One good record: into the batch, unless the checkpoint covers it
  * (sorted input: what the checkpoint covers is in the target). */
 static bool
@@ -195,6 +222,8 @@ take(struct load *l, struct input *in, const bson_t *doc, struct batch **b)
 {
 	bson_iter_t it;
 
+	if (!check_sorted(l, in, doc))
+		return false;
 	if (in->have_resume) {
 		if (bson_iter_init_find(&it, doc, "_id") && bsoncmp_value(bson_iter_value(&it), &in->resume_id) <= 0) {
 			in->skipped++;
@@ -368,6 +397,8 @@ out:
 	workers_stop(&l);
 	if (in.have_resume)
 		bson_value_destroy(&in.resume_id);
+	if (in.have_prev)
+		bson_value_destroy(&in.prev_id);
 	progress_destroy(in.p);
 	docstream_reader_destroy(in.r);
 	bson_destroy(meta);

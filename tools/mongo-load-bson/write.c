@@ -174,7 +174,10 @@ settle_round(struct load *l, struct round *rd, struct batch *b, const struct bul
 		const struct bulk_write_error *we = &res->errors[k];
 		bson_t doc;
 
-		if (bulk_code_duplicate(we->code) && (l->o->skip_dups || (rd->retrying && l->o->mode == MODE_INSERT))) {
+		/* on a retry, a duplicate _id is our own insert of an earlier round;
+		 * a duplicate on another unique index is a real refusal */
+		if (bulk_code_duplicate(we->code) &&
+		    (l->o->skip_dups || (rd->retrying && l->o->mode == MODE_INSERT && we->on_id))) {
 			if (l->o->skip_dups)
 				rd->c.duplicates++;
 			else
