@@ -185,6 +185,9 @@ struct table {
 
 void table_build(struct table *t, const struct report *r);
 void table_free(struct table *t);
+/* The runs that failed, one line each after a blank one: "<lead>tool ns
+ * exited N: error" (text and markdown differ only in the lead). */
+void table_failures(FILE *f, const struct report *r, const char *lead);
 
 /*
  * output.c: write the report in fmt to `output` (atomically: temp file,

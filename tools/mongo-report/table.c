@@ -101,3 +101,16 @@ table_free(struct table *t)
 	bson_free(t->cells);
 	t->cells = NULL;
 }
+
+void
+table_failures(FILE *f, const struct report *r, const char *lead)
+{
+	if (r->nfailures > 0)
+		fputc('\n', f);
+	for (int i = 0; i < r->nfailures; i++) {
+		const struct failure *x = &r->failures[i];
+
+		fprintf(f, "%s%s%s%s exited %d%s%s\n", lead, x->tool, x->ns[0] ? " " : "", x->ns, x->status,
+			x->error[0] ? ": " : "", x->error);
+	}
+}

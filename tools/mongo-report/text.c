@@ -23,12 +23,5 @@ text_write(FILE *f, const struct report *r)
 		fputc('\n', f);
 	}
 	table_free(&t);
-	if (r->nfailures > 0)
-		fputc('\n', f);
-	for (int i = 0; i < r->nfailures; i++) {
-		const struct failure *x = &r->failures[i];
-
-		fprintf(f, "failed: %s%s%s exited %d%s%s\n", x->tool, x->ns[0] ? " " : "", x->ns, x->status,
-			x->error[0] ? ": " : "", x->error);
-	}
+	table_failures(f, r, "failed: ");
 }
