@@ -41,8 +41,7 @@ load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, cons
 	conn_split_ns(ns, &l->db, &l->coll, NULL); /* checked by opt_parse */
 	ackwin_init(&l->aw, (uint32_t)o->workers * 2 + 1);
 	l->last_save = mp_now();
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->cond, NULL);
+	workers_init(l);
 	l->insert_opts = BCON_NEW("validate", BCON_BOOL(false));
 }
 
@@ -54,18 +53,11 @@ load_clear(struct load *l)
 	if (l->has_ack_id)
 		bson_value_destroy(&l->ack_id);
 	ackwin_destroy(&l->aw, batch_free);
-	while (l->head) {
-		struct batch *n = l->head->next;
-
-		batch_destroy(l->head);
-		l->head = n;
-	}
 	if (l->reject && !reject_close(l->reject, &err))
 		diag_fail(&err, NULL);
 	mongoc_write_concern_destroy(l->wc);
 	bson_destroy(l->insert_opts);
-	pthread_mutex_destroy(&l->lock);
-	pthread_cond_destroy(&l->cond);
+	workpool_destroy(&l->wp);
 	bson_free(l->ns);
 	bson_free(l->db);
 	bson_free(l->coll);
@@ -147,12 +139,12 @@ reject_record(struct load *l, struct input *in, const char *why)
 	bson_error_t err;
 
 	if (!reject_write(l->reject, &w, "raw", NULL, text ? (const char *)raw : NULL, text ? NULL : raw, len, &err)) {
-		load_fail(l, &err);
+		workpool_fail(&l->wp, &err);
 		return -1;
 	}
-	pthread_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->wp.lock);
 	l->n.rejected++;
-	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->wp.lock);
 	return 0;
 }
 
@@ -187,7 +179,7 @@ ship(struct load *l, struct batch **b)
 		ok = workers_enqueue(l, *b);
 	}
 	*b = ok ? batch_new() : NULL;
-	return ok && !load_failed(l);
+	return ok && !workpool_failed(&l->wp);
 }
 
 /* With --checkpoint the input must be sorted by _id, strictly: a resume
@@ -345,10 +337,10 @@ finish(struct load *l, struct input *in, const bson_t *meta)
 	progress_update(in->p, l->n.read, docstream_reader_bytes(in->r));
 	progress_finish(in->p);
 	if (!checkpoint_save_ack(l, &err))
-		load_fail(l, &err);
-	if (l->fatal) {
-		rc = diag_exit(&l->err, "%s", l->ns);
-		return rc == MP_EX_SOFTWARE && l->err.domain != MP_ERROR_DOMAIN ? MP_EX_UNAVAILABLE : rc;
+		workpool_fail(&l->wp, &err);
+	if (l->wp.failed) {
+		rc = diag_exit(&l->wp.err, "%s", l->ns);
+		return rc == MP_EX_SOFTWARE && l->wp.err.domain != MP_ERROR_DOMAIN ? MP_EX_UNAVAILABLE : rc;
 	}
 	if (in->rc != MP_EX_OK)
 		return in->rc;

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "reject.h"
+#include "workpool.h"
 
 #define TOOL "mongo-load-bson"
 #define BATCH_BYTES_DEFAULT (8 * 1024 * 1024)
@@ -48,7 +49,7 @@ struct batch {
 	uint32_t n, ncap;
 	bson_value_t last_id;
 	bool has_last_id;
-	struct batch *next;
+	struct wp_node node;          /* its place in the workers' queue */
 };
 
 struct counts {
@@ -65,12 +66,9 @@ struct load {
 	bson_t *insert_opts; /* {validate: false} */
 	struct reject_file *reject;
 
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct batch *head, *tail;
-	bool closing;
-	pthread_t *threads;
-	int nthreads;
+	/* the writer threads; wp.lock also guards the window and the counts,
+	 * and wp.failed / wp.err hold the first failure of any thread */
+	struct workpool wp;
 
 	/* batches handed to the workers and not yet retired in order: the
 	 * checkpoint is the last _id of the retired prefix */
@@ -80,8 +78,6 @@ struct load {
 	double last_save;
 
 	struct counts n;
-	bool fatal;
-	bson_error_t err;
 };
 
 /* batch.c */
@@ -98,15 +94,13 @@ bool write_batch(struct load *l, mongoc_client_t *client, struct batch *b);
 bool reject_doc(struct load *l, const bson_t *doc, const char *msg, int32_t code, bson_error_t *err);
 
 /* workers.c */
+void workers_init(struct load *l);
 void workers_start(struct load *l);
 /* Hand a batch to the workers (blocks while the window is full); false
  * after a fatal error (the batch is freed). */
 bool workers_enqueue(struct load *l, struct batch *b);
 /* Let the workers finish what they were given, then join them. */
 void workers_stop(struct load *l);
-/* The first fatal error wins; later ones are dropped. Takes the lock. */
-void load_fail(struct load *l, const bson_error_t *err);
-bool load_failed(struct load *l);
 /* Save the checkpoint if it moved (the lock held, or no workers). */
 bool checkpoint_save_ack(struct load *l, bson_error_t *err);
 

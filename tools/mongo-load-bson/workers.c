@@ -1,36 +1,23 @@
 /*
- * workers.c: the writer threads of one load.  The reader hands batches over
- * in order; each worker writes one at a time on its own connection; batches
- * complete in any order and are retired in order through the
- * acknowledgement window (libcommon/bulkwrite.h), whose retired prefix is
- * what the checkpoint may cover: it never passes unacknowledged work.
+ * workers.c: the writer threads of one load (a workpool of
+ * libcommon/workpool.h with one queue that every thread takes from).  The
+ * reader hands batches over in order; each worker writes one at a time on
+ * its own connection; batches complete in any order and are retired in
+ * order through the acknowledgement window (libcommon/bulkwrite.h), whose
+ * retired prefix is what the checkpoint may cover: it never passes
+ * unacknowledged work.
  */
+#include <stddef.h>
+
 #include "checkpoint.h"
 #include "exitcode.h"
 #include "load.h"
 #include "progress.h"
 
-void
-load_fail(struct load *l, const bson_error_t *err)
+static struct batch *
+batch_of(struct wp_node *n)
 {
-	pthread_mutex_lock(&l->lock);
-	if (!l->fatal) {
-		l->fatal = true;
-		l->err = *err;
-	}
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->lock);
-}
-
-bool
-load_failed(struct load *l)
-{
-	bool f;
-
-	pthread_mutex_lock(&l->lock);
-	f = l->fatal;
-	pthread_mutex_unlock(&l->lock);
-	return f;
+	return (struct batch *)((char *)n - offsetof(struct batch, node));
 }
 
 bool
@@ -58,11 +45,9 @@ acknowledge(struct load *l, struct batch *b)
 	bson_error_t err;
 
 	if (!ackwin_complete(&l->aw, b->seq, b)) {
-		if (!l->fatal) {
-			l->fatal = true;
-			mp_error_set(&l->err, MP_EX_SOFTWARE, "batch %llu acknowledged out of its window",
-				(unsigned long long)b->seq);
-		}
+		mp_error_set(&err, MP_EX_SOFTWARE, "batch %llu acknowledged out of its window",
+			(unsigned long long)b->seq);
+		workpool_fail_locked(&l->wp, &err);
 		batch_destroy(b);
 	}
 	while ((d = ackwin_retire(&l->aw)) != NULL) {
@@ -75,93 +60,65 @@ acknowledge(struct load *l, struct batch *b)
 		}
 		batch_destroy(d);
 	}
-	if (mp_now() - l->last_save >= 1.0 && !checkpoint_save_ack(l, &err) && !l->fatal) {
-		l->fatal = true;
-		l->err = err;
-	}
-	pthread_cond_broadcast(&l->cond);
+	if (mp_now() - l->last_save >= 1.0 && !checkpoint_save_ack(l, &err))
+		workpool_fail_locked(&l->wp, &err);
+	pthread_cond_broadcast(&l->wp.cond);
 }
 
-/* The next batch to write, or NULL when there is no more work. */
-static struct batch *
-next_batch(struct load *l)
+/* A worker took one batch: write it, then acknowledge it. */
+static void
+work(void *ctx, mongoc_client_t *client, struct wp_node **nodes, int n)
 {
-	struct batch *b;
+	struct load *l = ctx;
+	struct batch *b = batch_of(nodes[0]);
 
-	pthread_mutex_lock(&l->lock);
-	while (l->head == NULL && !l->closing && !l->fatal)
-		pthread_cond_wait(&l->cond, &l->lock);
-	b = l->fatal ? NULL : l->head;
-	if (b != NULL) {
-		l->head = b->next;
-		if (l->head == NULL)
-			l->tail = NULL;
+	(void)n; /* always 1 */
+	if (!write_batch(l, client, b)) {
+		batch_destroy(b);
+		return;
 	}
-	pthread_mutex_unlock(&l->lock);
-	return b;
+	pthread_mutex_lock(&l->wp.lock);
+	acknowledge(l, b);
+	pthread_mutex_unlock(&l->wp.lock);
 }
 
-static void *
-worker(void *arg)
+static void
+drop(struct wp_node *node)
 {
-	struct load *l = arg;
-	mongoc_client_t *client = mongoc_client_pool_pop(l->pool);
-	struct batch *b;
+	batch_destroy(batch_of(node));
+}
 
-	while ((b = next_batch(l)) != NULL) {
-		if (!write_batch(l, client, b)) {
-			batch_destroy(b);
-			break;
-		}
-		pthread_mutex_lock(&l->lock);
-		acknowledge(l, b);
-		pthread_mutex_unlock(&l->lock);
-	}
-	mongoc_client_pool_push(l->pool, client);
-	return NULL;
+void
+workers_init(struct load *l)
+{
+	workpool_init(&l->wp, work, drop, l);
 }
 
 void
 workers_start(struct load *l)
 {
-	l->threads = bson_malloc0(sizeof(pthread_t) * (size_t)l->o->workers);
-	for (l->nthreads = 0; l->nthreads < l->o->workers; l->nthreads++)
-		pthread_create(&l->threads[l->nthreads], NULL, worker, l);
+	workpool_start(&l->wp, l->pool, (int)l->o->workers, 1, 1);
 }
 
 bool
 workers_enqueue(struct load *l, struct batch *b)
 {
-	pthread_mutex_lock(&l->lock);
-	while (ackwin_full(&l->aw) && !l->fatal)
-		pthread_cond_wait(&l->cond, &l->lock);
-	if (l->fatal) {
-		pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->wp.lock);
+	while (ackwin_full(&l->aw) && !l->wp.failed)
+		pthread_cond_wait(&l->wp.cond, &l->wp.lock);
+	if (l->wp.failed) {
+		pthread_mutex_unlock(&l->wp.lock);
 		batch_destroy(b);
 		return false;
 	}
 	b->seq = ackwin_issue(&l->aw);
-	b->next = NULL;
-	if (l->tail)
-		l->tail->next = b;
-	else
-		l->head = b;
-	l->tail = b;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->lock);
+	workpool_push_locked(&l->wp, 0, &b->node);
+	pthread_mutex_unlock(&l->wp.lock);
 	return true;
 }
 
 void
 workers_stop(struct load *l)
 {
-	pthread_mutex_lock(&l->lock);
-	l->closing = true;
-	pthread_cond_broadcast(&l->cond);
-	pthread_mutex_unlock(&l->lock);
-	for (int i = 0; i < l->nthreads; i++)
-		pthread_join(l->threads[i], NULL);
-	l->nthreads = 0;
-	bson_free(l->threads);
-	l->threads = NULL;
+	workpool_stop(&l->wp);
 }

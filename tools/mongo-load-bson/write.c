@@ -235,7 +235,7 @@ out:
 static void
 add_counts(struct load *l, const struct batch *b, const struct counts *c)
 {
-	pthread_mutex_lock(&l->lock);
+	pthread_mutex_lock(&l->wp.lock);
 	l->n.written += b->n - c->rejected;
 	l->n.inserted += c->inserted;
 	l->n.upserted += c->upserted;
@@ -245,7 +245,7 @@ add_counts(struct load *l, const struct batch *b, const struct counts *c)
 	l->n.duplicates += c->duplicates;
 	l->n.rejected += c->rejected;
 	l->n.bytes += b->len;
-	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->wp.lock);
 }
 
 /* Retry an unknown outcome after a pause; false when retries are spent
@@ -256,9 +256,9 @@ may_retry(struct load *l, const struct batch *b, int *attempt, bson_error_t *err
 	if (*attempt < l->o->retries && !sig_stop_requested()) {
 		diag_warn("%s: batch %llu (records %llu-%llu): %s; writing it again", l->ns, (unsigned long long)b->seq,
 			(unsigned long long)b->first_rec, (unsigned long long)b->last_rec, err->message);
-		pthread_mutex_lock(&l->lock);
+		pthread_mutex_lock(&l->wp.lock);
 		l->n.retries++;
-		pthread_mutex_unlock(&l->lock);
+		pthread_mutex_unlock(&l->wp.lock);
 		mp_backoff((*attempt)++);
 		return true;
 	}
@@ -296,7 +296,7 @@ write_batch(struct load *l, mongoc_client_t *client, struct batch *b)
 	if (ok)
 		add_counts(l, b, &rd.c);
 	else
-		load_fail(l, &err);
+		workpool_fail(&l->wp, &err);
 	bson_free(rd.pending);
 	bson_free(rd.map);
 	mongoc_collection_destroy(coll);

@@ -52,7 +52,7 @@ counts_applied(void *ctx, struct change_item *const *items, int n, const struct 
 {
 	struct replay *r = ctx;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	for (int k = 0; k < n; k++) {
 		counts_op(&r->n, items[k]->ev.op);
 		count_ns(r, items[k]);
@@ -61,7 +61,7 @@ counts_applied(void *ctx, struct change_item *const *items, int n, const struct 
 		r->n.upserted += res->upserted, r->n.matched += res->matched;
 		r->n.modified += res->modified, r->n.removed += res->removed;
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 }
 
 /* The retrying hook of changeapply: say so and count it, unless a signal
@@ -75,9 +75,9 @@ counts_retrying(void *ctx, const struct change_item *from, const bson_error_t *e
 		return false;
 	diag_warn("%s.%s: %s; retrying from event %llu", from->db, from->coll, err->message,
 		(unsigned long long)from->record);
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	r->n.retries++;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	return true;
 }
 
@@ -207,14 +207,14 @@ counts_progress(struct replay *r)
 {
 	char note[64] = "";
 
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	if (r->ck_secs)
 		snprintf(note, sizeof note, "lag %.0fs", (double)time(NULL) - (double)r->ck_secs);
 	progress_set_note(r->progress, note);
 	progress_update(r->progress, r->n.events, r->n.bytes);
 	if (stats_due(r->stats))
 		stats_record(r, "progress");
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 }
 
 /* The end: the last progress line, the --stats summary, the -v line. */

@@ -1,38 +1,24 @@
 /*
- * lanes.c: the worker threads that apply document events.  The main thread
- * hands each event to the lane chosen by a hash of its documentKey, so the
- * events of one document stay in order; a lane takes up to --batch-size
- * queued events, cuts them into runs of one namespace and applies each run
- * as ordered bulk writes (change_apply_segment), then marks them done in
- * the window.
+ * lanes.c: the worker threads that apply document events (a workpool of
+ * libcommon/workpool.h with a queue per thread).  The main thread hands
+ * each event to the lane chosen by a hash of its documentKey, so the events
+ * of one document stay in order; a lane takes up to --batch-size queued
+ * events, cuts them into runs of one namespace and applies each run as
+ * ordered bulk writes (change_apply_segment), then marks them done in the
+ * window.
  */
-#include <signal.h>
-#include <string.h>
+#include <stddef.h>
 
 #include "mongo-replay.h"
 
-/* Wait for queued events and take up to `max`; 0 when the lane is to end. */
-static int
-lane_take(struct lane *lane, struct item **items, int max)
+static struct item *
+item_of_node(struct wp_node *n)
 {
-	struct replay *r = lane->r;
-	int n = 0;
-
-	pthread_mutex_lock(&r->lock);
-	while (lane->head == NULL && !r->closing && !r->fatal)
-		pthread_cond_wait(&r->cond, &r->lock);
-	while (!r->fatal && lane->head && n < max) {
-		items[n++] = lane->head;
-		lane->head = lane->head->next;
-	}
-	if (lane->head == NULL)
-		lane->tail = NULL;
-	pthread_mutex_unlock(&r->lock);
-	return n;
+	return (struct item *)((char *)n - offsetof(struct item, node));
 }
 
-/* Apply items[0..n) run by run of one namespace; stop at a failure (set
- * as the replay's fatal error). */
+/* Apply items[0..n) run by run of one namespace; stop at a failure (the
+ * replay's first error). */
 static void
 lane_apply(struct replay *r, mongoc_client_t *client, struct change_item **items, int n)
 {
@@ -42,59 +28,51 @@ lane_apply(struct replay *r, mongoc_client_t *client, struct change_item **items
 		int j = change_segment_end(items, i, n), done = 0;
 		bool ok = change_apply_segment(&r->apply, client, items + i, j - i, &done, &err);
 
-		pthread_mutex_lock(&r->lock);
+		pthread_mutex_lock(&r->wp.lock);
 		for (int k = i; k < i + done; k++)
 			window_done_locked(r, item_of(items[k])->seq);
-		pthread_mutex_unlock(&r->lock);
-		if (!ok) {
-			window_set_fatal(r, &err);
+		if (!ok)
+			workpool_fail_locked(&r->wp, &err);
+		pthread_mutex_unlock(&r->wp.lock);
+		if (!ok)
 			break;
-		}
 		i = j;
 	}
 }
 
-static void *
-lane_main(void *arg)
+static void
+lane_work(void *ctx, mongoc_client_t *client, struct wp_node **nodes, int n)
 {
-	struct lane *lane = arg;
-	struct replay *r = lane->r;
-	mongoc_client_t *client = mongoc_client_pool_pop(r->pool);
-	struct item **items = bson_malloc(sizeof(struct item *) * (size_t)r->o->batch_size);
-	struct change_item **ci = bson_malloc(sizeof(struct change_item *) * (size_t)r->o->batch_size);
-	int n;
+	struct replay *r = ctx;
+	struct change_item **ci = bson_malloc(sizeof(struct change_item *) * (size_t)n);
 
-	while ((n = lane_take(lane, items, (int)r->o->batch_size)) > 0) {
-		for (int k = 0; k < n; k++)
-			ci[k] = &items[k]->c;
-		lane_apply(r, client, ci, n);
-		for (int k = 0; k < n; k++)
-			item_destroy(items[k]);
-	}
+	for (int k = 0; k < n; k++)
+		ci[k] = &item_of_node(nodes[k])->c;
+	lane_apply(r, client, ci, n);
+	for (int k = 0; k < n; k++)
+		item_destroy(item_of(ci[k]));
 	bson_free(ci);
-	bson_free(items);
-	mongoc_client_pool_push(r->pool, client);
-	return NULL;
 }
 
-/* Start --workers lanes (none in a dry run).  Signals stay with the main
- * thread, which reads and decides. */
+static void
+lane_drop(struct wp_node *node)
+{
+	item_destroy(item_of_node(node));
+}
+
+void
+lanes_init(struct replay *r)
+{
+	workpool_init(&r->wp, lane_work, lane_drop, r);
+}
+
+/* Start --workers lanes (none in a dry run). */
 void
 lanes_start(struct replay *r)
 {
-	sigset_t block, old;
+	int n = r->o->dry_run ? 0 : (int)r->o->workers;
 
-	r->nlanes = r->o->dry_run ? 0 : (int)r->o->workers;
-	r->lanes = bson_malloc0(sizeof(struct lane) * (size_t)(r->nlanes ? r->nlanes : 1));
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (int i = 0; i < r->nlanes; i++) {
-		r->lanes[i].r = r;
-		r->lanes[i].started = pthread_create(&r->lanes[i].thread, NULL, lane_main, &r->lanes[i]) == 0;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	workpool_start(&r->wp, r->pool, n, n, (int)r->o->batch_size);
 }
 
 static uint32_t
@@ -113,43 +91,13 @@ key_hash(const struct item *it)
 bool
 lanes_dispatch(struct replay *r, struct item *it)
 {
-	struct lane *lane = &r->lanes[key_hash(it) % (uint32_t)r->nlanes];
-
-	pthread_mutex_lock(&r->lock);
-	if (r->fatal) {
-		pthread_mutex_unlock(&r->lock);
-		return false;
-	}
-	it->next = NULL;
-	if (lane->tail)
-		lane->tail->next = it;
-	else
-		lane->head = it;
-	lane->tail = it;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-	return true;
+	return workpool_push(&r->wp, (int)(key_hash(it) % (uint32_t)r->wp.nqueues), &it->node);
 }
 
 /* Let the lanes finish what is queued and end; a lane that stopped on a
- * fatal error leaves its queue unapplied, freed here. */
+ * failure leaves its queue unapplied, freed here. */
 void
 lanes_stop(struct replay *r)
 {
-	pthread_mutex_lock(&r->lock);
-	r->closing = true;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < r->nlanes; i++) {
-		if (r->lanes[i].started)
-			pthread_join(r->lanes[i].thread, NULL);
-		while (r->lanes[i].head) {
-			struct item *next = r->lanes[i].head->next;
-
-			item_destroy(r->lanes[i].head);
-			r->lanes[i].head = next;
-		}
-	}
-	bson_free(r->lanes);
-	r->lanes = NULL;
+	workpool_stop(&r->wp);
 }

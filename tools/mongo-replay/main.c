@@ -134,8 +134,8 @@ replay_finish(struct replay *r, int rc)
 {
 	bson_error_t err;
 
-	if (r->fatal && rc == MP_EX_OK) /* else printed already */
-		rc = diag_exit(&r->err, NULL);
+	if (r->wp.failed && rc == MP_EX_OK) /* else printed already */
+		rc = diag_exit(&r->wp.err, NULL);
 	if (!window_save(r, &err))
 		rc = late_failure(rc, &err);
 	if (r->dry && !docstream_writer_close(r->dry, &err))
@@ -163,8 +163,7 @@ replay_close(struct replay *r, struct source *src, int rc)
 	window_destroy(r);
 	bson_free(r->lag.n);
 	bson_free(r->by_ns);
-	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->cond);
+	workpool_destroy(&r->wp);
 }
 
 static int
@@ -179,8 +178,7 @@ replay_main(void)
 	mongoc_init();
 	diag_capture_driver_log();
 	sig_install();
-	pthread_mutex_init(&r.lock, NULL);
-	pthread_cond_init(&r.cond, NULL);
+	lanes_init(&r);
 	bson_init(&r.ck);
 	r.o = &o;
 	r.ring = bson_malloc0(sizeof(struct slot) * WINDOW);

@@ -27,6 +27,7 @@
 #include "docstream.h"
 #include "progress.h"
 #include "reject.h"
+#include "workpool.h"
 
 #define TOOL "mongo-replay"
 #define WINDOW 16384                      /* events in flight */
@@ -53,7 +54,7 @@ struct item {
 	struct change_item c;
 	uint64_t seq;   /* its slot in the window */
 	bool unmapped;  /* its namespace is not to be applied */
-	struct item *next;
+	struct wp_node node; /* its place in a lane's queue */
 };
 
 static inline struct item *
@@ -79,13 +80,6 @@ struct lag_hist {
 	uint64_t count;
 };
 
-struct lane {
-	struct replay *r;
-	pthread_t thread;
-	struct item *head, *tail;
-	bool started;
-};
-
 struct counts {
 	uint64_t events, bytes, inserts, updates, replaces, deletes, ddl, skipped, skipped_ck, retries, txns,
 		upserted, matched, modified, removed;
@@ -103,13 +97,9 @@ struct replay {
 	const struct opts *o;
 	mongoc_client_pool_t *pool;
 	struct change_apply apply; /* how events are written (or printed) */
-	struct lane *lanes;
-	int nlanes;
-
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool closing, fatal;
-	bson_error_t err;
+	/* the lanes; wp.lock also guards the window and the counts, and
+	 * wp.failed / wp.err hold the first failure of any thread */
+	struct workpool wp;
 
 	/* events in flight: aw numbers them and retires them in order (the
 	 * acknowledgement window of libcommon/bulkwrite.h, as the load's
@@ -161,6 +151,7 @@ void item_destroy(struct item *it);
 char *item_token_text(const struct item *it);
 
 /* lanes.c */
+void lanes_init(struct replay *r);
 void lanes_start(struct replay *r);
 bool lanes_dispatch(struct replay *r, struct item *it);
 void lanes_stop(struct replay *r);
@@ -171,7 +162,6 @@ void window_done_locked(struct replay *r, uint64_t seq);
 void window_done(struct replay *r, uint64_t seq);
 bool window_drain_to(struct replay *r, uint64_t upto);
 bool window_drain(struct replay *r);
-void window_set_fatal(struct replay *r, const bson_error_t *err);
 bool window_save(struct replay *r, bson_error_t *err);
 void window_destroy(struct replay *r);
 

@@ -19,7 +19,7 @@ enum step {
 	STEP_SIGNAL, /* a signal asked to stop */
 	STEP_STOP,   /* a control event --on-ddl stops at (exit 3), reported */
 	STEP_FAIL,   /* run->err says why */
-	STEP_FATAL,  /* a lane or the window failed: r->err says why */
+	STEP_FATAL,  /* a lane or the window failed: r->wp.err says why */
 };
 
 struct run {
@@ -66,13 +66,13 @@ flush_txn(struct run *run)
 		return STEP_FATAL;
 	if (!change_apply_txn(&r->apply, run->client, run->txn, run->ntxn, &run->err))
 		return STEP_FAIL;
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	r->n.txns++;
 	for (int i = 0; i < run->ntxn; i++) {
 		window_done_locked(r, item_of(run->txn[i])->seq);
 		item_destroy(item_of(run->txn[i]));
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	run->ntxn = 0;
 	return STEP_NEXT;
 }
@@ -87,11 +87,11 @@ dry_document(struct run *run, struct item *it)
 	bool ok = change_dry_writes(r->dry, &it->c, r->o->prefer_full, &run->err);
 	enum step s = STEP_NEXT;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	if (ok)
 		counts_op(&r->n, it->c.ev.op);
 	window_done_locked(r, it->seq);
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	if (!ok && run->err.code == MP_EX_DATAERR && r->reject) {
 		struct reject_why why = {run->err.message, 0, it->c.record, 0, 0};
 
@@ -162,9 +162,9 @@ control_apply(struct run *run, const struct item *it)
 	default:
 		break;
 	}
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	r->n.ddl++;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	return STEP_NEXT;
 }
 
@@ -288,9 +288,9 @@ run_end(struct run *run, enum step s)
 	if (s == STEP_EOF || s == STEP_SIGNAL)
 		rc = MP_EX_OK;
 	if (s == STEP_FATAL) {
-		pthread_mutex_lock(&r->lock);
-		run->err = r->err;
-		pthread_mutex_unlock(&r->lock);
+		pthread_mutex_lock(&r->wp.lock);
+		run->err = r->wp.err;
+		pthread_mutex_unlock(&r->wp.lock);
 	}
 	if (s == STEP_FATAL || s == STEP_FAIL) {
 		window_drain_to(r, upto);

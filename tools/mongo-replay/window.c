@@ -51,7 +51,7 @@ retire(struct replay *r, struct slot *s)
 	s->used = s->done = false;
 }
 
-/* Mark seq done (r->lock held) and move the prefix forward. */
+/* Mark seq done (r->wp.lock held) and move the prefix forward. */
 void
 window_done_locked(struct replay *r, uint64_t seq)
 {
@@ -60,58 +60,45 @@ window_done_locked(struct replay *r, uint64_t seq)
 	s->done = true;
 	if (s->wall_ms > 0 && !r->o->dry_run)
 		counts_lag_add(&r->lag, now_ms() - s->wall_ms);
-	if (!ackwin_complete(&r->aw, seq, s) && !r->fatal) {
-		r->fatal = true;
-		mp_error_set(&r->err, MP_EX_SOFTWARE, "event %llu acknowledged out of its window",
+	if (!ackwin_complete(&r->aw, seq, s)) {
+		bson_error_t err;
+
+		mp_error_set(&err, MP_EX_SOFTWARE, "event %llu acknowledged out of its window",
 			(unsigned long long)seq);
+		workpool_fail_locked(&r->wp, &err);
 	}
 	while ((s = ackwin_retire(&r->aw)) != NULL)
 		retire(r, s);
 	if (mp_now() - r->last_save >= 0.2) {
 		bson_error_t err;
 
-		if (!window_save(r, &err) && !r->fatal) {
-			r->fatal = true;
-			r->err = err;
-		}
+		if (!window_save(r, &err))
+			workpool_fail_locked(&r->wp, &err);
 	}
-	pthread_cond_broadcast(&r->cond);
+	pthread_cond_broadcast(&r->wp.cond);
 }
 
 void
 window_done(struct replay *r, uint64_t seq)
 {
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	window_done_locked(r, seq);
-	pthread_mutex_unlock(&r->lock);
-}
-
-/* The first fatal error wins; everyone waiting wakes up to see it. */
-void
-window_set_fatal(struct replay *r, const bson_error_t *err)
-{
-	pthread_mutex_lock(&r->lock);
-	if (!r->fatal) {
-		r->fatal = true;
-		r->err = *err;
-	}
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 }
 
 /* Take a slot for the next event (ev may be NULL); blocks while the window
- * is full.  False once something failed (r->err). */
+ * is full.  False once something failed (r->wp.err). */
 bool
 window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint64_t *seq)
 {
 	struct slot *s;
 
-	pthread_mutex_lock(&r->lock);
-	while (!r->fatal && (ackwin_full(&r->aw) ||
+	pthread_mutex_lock(&r->wp.lock);
+	while (!r->wp.failed && (ackwin_full(&r->aw) ||
 			     (r->inflight_bytes + bytes > WINDOW_BYTES && ackwin_pending(&r->aw) > 0)))
-		pthread_cond_wait(&r->cond, &r->lock);
-	if (r->fatal) {
-		pthread_mutex_unlock(&r->lock);
+		pthread_cond_wait(&r->wp.cond, &r->wp.lock);
+	if (r->wp.failed) {
+		pthread_mutex_unlock(&r->wp.lock);
 		return false;
 	}
 	*seq = ackwin_issue(&r->aw);
@@ -125,7 +112,7 @@ window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint6
 	s->wall_ms = ev ? ev->wall_ms : 0;
 	s->bytes = bytes;
 	r->inflight_bytes += bytes;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	return true;
 }
 
@@ -136,11 +123,11 @@ window_drain_to(struct replay *r, uint64_t upto)
 {
 	bool ok;
 
-	pthread_mutex_lock(&r->lock);
-	while (!r->fatal && r->aw.next_retire < (upto < r->aw.issued ? upto : r->aw.issued))
-		pthread_cond_wait(&r->cond, &r->lock);
-	ok = !r->fatal;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
+	while (!r->wp.failed && r->aw.next_retire < (upto < r->aw.issued ? upto : r->aw.issued))
+		pthread_cond_wait(&r->wp.cond, &r->wp.lock);
+	ok = !r->wp.failed;
+	pthread_mutex_unlock(&r->wp.lock);
 	return ok;
 }
 
@@ -150,9 +137,9 @@ window_drain(struct replay *r)
 {
 	uint64_t upto;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_mutex_lock(&r->wp.lock);
 	upto = r->aw.issued;
-	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->wp.lock);
 	return window_drain_to(r, upto);
 }
 
