@@ -5,6 +5,7 @@
 
 #include "changeapply.h"
 #include "exitcode.h"
+#include "nsmap.h"
 
 static char *
 token_text(const struct change_event *ev)

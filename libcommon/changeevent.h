@@ -63,6 +63,8 @@ bool change_op_is_document(enum change_op op);
  * ...); "other" for CHANGE_OTHER_DDL, which stands for several.  A static
  * string, never NULL. */
 const char *change_op_name(enum change_op op);
+/* The op an operationType names; CHANGE_OTHER_DDL for any other (or NULL). */
+enum change_op change_op_from_name(const char *name);
 
 /*
  * Parse `doc` into `ev` (views into doc, nothing to free).  Fails (exit
@@ -110,23 +112,5 @@ void change_writes_destroy(struct change_write *w, int n);
  * Tokens without a string _data compare as documents.
  */
 int change_token_cmp(const bson_t *a, const bson_t *b);
-
-/*
- * Namespace mapping (--ns-map): rules "src.coll=dst.coll" or with wildcards
- * "db.*=db2.*" (the collection kept), tried in order.
- */
-struct ns_map;
-struct ns_map *ns_map_new(void);
-/* Add one rule or several separated by commas; false (64) when malformed. */
-bool ns_map_add(struct ns_map *m, const char *rules, bson_error_t *err);
-/*
- * Map db.coll (coll may be NULL for a database) to the target: true with
- * *db_out and *coll_out (bson_free them) when a rule matched, or when none did and
- * `keep_unmapped`; false when the namespace is not to be applied.
- */
-bool ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped,
-	char **db_out, char **coll_out);
-bool ns_map_empty(const struct ns_map *m);
-void ns_map_destroy(struct ns_map *m);
 
 #endif

@@ -16,7 +16,7 @@
 
 #include <zlib.h>
 
-#include "checkpoint.h"
+#include "atomicfile.h"
 #include "docstream.h"
 #include "exitcode.h"
 
@@ -665,7 +665,7 @@ docstream_writer_close(struct docstream_writer *w, bson_error_t *err)
 		}
 		bson_free(w->tmppath);
 		w->tmppath = NULL;
-		fsync_parent_dir(w->path);
+		atomicfile_fsync_dir(w->path);
 	}
 	w->closed = true;
 	return true;

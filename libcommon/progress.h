@@ -3,8 +3,7 @@
  *
  * A progress line on stderr (redrawn in place on a TTY, or a plain line every
  * few seconds when --progress forces it elsewhere) with count, rate and ETA
- * when a total is known; and the NDJSON stats stream of --stats FILE /
- * --stats-fd N: periodic "progress" records and one final "summary".
+ * when a total is known.  The stats stream of --stats is in stats.h.
  */
 #ifndef MP_PROGRESS_H
 #define MP_PROGRESS_H
@@ -32,33 +31,5 @@ void progress_destroy(struct progress *p);
 
 /* Format "1h02m03s" / "2m03s" / "3s" into buf. */
 void progress_format_duration(double seconds, char *buf, size_t size);
-
-struct stats;
-
-/* Open the stats stream: `path` (appended to) or `fd` >= 0; NULL path and
- * fd < 0 give a stats object that writes nothing.  Errors: 73. */
-struct stats *stats_open(const char *path, int fd, const char *tool, bson_error_t *err);
-
-/*
- * Write one record {"tool", "type", "time", "ns", "docs", "bytes", "errors",
- * "elapsed_s", "rate_docs_s", ...extra} as one line.  `type` is "progress" or
- * "summary"; `extra` (may be NULL) adds tool-specific fields.
- */
-bool stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uint64_t bytes,
-	uint64_t errors, const bson_t *extra, bson_error_t *err);
-
-/* True when a periodic record is due: every 10 s, or every
- * $MP_STATS_INTERVAL seconds when that is a positive number. */
-bool stats_due(struct stats *s);
-
-void stats_close(struct stats *s);
-
-/*
- * Close, after writing the exit record {"tool", "type": "exit", "time", "ns",
- * "status", "error"} (ns when not NULL; error, the last error line printed)
- * when the run failed: status above 1 (1 is "differences found").  A run
- * that went well keeps its summary as the last record.  A NULL s is fine.
- */
-void stats_finish(struct stats *s, const char *ns, int status);
 
 #endif

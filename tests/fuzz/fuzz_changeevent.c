@@ -7,6 +7,7 @@
  * ordered against the previous one, as the checkpoint comparison does.
  */
 #include "changeevent.h"
+#include "nsmap.h"
 #include "fuzz.h"
 
 #define MAX_FRAGS 8

@@ -52,6 +52,15 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 			printf("#   '%s'\n#   does not contain '%s'\n", h_ ? h_ : "(null)", n_); \
 	} while (0)
 
+/* n checks that cannot run here, with the reason. */
+static inline void
+skip(int n, const char *why)
+{
+	while (n-- > 0)
+		printf("ok %d # SKIP %s\n", ++tap_n, why);
+	fflush(stdout);
+}
+
 static inline int
 tap_done(void)
 {

@@ -10,6 +10,7 @@
 
 #include "changeapply.h"
 #include "exitcode.h"
+#include "nsmap.h"
 #include "tap.h"
 
 #define EV(op, rest) \

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "changeevent.h"
+#include "nsmap.h"
 #include "exitcode.h"
 #include "tap.h"
 
@@ -55,6 +56,9 @@ test_update_event(void)
 	is_str(change_op_name(ev.op), "update", "change_op_name gives the operationType back");
 	is_str(change_op_name(CHANGE_DROP_DATABASE), "dropDatabase", "change_op_name: dropDatabase");
 	is_str(change_op_name(CHANGE_OTHER_DDL), "other", "change_op_name: the other DDL events are \"other\"");
+	is_int(change_op_from_name("dropDatabase"), CHANGE_DROP_DATABASE, "change_op_from_name: dropDatabase");
+	is_int(change_op_from_name("createIndexes"), CHANGE_OTHER_DDL, "change_op_from_name: any other is other DDL");
+	is_int(change_op_from_name(NULL), CHANGE_OTHER_DDL, "change_op_from_name: none is other DDL");
 	is_str(ev.db, "shop", "ns.db");
 	is_str(ev.coll, "users", "ns.coll");
 	ok(ev.has_token && ev.has_key && ev.has_update && !ev.has_full, "token, key, updateDescription, no fullDocument");

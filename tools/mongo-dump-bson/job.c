@@ -77,7 +77,7 @@ job_tick(struct job *j)
 		BSON_APPEND_UTF8(&extra, "phase", "dump");
 		if (j->total >= 0)
 			BSON_APPEND_INT64(&extra, "total", j->total);
-		stats_emit(j->stats, "progress", j->ns, docs, bytes, 0, &extra, NULL);
+		stats_emit(j->stats, "progress", j->ns, docs, bytes, 0, &extra);
 		bson_destroy(&extra);
 	}
 }

@@ -26,6 +26,7 @@
 #include "docstream.h"
 #include "opt.h"
 #include "progress.h"
+#include "stats.h"
 
 #define TOOL "mongo-dump-bson"
 

@@ -92,7 +92,7 @@ dump_summary(struct job *j, double t0)
 	BSON_APPEND_UTF8(&extra, "phase", "dump");
 	if (j->total >= 0)
 		BSON_APPEND_INT64(&extra, "total", j->total);
-	stats_emit(j->stats, "summary", j->ns, atomic_load(&j->docs), atomic_load(&j->bytes), 0, &extra, NULL);
+	stats_emit(j->stats, "summary", j->ns, atomic_load(&j->docs), atomic_load(&j->bytes), 0, &extra);
 	bson_destroy(&extra);
 	diag_info("%s: %llu documents in %.1f s", j->ns, (unsigned long long)atomic_load(&j->docs), mp_now() - t0);
 }
@@ -284,7 +284,7 @@ out:
 	if (run.client)
 		mongoc_client_pool_push(run.pool, run.client);
 	mongoc_client_pool_destroy(run.pool);
-	stats_finish(run.stats, ns ? ns : db, rc);
+	rc = stats_finish(run.stats, ns ? ns : db, rc);
 	bson_free(uri);
 	return rc;
 }

@@ -119,7 +119,7 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
-	stats_emit(stats, "summary", ns, (uint64_t)n, docstream_reader_bytes(r), 0, NULL, NULL);
+	stats_emit(stats, "summary", ns, (uint64_t)n, docstream_reader_bytes(r), 0, NULL);
 	rc = MP_EX_OK;
 out:
 	progress_destroy(p);

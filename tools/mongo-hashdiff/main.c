@@ -133,7 +133,7 @@ run(const char *ns, const char *db)
 		rc = worse(rc, diag_exit(&err, NULL));
 out:
 	docstream_writer_destroy(r.out);
-	stats_finish(r.stats, ns ? ns : db, rc);
+	rc = stats_finish(r.stats, ns ? ns : db, rc);
 	side_close(&r.src);
 	side_close(&r.dst);
 	mongoc_cleanup();

@@ -23,6 +23,7 @@
 #include "dochash.h"
 #include "docstream.h"
 #include "progress.h"
+#include "stats.h"
 
 #define TOOL "mongo-hashdiff"
 #define MAX_RANGES 256

@@ -282,7 +282,7 @@ read_input(struct load *l, struct input *in)
 		if ((l->n.read & 1023) == 0) {
 			progress_update(in->p, l->n.read, docstream_reader_bytes(in->r));
 			if (stats_due(in->stats))
-				stats_emit(in->stats, "progress", l->ns, l->n.written, l->n.bytes, l->n.rejected, NULL, NULL);
+				stats_emit(in->stats, "progress", l->ns, l->n.written, l->n.bytes, l->n.rejected, NULL);
 		}
 	}
 	/* everything read before a bad record is written before we stop */
@@ -310,7 +310,7 @@ summary(struct load *l, struct input *in)
 	BSON_APPEND_INT64(&x, "retries", (int64_t)n->retries);
 	BSON_APPEND_INT64(&x, "skipped_by_checkpoint", (int64_t)in->skipped);
 	BSON_APPEND_BOOL(&x, "dry_run", l->o->dry_run);
-	stats_emit(in->stats, "summary", l->ns, n->written, n->bytes, n->rejected, &x, NULL);
+	stats_emit(in->stats, "summary", l->ns, n->written, n->bytes, n->rejected, &x);
 	bson_destroy(&x);
 	if (l->o->dry_run)
 		diag_warn("%s: dry run: %llu documents would be written (%s), nothing was", l->ns,

@@ -23,6 +23,7 @@
 #include "bulkwrite.h"
 #include "cli.h"
 #include "progress.h"
+#include "stats.h"
 #include "reject.h"
 #include "workpool.h"
 

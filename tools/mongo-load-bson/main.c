@@ -119,7 +119,7 @@ run(const char *ns, const char *db)
 	rc = o.dir ? load_dir(&o, pool, db, stats) : load_one(&o, pool, ns, o.from, o.metadata, stats);
 out:
 	mongoc_client_pool_destroy(pool);
-	stats_finish(stats, ns ? ns : db, rc);
+	rc = stats_finish(stats, ns ? ns : db, rc);
 	bson_free(uri);
 	return rc;
 }

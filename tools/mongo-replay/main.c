@@ -149,7 +149,9 @@ replay_finish(struct replay *r, int rc)
 	return rc;
 }
 
-static void
+/* Free everything; the exit status, which a lost stats record may make a
+ * failure. */
+static int
 replay_close(struct replay *r, struct source *src, int rc)
 {
 	bson_error_t err;
@@ -158,12 +160,13 @@ replay_close(struct replay *r, struct source *src, int rc)
 	progress_destroy(r->progress);
 	docstream_writer_destroy(r->dry);
 	reject_close(r->reject, &err);
-	stats_finish(r->stats, "replay", rc);
+	rc = stats_finish(r->stats, "replay", rc);
 	mongoc_client_pool_destroy(r->pool);
 	window_destroy(r);
 	bson_free(r->lag.n);
 	bson_free(r->by_ns);
 	workpool_destroy(&r->wp);
+	return rc;
 }
 
 static int
@@ -193,7 +196,7 @@ replay_main(void)
 	lanes_stop(&r);
 	rc = replay_finish(&r, rc);
 out:
-	replay_close(&r, &src, rc);
+	rc = replay_close(&r, &src, rc);
 	mongoc_cleanup();
 	return rc;
 }

@@ -23,9 +23,11 @@
 #include "bulkwrite.h"
 #include "changeapply.h"
 #include "changeevent.h"
+#include "nsmap.h"
 #include "cli.h"
 #include "docstream.h"
 #include "progress.h"
+#include "stats.h"
 #include "reject.h"
 #include "workpool.h"
 

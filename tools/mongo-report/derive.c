@@ -31,9 +31,9 @@ sum_changes(const struct ns_row *row, int64_t *ins, int64_t *upd, int64_t *del)
 		*del += row->tools[i].deletes;
 	}
 	if (*ins + *upd + *del == 0) {
-		*ins = row->ev[EV_INSERT];
-		*upd = row->ev[EV_UPDATE] + row->ev[EV_REPLACE];
-		*del = row->ev[EV_DELETE];
+		*ins = row->ev[CHANGE_INSERT];
+		*upd = row->ev[CHANGE_UPDATE] + row->ev[CHANGE_REPLACE];
+		*del = row->ev[CHANGE_DELETE];
 	}
 }
 

@@ -106,9 +106,9 @@ live_take_events(struct live *lv)
 			continue;
 		l = live_row(lv, er->ns);
 		l->events = er->events;
-		l->ins = er->ev[EV_INSERT];
-		l->upd = er->ev[EV_UPDATE] + er->ev[EV_REPLACE];
-		l->del = er->ev[EV_DELETE];
+		l->ins = er->ev[CHANGE_INSERT];
+		l->upd = er->ev[CHANGE_UPDATE] + er->ev[CHANGE_REPLACE];
+		l->del = er->ev[CHANGE_DELETE];
 		l->lag = er->arrival_lag;
 		l->last_event = (double)er->last_wall_ms / 1000.0;
 	}

@@ -16,6 +16,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "changeevent.h"
 #include "cli.h"
 #include "docstream.h"
 
@@ -58,8 +59,8 @@ struct tool_row {
 	struct series docs_t, lag_t; /* docs and lag_s over time, for the charts */
 };
 
-/* Change events of one namespace, by operationType. */
-enum ev_kind { EV_INSERT, EV_UPDATE, EV_REPLACE, EV_DELETE, EV_DROP, EV_RENAME, EV_DROP_DATABASE, EV_OTHER, NEV };
+/* Change events of one namespace, by operationType (libcommon's names). */
+#define NEV (CHANGE_OTHER_DDL + 1)
 
 enum diff_kind { DIFF_MISSING, DIFF_EXTRA, DIFF_CHANGED, NDIFF };
 
@@ -67,7 +68,7 @@ struct ns_row {
 	char ns[256];
 	struct tool_row tools[MAX_TOOLS];
 	int ntools;
-	int64_t ev[NEV]; /* change events seen */
+	int64_t ev[NEV]; /* change events seen, by enum change_op */
 	int64_t events, last_wall_ms;
 	uint32_t last_cluster;
 	double arrival_lag; /* --live --events: age of the last event when it passed */

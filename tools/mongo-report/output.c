@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checkpoint.h"
+#include "atomicfile.h"
 #include "exitcode.h"
 #include "mongo-report.h"
 

@@ -13,8 +13,6 @@
 #include "exitcode.h"
 #include "mongo-report.h"
 
-static const char *const ev_names[NEV - 1] = {"insert", "update", "replace", "delete", "drop", "rename",
-	"dropDatabase"};
 static const char *const diff_names[NDIFF] = {"missing", "extra", "changed"};
 
 void
@@ -295,15 +293,12 @@ report_take_event(struct report *r, const bson_t *d)
 	bson_iter_t it;
 	char ns[256];
 	struct ns_row *row;
-	int k = 0;
 
 	event_ns(d, ns, sizeof ns);
 	row = report_row(r, ns);
 	r->events++;
 	row->events++;
-	while (k < EV_OTHER && (op == NULL || strcmp(ev_names[k], op) != 0))
-		k++;
-	row->ev[k]++;
+	row->ev[change_op_from_name(op)]++;
 	if (bson_iter_init_find(&it, d, "wallTime") && BSON_ITER_HOLDS_DATE_TIME(&it))
 		row->last_wall_ms = bson_iter_date_time(&it);
 	if (bson_iter_init_find(&it, d, "clusterTime") && BSON_ITER_HOLDS_TIMESTAMP(&it)) {

@@ -227,7 +227,7 @@ run(struct watch *w)
 out:
 	docstream_writer_destroy(out);
 	progress_destroy(p);
-	stats_finish(stats, o.ns ? o.ns : o.db ? o.db : "*", rc);
+	rc = stats_finish(stats, o.ns ? o.ns : o.db ? o.db : "*", rc);
 	mongoc_client_destroy(w->client);
 	bson_free(uri);
 	return rc;

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "docstream.h"
 #include "progress.h"
+#include "stats.h"
 
 #define TOOL "mongo-watch"
 #define QUEUE_MAX 10000 /* events the reader may be ahead of the writer */

@@ -210,7 +210,6 @@ static void
 show_progress(struct run *r)
 {
 	char note[48] = "";
-	bson_error_t err;
 
 	if (r->last_secs)
 		snprintf(note, sizeof note, "lag %.0fs", (double)time(NULL) - (double)r->last_secs);
@@ -220,9 +219,7 @@ show_progress(struct run *r)
 		bson_t x = BSON_INITIALIZER;
 
 		append_counts(r, &x);
-		if (!stats_emit(r->st, "progress", run_label(r->o), r->written, docstream_writer_bytes(r->out), 0, &x,
-			    &err))
-			diag_warn("%s", err.message);
+		stats_emit(r->st, "progress", run_label(r->o), r->written, docstream_writer_bytes(r->out), 0, &x);
 		bson_destroy(&x);
 	}
 }
@@ -276,14 +273,12 @@ static void
 emit_summary(struct run *r)
 {
 	bson_t x = BSON_INITIALIZER;
-	bson_error_t err;
 
 	append_counts(r, &x);
 	BSON_APPEND_INT64(&x, "resumes", (int64_t)r->w->resumes);
 	if (r->last_secs)
 		BSON_APPEND_TIMESTAMP(&x, "last_cluster_time", r->last_secs, 0);
-	if (!stats_emit(r->st, "summary", run_label(r->o), r->written, docstream_writer_bytes(r->out), 0, &x, &err))
-		diag_warn("%s", err.message);
+	stats_emit(r->st, "summary", run_label(r->o), r->written, docstream_writer_bytes(r->out), 0, &x);
 	bson_destroy(&x);
 }
 
