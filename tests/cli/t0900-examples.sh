@@ -31,6 +31,15 @@ test_expect_success 'live-sync.sh: first start copies, a restart syncs from the 
 	test -s state/position.tok && test -s state/stats.ndjson
 '
 
+test_expect_success 'live-sync.sh proves the copy: a target that differs ends 1, naming the document' '
+	export NS=$TEST_DB.live STATE=state IDLE_EXIT=1 &&
+	"$EX/live-sync.sh" 2>err && test_grep "equal" err &&
+	id=$(mp-probe find "$DST" $NS "{}" "{\"_id\": 1}" | head -1 | jq -c ._id) &&
+	mp-probe update "$DST" $NS "{\"_id\": $id}" "{\"\$set\": {\"ignored_by_target\": 1}}" &&
+	test_expect_code 1 "$EX/live-sync.sh" >diff 2>err &&
+	jq -e "select(.diff == \"changed\") | ._id == $id" diff
+'
+
 test_expect_success 'live-sync.service names the script and stops restarting on exit 3' '
 	test_grep "^ExecStart=.*live-sync.sh" "$EX/live-sync.service" &&
 	test_grep "^RestartPreventExitStatus=3" "$EX/live-sync.service"
