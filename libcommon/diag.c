@@ -220,11 +220,23 @@ diag_exit(const bson_error_t *err, const char *fmt, ...)
 	return mp_error_exitcode(err);
 }
 
+/* Driver warnings that say nothing the tool does not say itself: a failed
+ * read on a connection ("stream": the operation that failed is reported
+ * with its own error, or retried), and endSessions refused at exit by a
+ * server without sessions (the driver's cleanup, nothing of the user's). */
+static bool
+driver_noise(const char *domain, const char *message)
+{
+	return strcmp(domain, "stream") == 0 || strstr(message, "\"endSessions\"") != NULL;
+}
+
 static void
 driver_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
 {
 	(void)data;
-	if (level <= MONGOC_LOG_LEVEL_WARNING)
+	if (level <= MONGOC_LOG_LEVEL_WARNING && driver_noise(domain, message))
+		diag_msg(DIAG_DEBUG, "%s: %s", domain, message);
+	else if (level <= MONGOC_LOG_LEVEL_WARNING)
 		diag_msg(DIAG_WARN, "%s: %s", domain, message);
 	else if (level <= MONGOC_LOG_LEVEL_INFO)
 		diag_msg(DIAG_DEBUG, "%s: %s", domain, message);

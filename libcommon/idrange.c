@@ -1,6 +1,8 @@
 /*
  * idrange.c: _id range filters across type brackets, and splits by count.
  */
+#include <stdio.h>
+
 #include "bsoncmp.h"
 #include "exitcode.h"
 #include "idrange.h"
@@ -14,13 +16,24 @@
 static const struct {
 	int number;
 	bson_type_t type;
+	uint32_t rare; /* IDRANGE_RARE_* bit: a type not every server takes */
 } all_types[] = {
-	{-1, BSON_TYPE_MINKEY}, {10, BSON_TYPE_NULL},
-	{1, BSON_TYPE_DOUBLE}, {16, BSON_TYPE_INT32}, {18, BSON_TYPE_INT64},
-	{19, BSON_TYPE_DECIMAL128}, {2, BSON_TYPE_UTF8},
-	{3, BSON_TYPE_DOCUMENT}, {5, BSON_TYPE_BINARY},
-	{7, BSON_TYPE_OID}, {8, BSON_TYPE_BOOL}, {9, BSON_TYPE_DATE_TIME},
-	{17, BSON_TYPE_TIMESTAMP}, {127, BSON_TYPE_MAXKEY},
+	{-1, BSON_TYPE_MINKEY, IDRANGE_RARE_MINKEY}, {10, BSON_TYPE_NULL, 0},
+	{1, BSON_TYPE_DOUBLE, 0}, {16, BSON_TYPE_INT32, 0}, {18, BSON_TYPE_INT64, 0},
+	{19, BSON_TYPE_DECIMAL128, IDRANGE_RARE_DECIMAL}, {2, BSON_TYPE_UTF8, 0},
+	{3, BSON_TYPE_DOCUMENT, 0}, {5, BSON_TYPE_BINARY, 0},
+	{7, BSON_TYPE_OID, 0}, {8, BSON_TYPE_BOOL, 0}, {9, BSON_TYPE_DATE_TIME, 0},
+	{17, BSON_TYPE_TIMESTAMP, 0}, {127, BSON_TYPE_MAXKEY, IDRANGE_RARE_MAXKEY},
+};
+
+static const struct {
+	uint32_t bit;
+	int number;
+	const char *name;
+} rare_types[] = {
+	{IDRANGE_RARE_MINKEY, -1, "MinKey"},
+	{IDRANGE_RARE_MAXKEY, 127, "MaxKey"},
+	{IDRANGE_RARE_DECIMAL, 19, "Decimal128"},
 };
 
 /* Brackets whose values compare with $gt/$lt; the others (MinKey, undefined,
@@ -33,7 +46,7 @@ orderable(bson_type_t t)
 
 /* {field: {$type: [types ranked above (sign>0) / below (sign<0) / equal (0) to v]}} */
 static bool
-append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int sign, uint32_t *idx)
+append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int sign, uint32_t omit, uint32_t *idx)
 {
 	int r = bsoncmp_type_rank(v->value_type);
 	bson_t clause, sub, list;
@@ -48,6 +61,8 @@ append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int s
 	for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
 		int ri = bsoncmp_type_rank(all_types[i].type);
 
+		if (all_types[i].rare & omit)
+			continue;
 		if ((sign > 0 && ri > r) || (sign < 0 && ri < r) || (sign == 0 && ri == r)) {
 			char nkey[16];
 			const char *nk;
@@ -65,7 +80,7 @@ append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int s
 /* One bound as {$or: [{field: {op: v}}, {field: {$type: [beyond]}}]}. */
 static void
 append_bound(bson_t *and_arr, uint32_t *and_idx, const char *field, const bson_value_t *v, bool incl,
-	int sign)
+	int sign, uint32_t omit)
 {
 	bson_t clause, ors, cmp, op;
 	char key[16];
@@ -83,16 +98,16 @@ append_bound(bson_t *and_arr, uint32_t *and_idx, const char *field, const bson_v
 		bson_append_document_end(&cmp, &op);
 		bson_append_document_end(&ors, &cmp);
 	} else if (incl) {
-		append_types(&ors, field, v, 0, &oi);
+		append_types(&ors, field, v, 0, 0, &oi);
 	}
-	append_types(&ors, field, v, sign, &oi);
+	append_types(&ors, field, v, sign, omit, &oi);
 	bson_append_array_end(&clause, &ors);
 	bson_append_document_end(and_arr, &clause);
 }
 
 void
 idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson_value_t *lo,
-	bool lo_incl, const bson_value_t *hi, bool hi_incl)
+	bool lo_incl, const bson_value_t *hi, bool hi_incl, uint32_t omit)
 {
 	bson_t and_arr;
 	uint32_t idx = 0;
@@ -108,10 +123,61 @@ idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson
 		idx++;
 	}
 	if (lo != NULL)
-		append_bound(&and_arr, &idx, field, lo, lo_incl, 1);
+		append_bound(&and_arr, &idx, field, lo, lo_incl, 1, omit);
 	if (hi != NULL)
-		append_bound(&and_arr, &idx, field, hi, hi_incl, -1);
+		append_bound(&and_arr, &idx, field, hi, hi_incl, -1, omit);
 	bson_append_array_end(filter, &and_arr);
+}
+
+/* One rare type: PRESENT / absent / unnamed into caps; false when the
+ * server could not be asked. */
+static bool
+probe_type(mongoc_collection_t *coll, uint32_t bit, int number, struct idrange_caps *caps, bson_error_t *err)
+{
+	bson_t filter = BSON_INITIALIZER, id;
+	bson_t *opts = BCON_NEW("projection", "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(1));
+	mongoc_cursor_t *cur;
+	const bson_t *doc;
+	bool ok = true;
+
+	bson_append_document_begin(&filter, "_id", 3, &id);
+	bson_append_int32(&id, "$type", 5, number);
+	bson_append_document_end(&filter, &id);
+	cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
+	if (mongoc_cursor_next(cur, &doc))
+		caps->present |= bit;
+	else if (!mongoc_cursor_error(cur, err))
+		; /* none */
+	else if (err->domain == MONGOC_ERROR_SERVER || err->domain == MONGOC_ERROR_QUERY)
+		caps->unnamed |= bit;
+	else
+		ok = false;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(opts);
+	bson_destroy(&filter);
+	return ok;
+}
+
+bool
+idrange_probe(mongoc_collection_t *coll, struct idrange_caps *caps, bson_error_t *err)
+{
+	caps->unnamed = caps->present = 0;
+	for (size_t i = 0; i < sizeof rare_types / sizeof rare_types[0]; i++)
+		if (!probe_type(coll, rare_types[i].bit, rare_types[i].number, caps, err))
+			return false;
+	return true;
+}
+
+const char *
+idrange_rare_names(uint32_t rare, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof rare_types / sizeof rare_types[0]; i++)
+		if ((rare & rare_types[i].bit) && len < size)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "", rare_types[i].name);
+	return buf;
 }
 
 bool

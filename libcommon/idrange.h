@@ -11,6 +11,13 @@
  * Limitation: JavaScript code and the deprecated types symbol, DBPointer and
  * code with scope are not listed, so an _id of one of those types falls
  * outside any range that is bounded on its far side.
+ *
+ * Not every server takes every type code in $type: FerretDB 1.x answers
+ * "Type code -1 not implemented" for MinKey, and the same for MaxKey (127)
+ * and Decimal128 (19), and cannot store such values either.  The filter
+ * leaves out the rare types in `omit` (IDRANGE_RARE_* bits);
+ * idrange_probe() finds the ones a server refuses and whether a collection
+ * holds an _id of one of them.
  */
 #ifndef MP_IDRANGE_H
 #define MP_IDRANGE_H
@@ -24,7 +31,26 @@
  * `base` (may be NULL) is the caller's query, kept as the first clause.
  */
 void idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson_value_t *lo,
-	bool lo_incl, const bson_value_t *hi, bool hi_incl);
+	bool lo_incl, const bson_value_t *hi, bool hi_incl, uint32_t omit);
+
+#define IDRANGE_RARE_MINKEY  1u
+#define IDRANGE_RARE_MAXKEY  2u
+#define IDRANGE_RARE_DECIMAL 4u
+#define IDRANGE_RARE_ALL     7u
+
+struct idrange_caps {
+	uint32_t unnamed; /* rare types the server refuses in $type (it holds none of them) */
+	uint32_t present; /* rare types some _id of the collection has */
+};
+
+/*
+ * Ask the server, for each rare type, whether an _id of `coll` has it (a
+ * find with limit 1 each).  A refusal by the server is an answer (unnamed);
+ * false with err only when the server could not be asked.
+ */
+bool idrange_probe(mongoc_collection_t *coll, struct idrange_caps *caps, bson_error_t *err);
+/* Name a set of rare types ("MinKey, Decimal128") for messages. */
+const char *idrange_rare_names(uint32_t rare, char *buf, size_t size);
 
 /*
  * Split the documents of `coll` matching `query` (may be NULL) into `n`

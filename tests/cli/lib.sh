@@ -33,7 +33,7 @@ test_cleanup() {
 	local uri p
 	for p in $(cat "$SCRATCH/.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	if [ -n "$test_dbs_used" ]; then
-		for uri in "${MP_SOURCE_URI:-}" "${MP_TARGET_URI:-}"; do
+		for uri in "${MP_SOURCE_URI:-}" "${MP_TARGET_URI:-}" "${MP_FERRETDB_URI:-}"; do
 			[ -n "$uri" ] || continue
 			mp-probe dropdb "$uri" "$TEST_DB" >/dev/null 2>&1 || true
 			mp-probe dropdb "$uri" "$TEST_DB2" >/dev/null 2>&1 || true
@@ -58,6 +58,7 @@ skip_all() {
 #   MONGO_TOOLS  mongodump, mongorestore, bsondump built by tests/mongo-tools/build
 #   MOCKUPDB     Debian's python3-mockupdb, for scripted peers
 #   PYMONGO      Debian's python3-pymongo
+#   FERRETDB     a FerretDB server (MP_FERRETDB_URI), started by tests/run
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -65,6 +66,7 @@ prereq_check() {
 	MONGO_TOOLS) [ -n "${MP_MONGO_TOOLS_BIN:-}" ] && [ -x "$MP_MONGO_TOOLS_BIN/bsondump" ] ;;
 	MOCKUPDB) /usr/bin/python3 -c "import mockupdb" 2>/dev/null ;;
 	PYMONGO) /usr/bin/python3 -c "import pymongo" 2>/dev/null ;;
+	FERRETDB) [ -n "${MP_FERRETDB_URI:-}" ] ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -74,6 +76,7 @@ prereq_why() {
 	MONGO_TOOLS) echo "${MP_MONGO_TOOLS_SKIP:-the MongoDB Database Tools are not built (tests/mongo-tools/build)}" ;;
 	MOCKUPDB) echo "Debian python3-mockupdb is not installed (make deps)" ;;
 	PYMONGO) echo "Debian python3-pymongo is not installed (make deps)" ;;
+	FERRETDB) echo "${MP_FERRETDB_SKIP:-no FerretDB (run through make check)}" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }
@@ -87,7 +90,7 @@ test_have_prereq() {
 		case $prereq_missing in *" $p "*) return 1 ;; esac
 		if prereq_check "$p"; then
 			prereq_ok="$prereq_ok$p "
-			[ "$p" != SERVERS ] || test_dbs_used=1
+			case $p in SERVERS|FERRETDB) test_dbs_used=1 ;; esac
 		else
 			prereq_missing="$prereq_missing$p "
 			return 1

@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((c < 0) != (back > 0) || (c == 0) != (back == 0))
 			fuzz_fail("change_token_cmp is not antisymmetric");
 		if (bson_iter_init_find(&it, &ck, "_id")) {
-			idrange_filter(&filter, NULL, "_id", bson_iter_value(&it), false, NULL, false);
+			idrange_filter(&filter, NULL, "_id", bson_iter_value(&it), false, NULL, false, 0);
 			if (!bson_validate(&filter, BSON_VALIDATE_NONE, NULL))
 				fuzz_fail("the resume filter is not a valid document");
 		}

@@ -2,13 +2,15 @@
  * mp-gen: write N deterministic test documents as BSON on stdout, about 270
  * bytes each, nested, of mixed types (for round trips and benchmarks).
  *
- *   mp-gen N [--start K] [--mixed-ids] [--all-types] [--events DB.COLL]
+ *   mp-gen N [--start K] [--mixed-ids] [--all-types] [--no-decimal] [--events DB.COLL]
  *
  * _id is an int32 (K+i) by default; --mixed-ids cycles ObjectId, int32,
  * int64, double, string, document and binary _ids; --all-types adds regex,
  * JavaScript code, timestamp, MinKey and MaxKey fields; --events wraps each
  * document in an insert change event on DB.COLL (as MongoDB writes them:
  * resume token, clusterTime, wallTime, ns, documentKey, fullDocument).
+ * --no-decimal (or MP_GEN_NO_DECIMAL=1 in the environment) writes "amount"
+ * as a string, for a server without Decimal128 (FerretDB 1.x).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,7 @@ int
 main(int argc, char **argv)
 {
 	int64_t n, start = 0;
-	bool mixed = false, all = false;
+	bool mixed = false, all = false, no_decimal = getenv("MP_GEN_NO_DECIMAL") && *getenv("MP_GEN_NO_DECIMAL") == '1';
 	const char *events = NULL;
 	char evdb[256] = "", evcoll[256] = "";
 	uint8_t *out;
@@ -104,6 +106,8 @@ main(int argc, char **argv)
 			mixed = true;
 		else if (strcmp(argv[a], "--all-types") == 0)
 			all = true;
+		else if (strcmp(argv[a], "--no-decimal") == 0)
+			no_decimal = true;
 		else if (strcmp(argv[a], "--start") == 0 && a + 1 < argc)
 			start = atoll(argv[++a]);
 		else if (strcmp(argv[a], "--events") == 0 && a + 1 < argc)
@@ -136,7 +140,10 @@ main(int argc, char **argv)
 		BSON_APPEND_DATE_TIME(&d, "created", 1600000000000LL + (int64_t)(next() % 100000000000ULL));
 		snprintf(t, sizeof t, "%llu.%02llu", (unsigned long long)(next() % 10000), (unsigned long long)(next() % 100));
 		bson_decimal128_from_string(t, &dec);
-		BSON_APPEND_DECIMAL128(&d, "amount", &dec);
+		if (no_decimal)
+			BSON_APPEND_UTF8(&d, "amount", t);
+		else
+			BSON_APPEND_DECIMAL128(&d, "amount", &dec);
 		for (size_t k = 0; k < sizeof bin; k++)
 			bin[k] = (uint8_t)next();
 		BSON_APPEND_BINARY(&d, "blob", BSON_SUBTYPE_BINARY, bin, sizeof bin);

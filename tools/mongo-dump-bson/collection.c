@@ -186,8 +186,15 @@ dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *after)
 	bson_t filter = BSON_INITIALIZER;
 	bool track = j->o->checkpoint != NULL || j->o->resume_after_id != NULL, ok;
 	mongoc_cursor_t *cur;
+	bson_error_t err;
 
-	idrange_filter(&filter, j->query, "_id", after, false, NULL, false);
+	if (after != NULL && !dump_probe_types(j, coll, &err)) {
+		pthread_mutex_lock(&j->wlock);
+		job_fail(j, &err);
+		pthread_mutex_unlock(&j->wlock);
+		return false;
+	}
+	idrange_filter(&filter, j->query, "_id", after, false, NULL, false, j->omit);
 	cur = mongoc_collection_find_with_opts(coll, &filter, j->find_opts, NULL);
 	ok = job_drain(j, cur, track);
 	mongoc_cursor_destroy(cur);

@@ -83,7 +83,7 @@ job_tick(struct job *j)
 }
 
 /* Keep the first failure of the job; the caller holds wlock. */
-static void
+void
 job_fail(struct job *j, const bson_error_t *err)
 {
 	if (!j->failed) {

@@ -65,6 +65,7 @@ struct job {
 	struct progress *p;  /* drawn, and --stats written, under wlock */
 	struct stats *stats;
 	int64_t total;       /* documents expected, -1 unknown */
+	uint32_t omit;       /* rare _id types the server refuses in $type (idrange.h) */
 };
 
 /* job.c */
@@ -76,6 +77,8 @@ void job_clear(struct job *j);
 
 /* Draw progress towards `total` documents (-1 unknown) from now on. */
 void job_set_progress(struct job *j, int64_t total);
+/* Keep the first failure of the job; the caller holds wlock. */
+void job_fail(struct job *j, const bson_error_t *err);
 /* The last progress line, and no more. */
 void job_end_progress(struct job *j);
 /* Redraw progress and write a --stats record when due; the caller holds wlock. */
@@ -103,6 +106,8 @@ bool dump_collection(struct job *j, mongoc_client_t *client, bson_error_t *err);
 /* --parallel/--partition: read the ranges of _id at once.  `known_total`:
  * the progress already has the right total. */
 bool dump_ranges(struct job *j, mongoc_collection_t *coll, bool known_total, bson_error_t *err);
+/* Before any _id filter: ask which rare types the server refuses. */
+bool dump_probe_types(struct job *j, mongoc_collection_t *coll, bson_error_t *err);
 
 /* layout.c */
 

@@ -61,7 +61,7 @@ read_ranges(struct job *j, const bson_t *base, const bson_value_t *bounds, int n
 		tasks[r].j = j;
 		tasks[r].filter = bson_new();
 		idrange_filter(tasks[r].filter, base, "_id", r > 0 ? &bounds[r - 1] : NULL, true,
-			r < nb ? &bounds[r] : NULL, false);
+			r < nb ? &bounds[r] : NULL, false, j->omit);
 		pthread_create(&tasks[r].thread, NULL, range_worker, &tasks[r]);
 	}
 	wait_ranges(j, tasks, n);
@@ -82,7 +82,7 @@ partition_filter(struct job *j, mongoc_collection_t *coll, bson_t *share, bson_e
 
 	if (ok && k <= nb)
 		idrange_filter(share, j->query, "_id", k > 0 ? &bounds[k - 1] : NULL, true, k < nb ? &bounds[k] : NULL,
-			false);
+			false, j->omit);
 	else if (ok)
 		/* fewer documents than shares: this share is empty */
 		BCON_APPEND(share, "_id", "{", "$in", "[", "]", "}");
@@ -90,6 +90,21 @@ partition_filter(struct job *j, mongoc_collection_t *coll, bson_t *share, bson_e
 		bson_value_destroy(&bounds[i]);
 	bson_free(bounds);
 	return ok;
+}
+
+bool
+dump_probe_types(struct job *j, mongoc_collection_t *coll, bson_error_t *err)
+{
+	struct idrange_caps caps;
+	char names[64];
+
+	if (!idrange_probe(coll, &caps, err))
+		return false;
+	j->omit = caps.unnamed;
+	if (caps.unnamed)
+		diag_info("%s: the server takes no %s type code in a query (so it holds no such _id): "
+			"_id ranges are built without", j->ns, idrange_rare_names(caps.unnamed, names, sizeof names));
+	return true;
 }
 
 bool
@@ -103,7 +118,8 @@ dump_ranges(struct job *j, mongoc_collection_t *coll, bool known_total, bson_err
 	int64_t count = -1;
 	bool ok = true;
 
-	if (o->part.n > 0) {
+	ok = dump_probe_types(j, coll, err);
+	if (ok && o->part.n > 0) {
 		ok = partition_filter(j, coll, &share, err);
 		base = &share;
 	}

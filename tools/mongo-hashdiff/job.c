@@ -11,6 +11,7 @@
 
 #include "diag.h"
 #include "exitcode.h"
+#include "idrange.h"
 #include "mongo-hashdiff.h"
 #include "sig.h"
 
@@ -85,6 +86,46 @@ static bool
 job_single_stream(const struct job *j)
 {
 	return !j->o->count_only && job_servers(j) && j->o->parallel <= 1 && j->o->part.n == 0;
+}
+
+/* Ask one side; false when it could not be asked (the job failed). */
+static bool
+probe_side(struct job *j, const struct end *e, struct idrange_caps *caps)
+{
+	mongoc_client_t *c = mongoc_client_pool_pop(e->side->pool);
+	mongoc_collection_t *coll = mongoc_client_get_collection(c, e->db, e->coll);
+	bson_error_t err;
+	bool ok = idrange_probe(coll, caps, &err);
+
+	mongoc_collection_destroy(coll);
+	mongoc_client_pool_push(e->side->pool, c);
+	if (!ok) {
+		side_error(e->side, &err);
+		job_fail(j, &err);
+	}
+	return ok;
+}
+
+/* _id filters leave out the rare types a side refuses in $type (it holds
+ * none of them); one filter cannot serve both sides when the other side
+ * holds an _id of such a type. */
+bool
+job_probe_types(struct job *j)
+{
+	struct idrange_caps s, t;
+	char names[64];
+
+	if (!probe_side(j, &j->src, &s) || !probe_side(j, &j->dst, &t))
+		return false;
+	j->omit = s.unnamed | t.unnamed;
+	j->rangeable = ((s.present | t.present) & j->omit) == 0;
+	if (s.unnamed)
+		diag_info("%s: the source takes no %s type code in a query (so it holds no such _id)", j->src.ns,
+			idrange_rare_names(s.unnamed, names, sizeof names));
+	if (t.unnamed)
+		diag_info("%s: the target takes no %s type code in a query (so it holds no such _id)", j->src.ns,
+			idrange_rare_names(t.unnamed, names, sizeof names));
+	return true;
 }
 
 static void

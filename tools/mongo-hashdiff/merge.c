@@ -242,8 +242,15 @@ resume_from_checkpoint(struct job *j, bson_t *filter)
 		job_fail(j, &err);
 		goto out;
 	}
+	if (found && !job_probe_types(j))
+		goto out;
+	if (found && !j->rangeable) {
+		diag_warn("%s: cannot resume after the checkpoint (one side holds _ids of a type the other takes "
+			"no type code of in a query): comparing from the start", j->src.ns);
+		found = false;
+	}
 	if (found && bson_iter_init_find(&it, &ck, "_id")) {
-		idrange_filter(filter, NULL, "_id", bson_iter_value(&it), false, NULL, false);
+		idrange_filter(filter, NULL, "_id", bson_iter_value(&it), false, NULL, false, j->omit);
 		j->n.compared = count_of(&ck, "compared");
 		j->n.equal = count_of(&ck, "equal");
 		j->n.missing = count_of(&ck, "missing");

@@ -85,6 +85,9 @@ struct job {
 
 	struct progress *p;
 	double last_save;
+
+	uint32_t omit;  /* rare _id types a side refuses in $type (libcommon/idrange.h) */
+	bool rangeable; /* one _id filter serves both sides (see job_probe_types) */
 };
 
 /* What one run compares with what, and where it writes. */
@@ -147,6 +150,9 @@ int job_run(struct job *j, struct stats *st);
 /* Record the job's first failure: job_fail takes the lock, job_fail_held
  * is called with it held. */
 void job_fail(struct job *j, const bson_error_t *err);
+/* Before any _id range: probe both sides for the rare _id types they
+ * refuse or hold; false (the job failed) when a side could not be asked. */
+bool job_probe_types(struct job *j);
 void job_fail_held(struct job *j, const bson_error_t *err);
 
 /* The _id of doc into *id (a view into doc, not a copy); false when doc

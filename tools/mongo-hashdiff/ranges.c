@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "exitcode.h"
 #include "idrange.h"
 #include "mongo-hashdiff.h"
 
@@ -144,6 +145,21 @@ ranges_compare(struct job *j)
 	int nt = 0, descended = 0;
 
 	s.nb = 0;
+	if (!job_probe_types(j))
+		goto out;
+	if (!j->rangeable && j->o->part.n == 0) {
+		diag_warn("%s: one side holds _ids of a type the other takes no type code of in a query: "
+			"comparing in one stream, not in ranges", j->src.ns);
+		return merge_servers(j);
+	}
+	if (!j->rangeable) {
+		bson_error_t err;
+
+		mp_error_set(&err, MP_EX_UNAVAILABLE, "cannot split for --partition: one side holds _ids of a type "
+			"the other takes no type code of in a query; compare without --partition");
+		job_fail(j, &err);
+		goto out;
+	}
 	if (!split_source(j, &s))
 		goto out;
 	tasks = bson_malloc0(sizeof *tasks * (size_t)(s.nb + 1));
@@ -151,7 +167,7 @@ ranges_compare(struct job *j)
 		tasks[nt].j = j;
 		bson_init(&tasks[nt].filter);
 		idrange_filter(&tasks[nt].filter, NULL, "_id", r > 0 ? &s.bounds[r - 1] : NULL, true,
-			r < s.nb ? &s.bounds[r] : NULL, false);
+			r < s.nb ? &s.bounds[r] : NULL, false, j->omit);
 	}
 	run_tasks(tasks, nt, j->o->parallel > 1 ? (int)j->o->parallel : 1);
 	for (int k = 0; k < nt; k++) {

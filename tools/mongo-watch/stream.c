@@ -107,6 +107,16 @@ watch_stream_error(mongoc_change_stream_t *cs, bson_error_t *err, int64_t *code)
 	*code = err->code;
 	if (reply && bson_iter_init_find(&it, reply, "code") && BSON_ITER_HOLDS_NUMBER(&it))
 		*code = bson_iter_as_int64(&it);
+	/* a server without change streams: a standalone mongod (40573), or one
+	 * that does not implement the stage (238 NotImplemented, 40324 unknown
+	 * stage); polling is the way there */
+	if (*code == 40573 || *code == 238 || *code == 40324) {
+		char said[sizeof err->message];
+
+		bson_strncpy(said, err->message, sizeof said);
+		mp_error_set(err, MP_EX_UNAVAILABLE, "this server has no change streams (%s, code %lld): "
+			"poll a field that every write sets instead, with --poll-field FIELD", said, (long long)*code);
+	}
 	return true;
 }
 
