@@ -22,6 +22,8 @@ cli_common_init(struct cli_common *c)
 	c->json = DOCSTREAM_JSON_CANONICAL;
 	c->stats_fd = -1;
 	c->verbosity = DIAG_WARN;
+	c->socket_timeout_ms = CONN_SOCKET_TIMEOUT_MS;
+	c->connect_timeout_ms = CONN_CONNECT_TIMEOUT_MS;
 }
 
 bool
@@ -113,6 +115,27 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	case CLI_OPT_PROGRESS:
 		c->progress = true;
 		return 1;
+	case CLI_OPT_SOCKET_TIMEOUT:
+	case CLI_OPT_CONNECT_TIMEOUT: {
+		double s;
+		char *end;
+
+		errno = 0;
+		s = strtod(arg, &end);
+		if (*arg == '\0' || *end != '\0' || errno != 0 || !(s >= 0 && s <= 86400) ||
+		    (opt == CLI_OPT_CONNECT_TIMEOUT && s == 0)) {
+			mp_error_set(err, MP_EX_USAGE, "%s takes seconds (%s), not '%s'",
+				opt == CLI_OPT_SOCKET_TIMEOUT ? "--socket-timeout" : "--connect-timeout",
+				opt == CLI_OPT_SOCKET_TIMEOUT ? "0 to 86400, 0 waits for ever" : "above 0, up to 86400", arg);
+			return -1;
+		}
+		if (opt == CLI_OPT_SOCKET_TIMEOUT)
+			c->socket_timeout_ms = (int32_t)(s * 1000);
+		else
+			c->connect_timeout_ms = (int32_t)(s * 1000);
+		conn_set_timeouts(c->socket_timeout_ms, c->connect_timeout_ms);
+		return 1;
+	}
 	case CLI_OPT_MAX_DOC:
 		if (!cli_parse_int64(arg, 5, INT32_MAX, &v)) {
 			mp_error_set(err, MP_EX_USAGE, "--max-doc-size takes a byte count, not '%s'", arg);

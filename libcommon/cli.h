@@ -29,6 +29,8 @@ enum cli_opt {
 	CLI_OPT_STATS_FD,
 	CLI_OPT_PROGRESS,
 	CLI_OPT_MAX_DOC,
+	CLI_OPT_SOCKET_TIMEOUT,
+	CLI_OPT_CONNECT_TIMEOUT,
 	CLI_OPT_TOOL_BASE = 1100, /* tools number their own long options from here */
 };
 
@@ -43,6 +45,7 @@ struct cli_common {
 	int stats_fd;
 	bool progress;
 	size_t max_doc;
+	int32_t socket_timeout_ms, connect_timeout_ms; /* conn_set_timeouts() */
 	int verbosity;
 	bool help, version;
 };

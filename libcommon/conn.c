@@ -86,6 +86,23 @@ conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bso
 	return checked;
 }
 
+static int32_t socket_timeout_ms = CONN_SOCKET_TIMEOUT_MS, connect_timeout_ms = CONN_CONNECT_TIMEOUT_MS;
+
+void
+conn_set_timeouts(int32_t socket_ms, int32_t connect_ms)
+{
+	socket_timeout_ms = socket_ms;
+	connect_timeout_ms = connect_ms;
+}
+
+/* Set an option the URI does not set itself. */
+static void
+default_option(mongoc_uri_t *u, const char *name, int32_t v)
+{
+	if (!mongoc_uri_has_option(u, name))
+		mongoc_uri_set_option_as_int32(u, name, v);
+}
+
 static mongoc_uri_t *
 make_uri(const char *uri, const char *tool, bson_error_t *err)
 {
@@ -101,6 +118,9 @@ make_uri(const char *uri, const char *tool, bson_error_t *err)
 		return NULL;
 	}
 	diag_add_secret(mongoc_uri_get_password(u));
+	default_option(u, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
+	default_option(u, MONGOC_URI_CONNECTTIMEOUTMS, connect_timeout_ms);
+	default_option(u, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, connect_timeout_ms);
 	if (mongoc_uri_get_appname(u) == NULL) {
 		snprintf(appname, sizeof appname, "mongo-pipes/%s", tool);
 		mongoc_uri_set_appname(u, appname);

@@ -39,6 +39,17 @@ char *conn_hosts(const char *uri);
 /* A copy of `uri` with its password replaced by "****"; bson_free() it. */
 char *conn_redact(const char *uri);
 
+/*
+ * The timeouts of every client made from now on, in milliseconds, unless
+ * its URI sets them: a reply awaited longer than `socket_ms` is a network
+ * error (0: wait for ever); `connect_ms` bounds a connection and the search
+ * for a server.  Defaults: 60000 and 10000 (the driver's are 300000 and
+ * 10000/30000: a stalled server held a tool for five minutes).
+ */
+#define CONN_SOCKET_TIMEOUT_MS 60000
+#define CONN_CONNECT_TIMEOUT_MS 10000
+void conn_set_timeouts(int32_t socket_ms, int32_t connect_ms);
+
 /* A client for `uri` with the suite's settings (error API 2, appname
  * "mongo-pipes/<tool>"); NULL with err (64) when the URI is bad. */
 mongoc_client_t *conn_client_new(const char *uri, const char *tool, bson_error_t *err);

@@ -19,6 +19,7 @@
 #include "atomicfile.h"
 #include "docstream.h"
 #include "exitcode.h"
+#include "sig.h"
 
 #define WBUF_SIZE (1024 * 1024)
 
@@ -520,6 +521,7 @@ docstream_writer_open(const char *path, const struct docstream_writer_opts *opts
 	w->own_fd = true;
 	w->path = bson_strdup(path);
 	w->tmppath = tmp;
+	sig_cleanup_add(tmp);
 	return w;
 }
 
@@ -663,6 +665,7 @@ docstream_writer_close(struct docstream_writer *w, bson_error_t *err)
 				strerror(errno));
 			return false;
 		}
+		sig_cleanup_remove(w->tmppath);
 		bson_free(w->tmppath);
 		w->tmppath = NULL;
 		atomicfile_fsync_dir(w->path);
@@ -682,6 +685,7 @@ docstream_writer_destroy(struct docstream_writer *w)
 		close(w->fd);
 	if (w->tmppath != NULL) {
 		unlink(w->tmppath);
+		sig_cleanup_remove(w->tmppath);
 		bson_free(w->tmppath);
 	}
 	bson_free(w->path);

@@ -58,6 +58,7 @@ enum opt_common {
 	OPT_COMMON_INPUT = 1 << 5,    /* --input-format, --max-doc-size */
 	OPT_COMMON_STATS = 1 << 6,    /* --stats, --stats-fd */
 	OPT_COMMON_PROGRESS = 1 << 7, /* --progress */
+	OPT_COMMON_TIMEOUTS = 1 << 8, /* --socket-timeout, --connect-timeout */
 };
 
 struct opt_tool {

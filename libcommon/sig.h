@@ -3,6 +3,13 @@
  * between batches (finish the batch in flight, flush, checkpoint, exit); a
  * second one ends the process at once.  SIGPIPE is ignored so that a closed
  * downstream shows up as EPIPE from write(2), which the stream writer reports.
+ *
+ * A tool blocked on a server that does not answer (a stalled connection
+ * waits for the socket timeout) cannot poll the flag: after a stop request
+ * a watchdog thread gives it a grace period (MP_STOP_GRACE seconds, default
+ * 10), then removes the registered temporary files and exits 75 at once.
+ * That loses nothing: checkpoints cover acknowledged work only and are
+ * replaced whole, as are output files (their temporaries are removed).
  */
 #ifndef MP_SIG_H
 #define MP_SIG_H
@@ -19,7 +26,22 @@ bool sig_stop_requested(void);
 /* The signal that asked for the stop, 0 if none. */
 int sig_received(void);
 
-/* Ask for a stop from inside the process (tests, --max-events and the like). */
+/* Ask for a stop from inside the process (tests, --max-events and the like);
+ * no grace period runs. */
 void sig_request_stop(int signo);
+
+/* The grace period after a stop request, in seconds. */
+double sig_grace_seconds(void);
+
+/* A temporary file to remove if the grace period runs out; removed from
+ * the list once renamed or deleted. */
+void sig_cleanup_add(const char *path);
+void sig_cleanup_remove(const char *path);
+
+/* What to do, from the watchdog thread, before it ends the process: save
+ * the checkpoint of what was acknowledged so far (fn takes its own locks;
+ * the threads it waits on are blocked in the driver, not holding them).
+ * NULL fn: nothing. */
+void sig_set_last_words(void (*fn)(void *), void *arg);
 
 #endif

@@ -70,7 +70,8 @@ const struct opt_tool dump_tool = {
 	"73/74 output, 75 interrupted.\n"
 	"See mongo-dump-bson(1).",
 	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT |
-		OPT_COMMON_STATS | OPT_COMMON_PROGRESS,
+		OPT_COMMON_STATS | OPT_COMMON_PROGRESS |
+		OPT_COMMON_TIMEOUTS,
 	options,
 	false,
 };

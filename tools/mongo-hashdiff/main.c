@@ -73,7 +73,8 @@ static const struct opt_tool tool = {
 	"namespace, 69 server, 73/74 output, 75 interrupted (no verdict).\n"
 	"See mongo-hashdiff(1).",
 	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT | OPT_COMMON_STATS |
-		OPT_COMMON_PROGRESS,
+		OPT_COMMON_PROGRESS |
+		OPT_COMMON_TIMEOUTS,
 	opts,
 	false,
 };

@@ -13,6 +13,7 @@
 #include "exitcode.h"
 #include "load.h"
 #include "progress.h"
+#include "sig.h"
 
 static struct batch *
 batch_of(struct wp_node *n)
@@ -94,10 +95,25 @@ workers_init(struct load *l)
 	workpool_init(&l->wp, work, drop, l);
 }
 
+/* The grace period after a signal ran out (sig.h): keep what was
+ * acknowledged so far. */
+static void
+last_words(void *arg)
+{
+	struct load *l = arg;
+	bson_error_t err;
+
+	pthread_mutex_lock(&l->wp.lock);
+	l->ack_dirty = l->ack_dirty || l->has_ack_id;
+	(void)checkpoint_save_ack(l, &err);
+	pthread_mutex_unlock(&l->wp.lock);
+}
+
 void
 workers_start(struct load *l)
 {
 	workpool_start(&l->wp, l->pool, (int)l->o->workers, 1, 1);
+	sig_set_last_words(last_words, l);
 }
 
 bool
@@ -120,5 +136,6 @@ workers_enqueue(struct load *l, struct batch *b)
 void
 workers_stop(struct load *l)
 {
+	sig_set_last_words(NULL, NULL);
 	workpool_stop(&l->wp);
 }

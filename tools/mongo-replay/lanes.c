@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mongo-replay.h"
+#include "sig.h"
 
 static struct item *
 item_of_node(struct wp_node *n)
@@ -66,6 +67,19 @@ lanes_init(struct replay *r)
 	workpool_init(&r->wp, lane_work, lane_drop, r);
 }
 
+/* The grace period after a signal ran out (sig.h): keep the checkpoint
+ * of what the target acknowledged so far. */
+static void
+last_words(void *arg)
+{
+	struct replay *r = arg;
+	bson_error_t err;
+
+	pthread_mutex_lock(&r->wp.lock);
+	(void)window_save(r, &err);
+	pthread_mutex_unlock(&r->wp.lock);
+}
+
 /* Start --workers lanes (none in a dry run). */
 void
 lanes_start(struct replay *r)
@@ -73,6 +87,7 @@ lanes_start(struct replay *r)
 	int n = r->o->dry_run ? 0 : (int)r->o->workers;
 
 	workpool_start(&r->wp, r->pool, n, n, (int)r->o->batch_size);
+	sig_set_last_words(last_words, r);
 }
 
 static uint32_t
@@ -99,5 +114,6 @@ lanes_dispatch(struct replay *r, struct item *it)
 void
 lanes_stop(struct replay *r)
 {
+	sig_set_last_words(NULL, NULL);
 	workpool_stop(&r->wp);
 }

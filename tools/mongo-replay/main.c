@@ -63,7 +63,8 @@ static const struct opt_tool tool = {
 	"Exit: 0 done, 3 stopped at a DDL or invalidate event, 64 usage, 65 bad event\n"
 	"or rejected write, 66 no input, 69 server, 73/74 output.  See mongo-replay(1).",
 	OPT_COMMON_URI | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT | OPT_COMMON_STATS |
-		OPT_COMMON_PROGRESS,
+		OPT_COMMON_PROGRESS |
+		OPT_COMMON_TIMEOUTS,
 	opts,
 	false,
 };

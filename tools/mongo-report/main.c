@@ -58,7 +58,8 @@ static const struct opt_tool tool = {
 	"--source/--target add each collection's count on the servers, progress and ETA.",
 	"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
 	"69 server unavailable, 73/74 output.  See mongo-report(1).",
-	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT,
+	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT |
+		OPT_COMMON_TIMEOUTS,
 	opts,
 	true,
 };

@@ -110,7 +110,8 @@ static const struct opt_tool tool = {
 	"64 usage, 65 bad token, 66 no resume file, 69 server, 73/74 output.\n"
 	"See mongo-watch(1).",
 	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_STATS |
-		OPT_COMMON_PROGRESS,
+		OPT_COMMON_PROGRESS |
+		OPT_COMMON_TIMEOUTS,
 	options,
 	false,
 };
@@ -148,6 +149,9 @@ check_options(void)
 			"--token-file or polling with it");
 	if (o.poll_field && o.ns == NULL)
 		return opt_misuse(&tool, "--poll-field polls one collection: give --ns");
+	/* the server holds a getMore up to --max-await-ms: the socket must wait longer */
+	if (o.max_await_ms > 0 && o.c.socket_timeout_ms > 0 && o.max_await_ms + 10000 > o.c.socket_timeout_ms)
+		conn_set_timeouts((int32_t)BSON_MIN(o.max_await_ms + 30000, INT32_MAX), o.c.connect_timeout_ms);
 	return -1;
 }
 
