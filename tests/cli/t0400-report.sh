@@ -136,4 +136,40 @@ test_expect_success 'a record of no known shape is 65, naming it' '
 	test_expect_code 64 mongo-report --format pdf 2>err
 '
 
+# feed FIFO FILE: write FILE (more than a pipe holds) into FIFO, touch
+# FIFO.fed once the reader took all but a pipe's worth, then hold the FIFO
+# open without writing; the reader is then certain to be blocked on it
+feed() {
+	mkfifo "$1"
+	( cat "$2" && touch "$1.fed" && exec sleep 600 ) >"$1" &
+	echo $! >"$1.pid"
+}
+fed() {
+	for i in $(seq 1 400); do [ -e "$1.fed" ] && return 0; sleep 0.05; done
+	return 1
+}
+unfeed() { pkill -9 -P "$(cat "$1.pid")" 2>/dev/null; kill -9 "$(cat "$1.pid")" 2>/dev/null; true; }
+
+test_expect_success 'a signal while a report reads its input: 75, and no -o file' '
+	for i in $(seq 3000); do
+		echo "{\"tool\":\"mongo-load-bson\",\"type\":\"progress\",\"ns\":\"a.b\",\"docs\":$i,\"bytes\":1,\"errors\":0,\"elapsed_s\":1,\"rate_docs_s\":1}"
+	done >many.ndjson &&
+	feed r1.fifo many.ndjson &&
+	{ mongo-report -o rep.txt r1.fifo 2>err & pid=$!; } && fed r1.fifo &&
+	kill -TERM $pid && { wait $pid; echo $? >rc; } ; unfeed r1.fifo;
+	test "$(cat rc)" = 75 && ! test -e rep.txt && test_grep "signal" err
+'
+
+test_expect_success 'SIGINT or SIGTERM ends the live monitor normally: 0' '
+	mp-gen 2000 --events a.b | mongo-dump-bson --from - --format ndjson >ev.ndjson &&
+	feed r2.fifo ev.ndjson &&
+	{ mongo-report --live --events --refresh 1 r2.fifo >screen 2>err & pid=$!; } && fed r2.fifo &&
+	kill -INT $pid && { wait $pid; echo $? >rc; } ; unfeed r2.fifo;
+	test "$(cat rc)" = 0 &&
+	feed r3.fifo ev.ndjson &&
+	{ mongo-report --live --events --refresh 1 r3.fifo >screen 2>err & pid=$!; } && fed r3.fifo &&
+	kill -TERM $pid && { wait $pid; echo $? >rc; } ; unfeed r3.fifo;
+	test "$(cat rc)" = 0
+'
+
 test_done

@@ -315,7 +315,6 @@ live_run(const struct live_opts *o, const struct servers *sv)
 	 * pipe into the next tool: the screen is stdout only when that is a
 	 * terminal, else stderr. */
 	lv.screen = o->events && !isatty(1) ? stderr : stdout;
-	sig_install();
 	if (o->events && !follower_start(&fo, o->nfiles ? o->files[0] : "-", o->cc)) {
 		diag_error("cannot start the reader thread");
 		goto out;

@@ -19,6 +19,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "mongo-report.h"
+#include "sig.h"
 #include "opt.h"
 
 static const char *const formats[] = {"text", "json", "markdown", "html", NULL}; /* enum fmt */
@@ -57,7 +58,7 @@ static const struct opt_tool tool = {
 	"change-event streams (mongo-watch) per namespace; FILE - or none is stdin.\n"
 	"--source/--target add each collection's count on the servers, progress and ETA.",
 	"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
-	"69 server unavailable, 73/74 output.  See mongo-report(1).",
+	"69 server unavailable, 73/74 output, 75 interrupted.  See mongo-report(1).",
 	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT |
 		OPT_COMMON_TIMEOUTS,
 	opts,
@@ -106,6 +107,11 @@ run_report(const struct servers *sv, char **files, int nfiles, const char *ns, c
 	}
 	if ((sv->src || sv->dst) && !servers_count(sv, &r, ns, db, &err)) {
 		rc = diag_exit(&err, "listing collections");
+		goto out;
+	}
+	if (sig_stop_requested()) {
+		diag_error("interrupted by signal %d: no report written", sig_received());
+		rc = MP_EX_TEMPFAIL;
 		goto out;
 	}
 	report_sort(&r);
@@ -158,6 +164,7 @@ main(int argc, char **argv)
 		db = NULL;
 	}
 	mongoc_init();
+	sig_install(); /* a report stopped by a signal is 75 (--live: 0, its normal end) */
 	rc = run(argv + optind, argc - optind, ns, db);
 	mongoc_cleanup();
 out:
