@@ -107,20 +107,28 @@ test_expect_success SERVERS 'hashdiff with its source cut mid-scan: 69, and no d
 	test_must_be_empty diff
 '
 
-test_expect_success SERVERS 'dump whose source is cut mid-scan: exact, or 69 with a checkpoint a resume completes' '
+test_expect_success SERVERS 'dump --checkpoint whose source is cut mid-scan: reads on after the last _id, exact' '
 	fault_proxy dcut "$SRC" cut --cmd getMore --after 2 --times 1 &&
-	{ mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck >part.bson 2>err;
-	  echo $? >rc; } &&
-	echo "exit $(cat rc)" &&
+	mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck >all.bson 2>err &&
 	test $(grep -c "fault=cut" dcut.log) = 1 &&
-	if [ "$(cat rc)" = 69 ]; then
-		test -s dck &&
-		mongo-dump-bson --uri "$SRC" --ns $TEST_DB.hd --resume-after-id @dck >rest.bson &&
-		cat part.bson rest.bson >all.bson
-	else
-		test "$(cat rc)" = 0 && cp part.bson all.bson
-	fi &&
+	test_grep "reading on after the last _id" err &&
 	mongo-hashdiff --source "$SRC" --target-file all.bson --ns $TEST_DB.hd
+'
+
+test_expect_success SERVERS 'dump in natural order cut mid-scan: 69, saying how to make it resumable' '
+	fault_proxy dcut2 "$SRC" cut --cmd getMore --after 2 --times 1 &&
+	test_expect_code 69 mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 -o nat.bson 2>err &&
+	test_grep "with --checkpoint FILE" err && ! test -e nat.bson
+'
+
+test_expect_success SERVERS 'dump --checkpoint against a source that keeps cutting: 69 after --retries' '
+	fault_proxy dcut3 "$SRC" cut --cmd getMore --after 1 &&
+	test_expect_code 69 mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck3 \
+		--retries 2 >part3.bson 2>err &&
+	test $(grep -c "reading on after" err) = 2 &&
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.hd --resume-after-id @dck3 >rest3.bson &&
+	cat part3.bson rest3.bson >all3.bson &&
+	mongo-hashdiff --source "$SRC" --target-file all3.bson --ns $TEST_DB.hd
 '
 
 test_expect_success SERVERS 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '

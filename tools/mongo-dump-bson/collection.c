@@ -5,6 +5,7 @@
  * a find resuming after an _id (--resume-after-id), or a plain find.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "checkpoint.h"
@@ -12,6 +13,7 @@
 #include "exitcode.h"
 #include "idrange.h"
 #include "mongo-dump-bson.h"
+#include "sig.h"
 
 #define IDS_PER_QUERY 1000
 
@@ -179,14 +181,15 @@ dump_pipeline(struct job *j, mongoc_collection_t *coll, bson_error_t *err)
 
 /* ---- a find, maybe after an _id ---- */
 
-/* The documents matching --query with an _id above `after` (NULL: all). */
+/* One find of the documents matching --query with an _id above `after`
+ * (NULL: all). */
 static bool
-dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *after)
+find_once(struct job *j, mongoc_collection_t *coll, const bson_value_t *after, bool track)
 {
 	bson_t filter = BSON_INITIALIZER;
-	bool track = j->o->checkpoint != NULL || j->o->resume_after_id != NULL, ok;
 	mongoc_cursor_t *cur;
 	bson_error_t err;
+	bool ok;
 
 	if (after != NULL && !dump_probe_types(j, coll, &err)) {
 		pthread_mutex_lock(&j->wlock);
@@ -199,6 +202,57 @@ dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *after)
 	ok = job_drain(j, cur, track);
 	mongoc_cursor_destroy(cur);
 	bson_destroy(&filter);
+	return ok;
+}
+
+/* After a failed read: true (the failure forgotten, *after the last _id
+ * written) when the read can go on from there: the output is in _id order
+ * (--checkpoint or --resume-after-id, no --sort or --limit of the user's),
+ * the failure was the network's, and --retries are left. */
+static bool
+may_resume(struct job *j, bool ordered, int *attempt, bson_value_t *after, bool *have_after)
+{
+	bool go;
+
+	pthread_mutex_lock(&j->wlock);
+	go = ordered && mp_error_transient(&j->err) && *attempt < j->o->retries && !sig_stop_requested();
+	if (go) {
+		diag_warn("reading %s: %s; reading on after the last _id written", j->ns, j->err.message);
+		j->failed = false;
+		if (*have_after)
+			bson_value_destroy(after);
+		if ((*have_after = j->have_last_id))
+			bson_value_copy(&j->last_id, after);
+	} else if (!ordered && mp_error_transient(&j->err)) {
+		size_t len = strlen(j->err.message);
+
+		snprintf(j->err.message + len, sizeof j->err.message - len, " (with --checkpoint FILE a dump "
+			"is read in _id order and goes on after a lost connection)");
+	}
+	pthread_mutex_unlock(&j->wlock);
+	if (go)
+		mp_backoff((*attempt)++);
+	return go;
+}
+
+/* The documents matching --query with an _id above `start` (NULL: all),
+ * read on after a lost connection when the order allows. */
+static bool
+dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *start)
+{
+	bool track = j->o->checkpoint != NULL || j->o->resume_after_id != NULL;
+	bool ordered = track && j->o->sort == NULL && j->o->limit == 0;
+	bson_value_t after;
+	bool have_after = start != NULL, ok;
+	int attempt = 0;
+
+	if (have_after)
+		bson_value_copy(start, &after);
+	while (!(ok = find_once(j, coll, have_after ? &after : NULL, track)) &&
+	       may_resume(j, ordered, &attempt, &after, &have_after))
+		;
+	if (have_after)
+		bson_value_destroy(&after);
 	return ok;
 }
 

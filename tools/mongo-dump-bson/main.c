@@ -56,6 +56,8 @@ static const struct opt options[] = {
 	OPT_SECTION("Resume"),
 	OPT_STRING("resume-after-id", &o.resume_after_id, "VALUE|@FILE", "start after this _id"),
 	OPT_STRING("checkpoint", &o.checkpoint, "FILE", "save the last _id written"),
+	OPT_INT("retries", &o.retries, "N", 0, 1000,
+		"reads after a lost connection, from the last _id (with --checkpoint; default 8)"),
 	OPT_SECTION("Missing"),
 	OPT_FLAG("allow-missing", &o.allow_missing, "a namespace that does not exist is empty, not an error"),
 	OPT_END_OF_TABLE,
@@ -107,6 +109,7 @@ main(int argc, char **argv)
 	diag_init(argv[0]);
 	cli_common_init(&o.c);
 	o.batch_size = 10000;
+	o.retries = 8;
 	rc = opt_parse(&dump_tool, &o.c, argc, argv, &ns, &db);
 	if (rc < 0)
 		rc = check_options(ns, db);

@@ -39,7 +39,7 @@ struct opts {
 	struct cli_common c;
 	const char *query, *projection, *sort, *ids_from, *pipeline, *from, *out_dir, *output;
 	const char *resume_after_id, *checkpoint, *metadata;
-	int64_t limit, batch_size, parallel;
+	int64_t limit, batch_size, parallel, retries;
 	struct share part;
 	bool list, allow_missing;
 };
