@@ -153,6 +153,10 @@ bool docstream_flush(struct docstream_writer *w, bson_error_t *err);
 
 /* True once a write failed because the reader of our pipe went away. */
 bool docstream_writer_broken_pipe(const struct docstream_writer *w);
+/* True when the output is a pipe or socket whose reader has gone (asked of
+ * the kernel without writing: a tool with nothing to write notices too);
+ * false for files and terminals. */
+bool docstream_writer_reader_gone(struct docstream_writer *w);
 
 uint64_t docstream_writer_docs(const struct docstream_writer *w);
 /* Uncompressed bytes accepted so far. */

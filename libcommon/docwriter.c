@@ -10,6 +10,7 @@
 #include <math.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -621,6 +622,21 @@ docstream_flush(struct docstream_writer *w, bson_error_t *err)
 bool
 docstream_writer_broken_pipe(const struct docstream_writer *w)
 {
+	return w->broken_pipe;
+}
+
+bool
+docstream_writer_reader_gone(struct docstream_writer *w)
+{
+	struct pollfd pfd = {w->fd, 0, 0};
+	struct stat st;
+
+	if (w->broken_pipe)
+		return true;
+	if (w->fd < 0 || fstat(w->fd, &st) != 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return false;
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP)))
+		w->broken_pipe = true;
 	return w->broken_pipe;
 }
 

@@ -246,6 +246,13 @@ check_stop(struct run *r, bool reader_done)
 	}
 	if (sig_stop_requested())
 		r->done = true;
+	if (!r->done && docstream_writer_reader_gone(r->out)) {
+		/* a quiet source writes nothing that would fail: ask the pipe */
+		diag_error("stopped: the reader of the output went away after %llu events",
+			(unsigned long long)r->written);
+		r->rc = MP_EX_IOERR;
+		r->done = true;
+	}
 	pthread_mutex_lock(&w->lock);
 	if (w->retrying)
 		r->idle_since = mp_now(); /* an outage is not idleness */
