@@ -147,8 +147,10 @@ bulk_result_read(struct bulk_result *res, uint32_t nwrites, enum bulk_kind kind,
 		counts_short(res, kind, nwrites);
 		return;
 	}
-	if (err != NULL && network_error(err)) {
-		/* the request may have been applied in part, in full or not at all */
+	if (err != NULL && network_error(err) && mp_error_transient(err)) {
+		/* the request may have been applied in part, in full or not at all
+		 * (a TLS or authentication failure is not transient: nothing was
+		 * sent, and sending again fails the same way) */
 		res->outcome = BULK_UNKNOWN;
 		return;
 	}

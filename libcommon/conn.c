@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "diag.h"
@@ -103,6 +104,26 @@ default_option(mongoc_uri_t *u, const char *name, int32_t v)
 		mongoc_uri_set_option_as_int32(u, name, v);
 }
 
+/* The files a TLS URI names must be readable: libmongoc says only "Failed
+ * initialize TLS state." (after its selection timeout) otherwise.  66,
+ * naming the option and the file. */
+static bool
+tls_files_readable(const mongoc_uri_t *u, bson_error_t *err)
+{
+	static const char *const opts[] = {MONGOC_URI_TLSCAFILE, MONGOC_URI_TLSCERTIFICATEKEYFILE};
+
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		const char *path = mongoc_uri_get_option_as_utf8(u, opts[i], NULL);
+
+		if (path != NULL && access(path, R_OK) != 0) {
+			mp_error_set(err, MP_EX_NOINPUT, "cannot read %s %s: %s",
+				i == 0 ? "tlsCAFile" : "tlsCertificateKeyFile", path, strerror(errno));
+			return false;
+		}
+	}
+	return true;
+}
+
 static mongoc_uri_t *
 make_uri(const char *uri, const char *tool, bson_error_t *err)
 {
@@ -118,6 +139,10 @@ make_uri(const char *uri, const char *tool, bson_error_t *err)
 		return NULL;
 	}
 	diag_add_secret(mongoc_uri_get_password(u));
+	if (!tls_files_readable(u, err)) {
+		mongoc_uri_destroy(u);
+		return NULL;
+	}
 	default_option(u, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
 	default_option(u, MONGOC_URI_CONNECTTIMEOUTMS, connect_timeout_ms);
 	default_option(u, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, connect_timeout_ms);
@@ -137,6 +162,12 @@ conn_client_new(const char *uri, const char *tool, bson_error_t *err)
 
 	if (u == NULL)
 		return NULL;
+	/* a single client gives up on a server after one failed check and then
+	 * answers "No servers yet eligible for rescan" for 5 s, hiding the
+	 * cause (a TLS error, say): search up to serverSelectionTimeoutMS, as a
+	 * pool does, and report what the last check said */
+	if (!mongoc_uri_has_option(u, MONGOC_URI_SERVERSELECTIONTRYONCE))
+		mongoc_uri_set_option_as_bool(u, MONGOC_URI_SERVERSELECTIONTRYONCE, false);
 	c = mongoc_client_new_from_uri_with_error(u, &cerr);
 	mongoc_uri_destroy(u);
 	if (c == NULL) {

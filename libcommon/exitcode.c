@@ -66,13 +66,29 @@ server_code_transient(uint32_t code)
 	}
 }
 
+/* A network error whose cause no retry mends: TLS (a certificate the
+ * client does not trust, a CA file it cannot load) and authentication.
+ * libmongoc reports them inside a server selection or stream error, by
+ * message only. */
+static bool
+permanent_cause(const char *msg)
+{
+	static const char *const causes[] = {"TLS handshake failed", "Failed initialize TLS", "certificate",
+		"SSL", "Authentication failed", "AuthenticationFailed"};
+
+	for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+		if (strstr(msg, causes[i]) != NULL)
+			return true;
+	return false;
+}
+
 bool
 mp_error_transient(const bson_error_t *err)
 {
 	switch (err->domain) {
 	case MONGOC_ERROR_STREAM:
 	case MONGOC_ERROR_SERVER_SELECTION:
-		return true;
+		return !permanent_cause(err->message);
 	case MONGOC_ERROR_SERVER:
 	case MONGOC_ERROR_QUERY:
 	case MONGOC_ERROR_WRITE_CONCERN:

@@ -59,6 +59,7 @@ skip_all() {
 #   MOCKUPDB     Debian's python3-mockupdb, for scripted peers
 #   PYMONGO      Debian's python3-pymongo
 #   FERRETDB     a FerretDB server (MP_FERRETDB_URI), started by tests/run
+#   STUNNEL      Debian's stunnel4 and openssl, for TLS in front of a server
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -67,6 +68,7 @@ prereq_check() {
 	MOCKUPDB) /usr/bin/python3 -c "import mockupdb" 2>/dev/null ;;
 	PYMONGO) /usr/bin/python3 -c "import pymongo" 2>/dev/null ;;
 	FERRETDB) [ -n "${MP_FERRETDB_URI:-}" ] ;;
+	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -77,6 +79,7 @@ prereq_why() {
 	MOCKUPDB) echo "Debian python3-mockupdb is not installed (make deps)" ;;
 	PYMONGO) echo "Debian python3-pymongo is not installed (make deps)" ;;
 	FERRETDB) echo "${MP_FERRETDB_SKIP:-no FerretDB (run through make check)}" ;;
+	STUNNEL) echo "Debian stunnel4 or openssl is not installed (make deps)" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }
@@ -128,6 +131,32 @@ fault_proxy() {
 	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
 	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
 	FP_URI="mongodb://127.0.0.1:$(cat "$name.port")/?directConnection=true"
+}
+
+# tls_proxy NAME URI: a CA (NAME.ca.pem), a server certificate it signed
+# for 127.0.0.1, a second CA that signed nothing (NAME.other.pem), and
+# stunnel4 accepting TLS on a free port in front of the server at URI; sets
+# TLS_HOSTPORT and TLS_PID.  Ended by the test's cleanup.
+tls_proxy() {
+	local name=$1 up=$2 port i
+	up=${up#mongodb://}; up=${up%%/*}; up=${up%%\?*}
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$name.ca.key" -out "$name.ca.pem" -days 2 \
+		-subj "/CN=mongo-pipes test CA" 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
+	printf "subjectAltName=IP:127.0.0.1,DNS:localhost\n" >"$name.ext" &&
+	openssl x509 -req -in "$name.csr" -CA "$name.ca.pem" -CAkey "$name.ca.key" -CAcreateserial \
+		-out "$name.pem" -days 2 -extfile "$name.ext" 2>/dev/null &&
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$name.other.key" -out "$name.other.pem" -days 2 \
+		-subj "/CN=another CA" 2>/dev/null || return 1
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	printf "foreground = yes\npid =\n[mongo]\naccept = 127.0.0.1:%s\nconnect = %s\ncert = %s\nkey = %s\n" \
+		"$port" "$up" "$PWD/$name.pem" "$PWD/$name.key" >"$name.conf"
+	stunnel4 "$name.conf" >"$name.log" 2>&1 &
+	TLS_PID=$!
+	echo $TLS_PID >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$name.log" >&2; return 1; }
+	TLS_HOSTPORT=127.0.0.1:$port
 }
 
 # hangup_peer NAME [ARGS]: start tests/peers/hangup_peer.py (a server that

@@ -52,6 +52,9 @@ start_reader(struct watch *w, pthread_t *reader)
 	sigset_t block, old;
 	bool ok;
 
+	/* until the stream is open, waiting is connecting, not idleness:
+	 * --idle-exit counts from the first answer */
+	w->retrying = true;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
