@@ -184,17 +184,27 @@ diag_note(const char *fmt, ...)
 	emit(DIAG_INFO, msg);
 }
 
+/* What to do about an error, where the driver's message does not say. */
+static const char *
+error_hint(const bson_error_t *err)
+{
+	if (err->domain == MONGOC_ERROR_PROTOCOL && strstr(err->message, "not within expected range") != NULL)
+		return " (a reply larger than the server said it would send: lower --batch-size)";
+	return "";
+}
+
 static void
 vfail(const bson_error_t *err, const char *fmt, va_list ap)
 {
 	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
 
 	if (fmt == NULL) {
-		emit(DIAG_ERROR, err->message);
+		snprintf(msg, sizeof msg, "%s%s", err->message, error_hint(err));
+		emit(DIAG_ERROR, msg);
 		return;
 	}
 	vsnprintf(ctx, sizeof ctx, fmt, ap);
-	snprintf(msg, sizeof msg, "%s: %s", ctx, err->message);
+	snprintf(msg, sizeof msg, "%s: %s%s", ctx, err->message, error_hint(err));
 	emit(DIAG_ERROR, msg);
 }
 

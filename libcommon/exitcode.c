@@ -115,6 +115,7 @@ mp_error_exitcode(const bson_error_t *err)
 	case MONGOC_ERROR_CURSOR:
 	case MONGOC_ERROR_COLLECTION:
 	case MONGOC_ERROR_CLIENT:
+	case MONGOC_ERROR_PROTOCOL: /* a reply the client cannot take */
 		return MP_EX_UNAVAILABLE;
 	case MONGOC_ERROR_BSON:
 		return MP_EX_DATAERR;

@@ -37,6 +37,14 @@ test_expect_success MOCKUPDB 'replay into a server that hangs up on every write:
 
 SRC=${MP_SOURCE_URI:-} DST=${MP_TARGET_URI:-}
 
+test_expect_success MOCKUPDB 'a reply larger than the client accepts: 69 with the hint, not 70' '
+	hangup_peer big --max-message 500000 --find-docs 1000 &&
+	test_expect_code 69 mongo-dump-bson --uri "$HP_URI" --ns a.b --allow-missing -o big.bson 2>err &&
+	test_grep "lower --batch-size" err && ! test -e big.bson &&
+	test_expect_code 69 mongo-hashdiff --source "$HP_URI" --target "$HP_URI" --ns a.b --allow-missing 2>err &&
+	test_grep "source (127.0.0.1:[0-9]*): .*lower --batch-size" err
+'
+
 test_expect_success SERVERS 'ordered --reject: the documents after a refused one are written too' '
 	printf "{\"_id\":1}\n{\"_id\":1}\n{\"_id\":2}\n{\"_id\":3}\n" >dup.ndjson &&
 	mongo-load-bson --uri "$DST" --ns $TEST_DB.ord --drop --ordered --reject rej.ndjson --stats st3 <dup.ndjson &&

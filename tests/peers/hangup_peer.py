@@ -20,6 +20,10 @@ hangup, in faultproxy.py's format:
 
     2024-05-01T12:00:00.123Z conn=PORT fault=hangup cmd=insert ns=db.coll n=1
 
+--max-message BYTES advertises that maxMessageSizeBytes in its hello, and
+--find-docs N answers every find with N documents of about 1 KiB in one
+batch: a reply larger than the client accepts when N KiB exceed it.
+
 It runs until SIGTERM or SIGINT (exit 0), or exits 0 by itself after
 --max-seconds (default 600) so a forgotten peer does not linger.
 """
@@ -41,6 +45,8 @@ def main():
     ap.add_argument("--times", type=int, default=None, help="hang up on the first K writes only")
     ap.add_argument("--log", help="one line per hangup")
     ap.add_argument("--max-seconds", type=float, default=600)
+    ap.add_argument("--max-message", type=int, default=48000000, help="maxMessageSizeBytes in hello")
+    ap.add_argument("--find-docs", type=int, default=0, help="documents in every find's first batch")
     args = ap.parse_args()
 
     writes = {"insert"} | ({"update"} if args.update else set()) | ({"delete"} if args.delete else set())
@@ -77,10 +83,13 @@ def main():
         if lc in ("ismaster", "hello"):
             return r.reply({"ismaster": True, "isWritablePrimary": True, "helloOk": True,
                             "maxWireVersion": 9, "minWireVersion": 0,
-                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
+                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": args.max_message,
                             "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30})
         if lc == "buildinfo":
             return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
+        if lc == "find" and args.find_docs:
+            docs = [{"_id": i, "pad": "x" * 1000} for i in range(args.find_docs)]
+            return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": docs}})
         if lc in ("find", "aggregate", "listcollections", "listindexes"):
             return cursor(r, ns)
         if lc == "getmore":
