@@ -15,6 +15,30 @@
 #define CHECKPOINT_MAX (64 * 1024 * 1024)
 
 bool
+checkpoint_writable(const char *path, bson_error_t *err)
+{
+	char *probe = bson_strdup_printf("%s.probe.XXXXXX", path);
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		mp_error_set(err, MP_EX_CANTCREAT, "checkpoint %s is a directory", path);
+		bson_free(probe);
+		return false;
+	}
+	fd = mkostemp(probe, O_CLOEXEC);
+	if (fd < 0) {
+		mp_error_set(err, MP_EX_CANTCREAT, "cannot write checkpoint %s: %s", path, strerror(errno));
+		bson_free(probe);
+		return false;
+	}
+	close(fd);
+	unlink(probe);
+	bson_free(probe);
+	return true;
+}
+
+bool
 checkpoint_save(const char *path, const bson_t *doc, bson_error_t *err)
 {
 	size_t len;

@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <bson/bson.h>
 
+/* Whether a checkpoint can be saved at `path` (a temporary file made and
+ * removed beside it): false (73) naming the cause, before any work is done,
+ * rather than at the first save after thousands of documents. */
+bool checkpoint_writable(const char *path, bson_error_t *err);
+
 /* Save `doc` to `path` as canonical Extended JSON plus a newline. */
 bool checkpoint_save(const char *path, const bson_t *doc, bson_error_t *err);
 

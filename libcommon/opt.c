@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "opt.h"
@@ -309,4 +310,14 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 	if (!cli_common_namespace(c, ns_out, db_out, &err))
 		return opt_misuse(t, "%s", err.message);
 	return -1;
+}
+
+int
+opt_check_writable(const char *path)
+{
+	bson_error_t err;
+
+	if (path == NULL || checkpoint_writable(path, &err))
+		return -1;
+	return diag_exit(&err, NULL);
 }

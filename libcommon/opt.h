@@ -84,6 +84,10 @@ void opt_usage(const struct opt_tool *t, FILE *f, bool verbose);
 int opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out,
 	char **db_out);
 
+/* After parsing: -1 when `path` (a checkpoint or token file; NULL: none)
+ * can be saved, else the reason printed and 73 (checkpoint_writable). */
+int opt_check_writable(const char *path);
+
 /* Print "<prog>: <reason>" and the usage to stderr; return 64. */
 int opt_misuse(const struct opt_tool *t, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 

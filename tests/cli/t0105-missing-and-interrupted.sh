@@ -201,4 +201,25 @@ test_expect_success SERVERS 'hashdiff --db of a database on neither side: 66' '
 	test_grep "no collections in database" err
 '
 
+test_expect_success 'a checkpoint that cannot be written is 73 before any work, in every tool' '
+	U="mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300" && CK=/nonexistent-dir/ck &&
+	mp-gen 10 >in.bson &&
+	test_expect_code 73 mongo-load-bson --uri "$U" --ns a.b --from in.bson --checkpoint $CK 2>err &&
+	test_grep "cannot write checkpoint $CK" err &&
+	test_expect_code 73 mongo-dump-bson --uri "$U" --ns a.b --checkpoint $CK 2>err &&
+	test_expect_code 73 mongo-replay --uri "$U" --from in.bson --checkpoint $CK 2>err &&
+	test_expect_code 73 mongo-hashdiff --source "$U" --target "$U" --ns a.b --checkpoint $CK 2>err &&
+	test_expect_code 73 mongo-watch --uri "$U" --ns a.b --token-file $CK 2>err &&
+	test_grep "cannot write checkpoint $CK" err &&
+	mkdir ckdir && test_expect_code 73 mongo-load-bson --uri "$U" --ns a.b --checkpoint ckdir 2>err </dev/null &&
+	test_grep "is a directory" err && ! ls ckdir.probe.* 2>/dev/null
+'
+
+test_expect_success SERVERS '--out where a directory cannot be made names the cause, not ENOENT below it' '
+	test -d /sys/kernel || { echo "no /sys here"; exit 0; } &&
+	mp-gen 3 | mongo-load-bson --uri "$MP_SOURCE_URI" --ns $TEST_DB.outfail --drop -q &&
+	test_expect_code 73 mongo-dump-bson --uri "$MP_SOURCE_URI" --db $TEST_DB --out /sys/mp-test/out 2>err &&
+	test_grep "cannot create directory /sys/mp-test: " err && ! test_grep "No such file" err
+'
+
 test_done

@@ -141,23 +141,33 @@ out:
 	return ok;
 }
 
+/* mkdir one level; true when it exists afterwards */
+static bool
+mkdir_one(const char *p)
+{
+	return mkdir(p, 0755) == 0 || errno == EEXIST;
+}
+
 bool
 layout_mkdir(const char *path, bson_error_t *err)
 {
 	char *p = bson_strdup(path);
+	bool ok = true;
 
-	for (char *s = p + 1; *s; s++) {
+	/* each level in turn, stopping at the first that cannot be made: its
+	 * cause (read-only, no permission), not ENOENT for the levels below */
+	for (char *s = p + 1; ok && *s; s++) {
 		if (*s == '/') {
 			*s = '\0';
-			mkdir(p, 0755);
-			*s = '/';
+			ok = mkdir_one(p);
+			if (ok)
+				*s = '/';
 		}
 	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+	if (ok)
+		ok = mkdir_one(p);
+	if (!ok)
 		mp_error_set(err, MP_EX_CANTCREAT, "cannot create directory %s: %s", p, strerror(errno));
-		bson_free(p);
-		return false;
-	}
 	bson_free(p);
-	return true;
+	return ok;
 }

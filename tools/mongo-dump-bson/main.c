@@ -97,7 +97,7 @@ check_options(const char *ns, const char *db)
 		return opt_misuse(&dump_tool, "--checkpoint works on one collection (--ns)");
 	if (o.metadata && !ns)
 		return opt_misuse(&dump_tool, "--metadata FILE needs --ns");
-	return -1;
+	return opt_check_writable(o.checkpoint);
 }
 
 int

@@ -101,7 +101,7 @@ check_options(const char *ns, const char *db)
 	dochash_destroy(h);
 	if (o.resume && !o.checkpoint)
 		return opt_misuse(&tool, "--resume needs --checkpoint FILE");
-	return -1;
+	return opt_check_writable(o.checkpoint);
 }
 
 static int

@@ -95,7 +95,7 @@ check_options(const char *ns)
 		return opt_misuse(&tool, "--checkpoint works on one collection, not with --dir");
 	if (o.upsert_fields && o.mode == MODE_INSERT)
 		return opt_misuse(&tool, "--upsert-fields goes with --mode upsert, merge or delete");
-	return -1;
+	return opt_check_writable(o.checkpoint);
 }
 
 static int

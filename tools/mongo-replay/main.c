@@ -84,7 +84,7 @@ check_options(void)
 		return opt_misuse(&tool, "--only-mapped needs at least one --ns-map rule");
 	if ((o.wc = bulk_write_concern_parse(o.write_concern, &err)) == NULL)
 		return opt_misuse(&tool, "%s", err.message);
-	return -1;
+	return o.dry_run ? -1 : opt_check_writable(o.checkpoint);
 }
 
 /* Open what the replay writes to and reads from.  False with err. */

@@ -152,7 +152,7 @@ check_options(void)
 	/* the server holds a getMore up to --max-await-ms: the socket must wait longer */
 	if (o.max_await_ms > 0 && o.c.socket_timeout_ms > 0 && o.max_await_ms + 10000 > o.c.socket_timeout_ms)
 		conn_set_timeouts((int32_t)BSON_MIN(o.max_await_ms + 30000, INT32_MAX), o.c.connect_timeout_ms);
-	return -1;
+	return opt_check_writable(o.token_file);
 }
 
 /* --resume-file: the start point saved by --token-file (for --poll-field,
