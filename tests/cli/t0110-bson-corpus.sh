@@ -77,4 +77,12 @@ test_expect_success 'mongo-dump-bson --from: the first parseErrors line stops th
 	test_grep "record 2 (line 2, byte offset" err
 '
 
+test_expect_success 'a document with a field name twice keeps both, in order, NDJSON -> BSON -> NDJSON' '
+	printf "%s\n" "{\"_id\": 1, \"a\": 1, \"a\": \"two\"}" >dup.ndjson &&
+	mongo-dump-bson --from dup.ndjson --format bson -o dup.bson &&
+	mongo-dump-bson --from dup.bson --format ndjson --json relaxed >back.ndjson &&
+	printf "%s\n" "{ \"_id\" : 1, \"a\" : 1, \"a\" : \"two\" }" >expect &&
+	test_cmp expect back.ndjson
+'
+
 test_done
