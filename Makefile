@@ -47,7 +47,7 @@ HELP_SRC  := $(wildcard tests/helpers/*.c)
 HELPERS   := $(HELP_SRC:tests/helpers/%.c=$(B)/tests/helpers/%)
 MANPAGES  := $(wildcard man/*.[1-8])
 
-.PHONY: all check check-build deps install uninstall clean testbed mongo-tools bench demo
+.PHONY: all check check-build deps install uninstall clean testbed mongo-tools bench demo faults
 all: $(TOOLS)
 
 $(B)/%.o: %.c
@@ -96,6 +96,11 @@ demo: deps
 
 mongo-tools:
 	@tests/mongo-tools/build
+
+# The network fault campaign: every tool through the fault proxy, one
+# fault at a time, and a table of how each ended (bench/run-faults).
+faults: deps testbed
+	@bench/run-faults
 
 check: deps
 	@$(MAKE) --no-print-directory check-build

@@ -52,6 +52,19 @@ out:
 	return ok;
 }
 
+/* The run ends early (a failure or a signal): what reached a pipe is
+ * delivered, so the checkpoint moves over it and a resume does not repeat
+ * it; a file that is not complete is never renamed into place (nothing to
+ * keep). */
+static void
+keep_delivered(struct job *j)
+{
+	bson_error_t err;
+
+	if (!docstream_writer_replaces_file(j->w) && (!docstream_flush(j->w, &err) || !job_save_checkpoint(j, &err)))
+		diag_fail(&err, NULL);
+}
+
 /* The copy failed: say why, and return the exit status. */
 static int
 dump_failed(struct job *j, const bson_error_t *err)
@@ -63,10 +76,13 @@ dump_failed(struct job *j, const bson_error_t *err)
 		diag_error("%s: interrupted after %llu documents", j->ns, docs);
 		return MP_EX_TEMPFAIL;
 	}
-	if (docstream_writer_broken_pipe(j->w))
+	if (docstream_writer_broken_pipe(j->w)) {
 		diag_error("%s: stopped: the reader of the output went away after %llu documents", j->ns, docs);
-	else
-		diag_fail(err, NULL);
+		return mp_error_exitcode(err);
+	}
+	diag_fail(err, NULL);
+	if (mp_error_exitcode(err) == MP_EX_UNAVAILABLE) /* the source failed, not the output */
+		keep_delivered(j);
 	return mp_error_exitcode(err);
 }
 
@@ -75,10 +91,7 @@ dump_failed(struct job *j, const bson_error_t *err)
 static int
 dump_interrupted(struct job *j)
 {
-	bson_error_t err;
-
-	if (!docstream_writer_replaces_file(j->w) && (!docstream_flush(j->w, &err) || !job_save_checkpoint(j, &err)))
-		diag_fail(&err, NULL);
+	keep_delivered(j);
 	diag_error("%s: interrupted after %llu documents%s", j->ns, (unsigned long long)atomic_load(&j->docs),
 		docstream_writer_replaces_file(j->w) ? "; the output file was not written" : "");
 	return MP_EX_TEMPFAIL;
