@@ -60,27 +60,56 @@ cli_parse_share(const char *s, int *k, int *n)
 	return true;
 }
 
+/* --socket-timeout / --connect-timeout SECONDS, applied to every client
+ * made from now on (conn_set_timeouts). */
+static bool
+timeout_option(struct cli_common *c, bool socket, const char *arg, bson_error_t *err)
+{
+	double s;
+	char *end;
+
+	errno = 0;
+	s = strtod(arg, &end);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || !(s >= 0 && s <= 86400) || (!socket && s == 0)) {
+		mp_error_set(err, MP_EX_USAGE, "%s takes seconds (%s), not '%s'",
+			socket ? "--socket-timeout" : "--connect-timeout",
+			socket ? "0 to 86400, 0 waits for ever" : "above 0, up to 86400", arg);
+		return false;
+	}
+	if (socket)
+		c->socket_timeout_ms = (int32_t)(s * 1000);
+	else
+		c->connect_timeout_ms = (int32_t)(s * 1000);
+	conn_set_timeouts(c->socket_timeout_ms, c->connect_timeout_ms);
+	return true;
+}
+
+/* Where an option that takes its value as it is goes; NULL for others. */
+static const char **
+string_option(struct cli_common *c, int opt)
+{
+	switch (opt) {
+	case CLI_OPT_URI: return &c->uri;
+	case CLI_OPT_URI_FILE: return &c->uri_file;
+	case CLI_OPT_NS: return &c->ns;
+	case CLI_OPT_DB: return &c->db;
+	case CLI_OPT_COLLECTION: return &c->collection;
+	case CLI_OPT_STATS: return &c->stats_path;
+	default: return NULL;
+	}
+}
+
 int
 cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err)
 {
+	const char **dest = string_option(c, opt);
 	int64_t v;
 
+	if (dest != NULL) {
+		*dest = arg;
+		return 1;
+	}
 	switch (opt) {
-	case CLI_OPT_URI:
-		c->uri = arg;
-		return 1;
-	case CLI_OPT_URI_FILE:
-		c->uri_file = arg;
-		return 1;
-	case CLI_OPT_NS:
-		c->ns = arg;
-		return 1;
-	case CLI_OPT_DB:
-		c->db = arg;
-		return 1;
-	case CLI_OPT_COLLECTION:
-		c->collection = arg;
-		return 1;
 	case CLI_OPT_FORMAT:
 		if (!docstream_format_parse(arg, &c->format)) {
 			mp_error_set(err, MP_EX_USAGE, "--format takes bson or ndjson, not '%s'", arg);
@@ -102,9 +131,6 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	case CLI_OPT_GZIP:
 		c->gzip = true;
 		return 1;
-	case CLI_OPT_STATS:
-		c->stats_path = arg;
-		return 1;
 	case CLI_OPT_STATS_FD:
 		if (!cli_parse_int64(arg, 0, INT_MAX, &v)) {
 			mp_error_set(err, MP_EX_USAGE, "--stats-fd takes a file descriptor number, not '%s'", arg);
@@ -116,26 +142,8 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 		c->progress = true;
 		return 1;
 	case CLI_OPT_SOCKET_TIMEOUT:
-	case CLI_OPT_CONNECT_TIMEOUT: {
-		double s;
-		char *end;
-
-		errno = 0;
-		s = strtod(arg, &end);
-		if (*arg == '\0' || *end != '\0' || errno != 0 || !(s >= 0 && s <= 86400) ||
-		    (opt == CLI_OPT_CONNECT_TIMEOUT && s == 0)) {
-			mp_error_set(err, MP_EX_USAGE, "%s takes seconds (%s), not '%s'",
-				opt == CLI_OPT_SOCKET_TIMEOUT ? "--socket-timeout" : "--connect-timeout",
-				opt == CLI_OPT_SOCKET_TIMEOUT ? "0 to 86400, 0 waits for ever" : "above 0, up to 86400", arg);
-			return -1;
-		}
-		if (opt == CLI_OPT_SOCKET_TIMEOUT)
-			c->socket_timeout_ms = (int32_t)(s * 1000);
-		else
-			c->connect_timeout_ms = (int32_t)(s * 1000);
-		conn_set_timeouts(c->socket_timeout_ms, c->connect_timeout_ms);
-		return 1;
-	}
+	case CLI_OPT_CONNECT_TIMEOUT:
+		return timeout_option(c, opt == CLI_OPT_SOCKET_TIMEOUT, arg, err) ? 1 : -1;
 	case CLI_OPT_MAX_DOC:
 		if (!cli_parse_int64(arg, 5, INT32_MAX, &v)) {
 			mp_error_set(err, MP_EX_USAGE, "--max-doc-size takes a byte count, not '%s'", arg);
