@@ -43,10 +43,12 @@ char *conn_redact(const char *uri);
  * The timeouts of every client made from now on, in milliseconds, unless
  * its URI sets them: a reply awaited longer than `socket_ms` is a network
  * error (0: wait for ever); `connect_ms` bounds a connection and the search
- * for a server.  Defaults: 60000 and 10000 (the driver's are 300000 and
- * 10000/30000: a stalled server held a tool for five minutes).
+ * for a server.  Defaults: 300000 (the driver's: an index build or a count
+ * on a large collection takes minutes and must not be cut; a stop request
+ * is honoured within the grace period of sig.h whatever this is) and 10000
+ * (the driver waits 30 s to find a server).
  */
-#define CONN_SOCKET_TIMEOUT_MS 60000
+#define CONN_SOCKET_TIMEOUT_MS 300000
 #define CONN_CONNECT_TIMEOUT_MS 10000
 void conn_set_timeouts(int32_t socket_ms, int32_t connect_ms);
 

@@ -66,15 +66,16 @@ server_code_transient(uint32_t code)
 	}
 }
 
-/* A network error whose cause no retry mends: TLS (a certificate the
- * client does not trust, a CA file it cannot load) and authentication.
- * libmongoc reports them inside a server selection or stream error, by
- * message only. */
+/* A network error whose cause no retry mends: a certificate the client
+ * does not trust, a TLS setup that cannot load, authentication.  libmongoc
+ * reports them inside a server selection or stream error, by message only.
+ * A handshake cut short (a server restarting, "unexpected eof") stays
+ * transient. */
 static bool
 permanent_cause(const char *msg)
 {
-	static const char *const causes[] = {"TLS handshake failed", "Failed initialize TLS", "certificate",
-		"SSL", "Authentication failed", "AuthenticationFailed"};
+	static const char *const causes[] = {"certificate verify failed", "Failed initialize TLS",
+		"Authentication failed", "AuthenticationFailed"};
 
 	for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
 		if (strstr(msg, causes[i]) != NULL)

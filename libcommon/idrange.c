@@ -2,6 +2,7 @@
  * idrange.c: _id range filters across type brackets, and splits by count.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "bsoncmp.h"
 #include "exitcode.h"
@@ -44,36 +45,37 @@ orderable(bson_type_t t)
 	return t != BSON_TYPE_MINKEY && t != BSON_TYPE_MAXKEY && t != BSON_TYPE_NULL && t != BSON_TYPE_UNDEFINED;
 }
 
-/* {field: {$type: [types ranked above (sign>0) / below (sign<0) / equal (0) to v]}} */
+/* {field: {$type: [types ranked above (sign>0) / below (sign<0) / equal (0) to v]}},
+ * appended only when there is such a type (an empty $type list is refused
+ * by the server): false when none is left. */
 static bool
 append_types(bson_t *arr_parent, const char *field, const bson_value_t *v, int sign, uint32_t omit, uint32_t *idx)
 {
 	int r = bsoncmp_type_rank(v->value_type);
-	bson_t clause, sub, list;
+	bson_t list = BSON_INITIALIZER, clause, sub;
 	char key[16];
 	const char *k;
 	uint32_t n = 0;
 
-	bson_uint32_to_string((*idx)++, &k, key, sizeof key);
-	bson_append_document_begin(arr_parent, k, -1, &clause);
-	bson_append_document_begin(&clause, field, -1, &sub);
-	bson_append_array_begin(&sub, "$type", -1, &list);
 	for (size_t i = 0; i < sizeof all_types / sizeof all_types[0]; i++) {
 		int ri = bsoncmp_type_rank(all_types[i].type);
 
 		if (all_types[i].rare & omit)
 			continue;
 		if ((sign > 0 && ri > r) || (sign < 0 && ri < r) || (sign == 0 && ri == r)) {
-			char nkey[16];
-			const char *nk;
-
-			bson_uint32_to_string(n++, &nk, nkey, sizeof nkey);
-			bson_append_int32(&list, nk, -1, all_types[i].number);
+			bson_uint32_to_string(n++, &k, key, sizeof key);
+			bson_append_int32(&list, k, -1, all_types[i].number);
 		}
 	}
-	bson_append_array_end(&sub, &list);
-	bson_append_document_end(&clause, &sub);
-	bson_append_document_end(arr_parent, &clause);
+	if (n > 0) {
+		bson_uint32_to_string((*idx)++, &k, key, sizeof key);
+		bson_append_document_begin(arr_parent, k, -1, &clause);
+		bson_append_document_begin(&clause, field, -1, &sub);
+		bson_append_array(&sub, "$type", -1, &list);
+		bson_append_document_end(&clause, &sub);
+		bson_append_document_end(arr_parent, &clause);
+	}
+	bson_destroy(&list);
 	return n > 0;
 }
 
@@ -82,7 +84,7 @@ static void
 append_bound(bson_t *and_arr, uint32_t *and_idx, const char *field, const bson_value_t *v, bool incl,
 	int sign, uint32_t omit)
 {
-	bson_t clause, ors, cmp, op;
+	bson_t clause, ors, cmp, op, none;
 	char key[16];
 	const char *k;
 	uint32_t oi = 0;
@@ -101,6 +103,17 @@ append_bound(bson_t *and_arr, uint32_t *and_idx, const char *field, const bson_v
 		append_types(&ors, field, v, 0, 0, &oi);
 	}
 	append_types(&ors, field, v, sign, omit, &oi);
+	if (oi == 0) {
+		/* nothing lies beyond v (a MaxKey lower bound, say): match nothing,
+		 * as $or of an empty list is refused */
+		bson_uint32_to_string(oi++, &k, key, sizeof key);
+		bson_append_document_begin(&ors, k, -1, &cmp);
+		bson_append_document_begin(&cmp, field, -1, &op);
+		bson_append_array_begin(&op, "$in", 3, &none);
+		bson_append_array_end(&op, &none);
+		bson_append_document_end(&cmp, &op);
+		bson_append_document_end(&ors, &cmp);
+	}
 	bson_append_array_end(&clause, &ors);
 	bson_append_document_end(and_arr, &clause);
 }
@@ -129,7 +142,17 @@ idrange_filter(bson_t *filter, const bson_t *base, const char *field, const bson
 	bson_append_array_end(filter, &and_arr);
 }
 
-/* One rare type: PRESENT / absent / unnamed into caps; false when the
+/* The server refused the type code itself: BadValue (2) or NotImplemented
+ * (238), saying so; not a failure that happened to come then. */
+static bool
+type_refused(const bson_error_t *err)
+{
+	return (err->domain == MONGOC_ERROR_SERVER || err->domain == MONGOC_ERROR_QUERY) &&
+	       (err->code == 2 || err->code == 238 || err->code == 14) &&
+	       (strstr(err->message, "ype code") != NULL || strstr(err->message, "$type") != NULL);
+}
+
+/* One rare type: present / absent / unnamed into caps; false when the
  * server could not be asked. */
 static bool
 probe_type(mongoc_collection_t *coll, uint32_t bit, int number, struct idrange_caps *caps, bson_error_t *err)
@@ -148,10 +171,10 @@ probe_type(mongoc_collection_t *coll, uint32_t bit, int number, struct idrange_c
 		caps->present |= bit;
 	else if (!mongoc_cursor_error(cur, err))
 		; /* none */
-	else if (err->domain == MONGOC_ERROR_SERVER || err->domain == MONGOC_ERROR_QUERY)
+	else if (type_refused(err))
 		caps->unnamed |= bit;
 	else
-		ok = false;
+		ok = false; /* any other failure (a step-down, no permission): not an answer */
 	mongoc_cursor_destroy(cur);
 	bson_destroy(opts);
 	bson_destroy(&filter);

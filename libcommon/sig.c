@@ -25,6 +25,7 @@ static int wake_pipe[2] = {-1, -1};
 /* Temporary files to remove when the grace period runs out. */
 static pthread_mutex_t cleanup_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *cleanup_paths[MAX_CLEANUP];
+static double grace_min;
 static void (*last_words)(void *);
 static void *last_words_arg;
 
@@ -53,9 +54,25 @@ sig_grace_seconds(void)
 	double v;
 
 	if (env == NULL || *env == '\0')
-		return GRACE_DEFAULT_S;
+		return GRACE_DEFAULT_S > grace_min ? GRACE_DEFAULT_S : grace_min;
 	v = strtod(env, &end);
 	return *end == '\0' && v > 0 ? v : GRACE_DEFAULT_S;
+}
+
+void
+sig_set_grace_min(double seconds)
+{
+	grace_min = seconds;
+}
+
+bool
+sig_lock_briefly(pthread_mutex_t *lock)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	return pthread_mutex_timedlock(lock, &until) == 0;
 }
 
 /* The grace period: wait for a stop request, give the tool that long to
@@ -65,12 +82,13 @@ static void *
 watchdog(void *arg)
 {
 	char c;
-	double grace = sig_grace_seconds();
+	double grace;
 	struct timespec ts;
 
 	(void)arg;
 	while (read(wake_pipe[0], &c, 1) < 0 && errno == EINTR)
 		;
+	grace = sig_grace_seconds();
 	ts.tv_sec = (time_t)grace;
 	ts.tv_nsec = (long)((grace - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)

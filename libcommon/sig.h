@@ -14,6 +14,7 @@
 #ifndef MP_SIG_H
 #define MP_SIG_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 /* Install the handlers.  Blocking reads are interrupted (no SA_RESTART) so a
@@ -43,5 +44,12 @@ void sig_cleanup_remove(const char *path);
  * the threads it waits on are blocked in the driver, not holding them).
  * NULL fn: nothing. */
 void sig_set_last_words(void (*fn)(void *), void *arg);
+
+/* For a last-words function: take `lock` within 2 s, or false. */
+bool sig_lock_briefly(pthread_mutex_t *lock);
+
+/* A tool whose orderly stop may take longer (a getMore that waits up to
+ * --max-await-ms): the grace period is at least `seconds`. */
+void sig_set_grace_min(double seconds);
 
 #endif

@@ -207,7 +207,7 @@ find_once(struct job *j, mongoc_collection_t *coll, const bson_value_t *after, b
 
 /* After a failed read: true (the failure forgotten, *after the last _id
  * written) when the read can go on from there: the output is in _id order
- * (--checkpoint or --resume-after-id, no --sort or --limit of the user's),
+ * (--checkpoint or --resume-after-id, no --sort, --limit or --projection),
  * the failure was the network's, and --retries are left. */
 static bool
 may_resume(struct job *j, bool ordered, int *attempt, bson_value_t *after, bool *have_after)
@@ -219,10 +219,12 @@ may_resume(struct job *j, bool ordered, int *attempt, bson_value_t *after, bool 
 	if (go) {
 		diag_warn("reading %s: %s; reading on after the last _id written", j->ns, j->err.message);
 		j->failed = false;
-		if (*have_after)
-			bson_value_destroy(after);
-		if ((*have_after = j->have_last_id))
+		if (j->have_last_id) { /* else nothing was written: from where it started */
+			if (*have_after)
+				bson_value_destroy(after);
 			bson_value_copy(&j->last_id, after);
+			*have_after = true;
+		}
 	} else if (!ordered && mp_error_transient(&j->err)) {
 		size_t len = strlen(j->err.message);
 
@@ -241,7 +243,9 @@ static bool
 dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *start)
 {
 	bool track = j->o->checkpoint != NULL || j->o->resume_after_id != NULL;
-	bool ordered = track && j->o->sort == NULL && j->o->limit == 0;
+	/* a --projection may drop or change _id: the last one written would not
+	 * say where to go on from */
+	bool ordered = track && j->o->sort == NULL && j->o->limit == 0 && j->o->projection == NULL;
 	bson_value_t after;
 	bool have_after = start != NULL, ok;
 	int attempt = 0;

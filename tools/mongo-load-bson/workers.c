@@ -103,7 +103,10 @@ last_words(void *arg)
 	struct load *l = arg;
 	bson_error_t err;
 
-	pthread_mutex_lock(&l->wp.lock);
+	/* not for ever: the main thread may hold the lock while it writes to a
+	 * pipe nobody reads */
+	if (!sig_lock_briefly(&l->wp.lock))
+		return;
 	l->ack_dirty = l->ack_dirty || l->has_ack_id;
 	(void)checkpoint_save_ack(l, &err);
 	pthread_mutex_unlock(&l->wp.lock);
@@ -136,6 +139,8 @@ workers_enqueue(struct load *l, struct batch *b)
 void
 workers_stop(struct load *l)
 {
-	sig_set_last_words(NULL, NULL);
+	/* the watchdog may still save what is acknowledged while the workers
+	 * finish; not once the load is being torn down */
 	workpool_stop(&l->wp);
+	sig_set_last_words(NULL, NULL);
 }

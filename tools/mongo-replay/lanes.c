@@ -75,7 +75,8 @@ last_words(void *arg)
 	struct replay *r = arg;
 	bson_error_t err;
 
-	pthread_mutex_lock(&r->wp.lock);
+	if (!sig_lock_briefly(&r->wp.lock))
+		return;
 	(void)window_save(r, &err);
 	pthread_mutex_unlock(&r->wp.lock);
 }
@@ -114,6 +115,6 @@ lanes_dispatch(struct replay *r, struct item *it)
 void
 lanes_stop(struct replay *r)
 {
-	sig_set_last_words(NULL, NULL);
 	workpool_stop(&r->wp);
+	sig_set_last_words(NULL, NULL);
 }

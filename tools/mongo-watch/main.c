@@ -152,6 +152,9 @@ check_options(void)
 	/* the server holds a getMore up to --max-await-ms: the socket must wait longer */
 	if (o.max_await_ms > 0 && o.c.socket_timeout_ms > 0 && o.max_await_ms + 10000 > o.c.socket_timeout_ms)
 		conn_set_timeouts((int32_t)BSON_MIN(o.max_await_ms + 30000, INT32_MAX), o.c.connect_timeout_ms);
+	/* an orderly stop waits for that getMore: the grace period must too */
+	if (o.max_await_ms > 0)
+		sig_set_grace_min((double)o.max_await_ms / 1000.0 + 5.0);
 	return opt_check_writable(o.token_file);
 }
 
