@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "diag.h"
 #include "exitcode.h"
+#include "nsmap.h"
 
 void
 cli_common_init(struct cli_common *c)
@@ -141,6 +142,11 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	case CLI_OPT_PROGRESS:
 		c->progress = true;
 		return 1;
+	case CLI_OPT_NS_INCLUDE:
+	case CLI_OPT_NS_EXCLUDE:
+	case CLI_OPT_EXCLUDE_COLLECTION:
+	case CLI_OPT_EXCLUDE_PREFIX:
+		return ns_select_add((enum ns_select_kind)(opt - CLI_OPT_NS_INCLUDE), arg, err) ? 1 : -1;
 	case CLI_OPT_SOCKET_TIMEOUT:
 	case CLI_OPT_CONNECT_TIMEOUT:
 		return timeout_option(c, opt == CLI_OPT_SOCKET_TIMEOUT, arg, err) ? 1 : -1;

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "diag.h"
 #include "exitcode.h"
+#include "nsmap.h"
 
 static char *
 read_uri_file(const char *path, bson_error_t *err)
@@ -269,6 +270,8 @@ conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *
 				continue;
 			if (bson_iter_init_find(&it, info, "type") && strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
 				continue; /* a view or a time series */
+			if (!ns_selected(name, cname))
+				continue; /* --ns-include, --ns-exclude, ... */
 			if (*n + 1 >= cap) {
 				cap *= 2;
 				*out = bson_realloc(*out, sizeof(char *) * (size_t)cap);

@@ -113,3 +113,129 @@ ns_map_destroy(struct ns_map *m)
 	bson_free(m->rules);
 	bson_free(m);
 }
+
+/* ---- selection ---- */
+
+#define MAX_SELECT 64
+
+static struct {
+	enum ns_select_kind kind;
+	char *arg;
+} selects[MAX_SELECT];
+static int nselects;
+
+bool
+ns_select_add(enum ns_select_kind kind, const char *arg, bson_error_t *err)
+{
+	if (arg == NULL || *arg == '\0') {
+		mp_error_set(err, MP_EX_USAGE, "a namespace pattern or collection name cannot be empty");
+		return false;
+	}
+	if (nselects == MAX_SELECT) {
+		mp_error_set(err, MP_EX_USAGE, "more than %d namespace selections", MAX_SELECT);
+		return false;
+	}
+	selects[nselects].kind = kind;
+	selects[nselects].arg = bson_strdup(arg);
+	nselects++;
+	return true;
+}
+
+bool
+ns_select_given(void)
+{
+	return nselects > 0;
+}
+
+bool
+ns_pattern_match(const char *p, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star = ++p;
+			resume = s;
+		} else if (*p == '\\' && p[1] != '\0' && p[1] == *s) {
+			p += 2;
+			s++;
+		} else if (*p != '\\' && *p != '\0' && *p == *s) {
+			p++;
+			s++;
+		} else if (star != NULL) {
+			p = star;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+static bool
+matches(enum ns_select_kind kind, const char *arg, const char *db, const char *coll, const char *ns)
+{
+	switch (kind) {
+	case NS_INCLUDE:
+	case NS_EXCLUDE:
+		return ns_pattern_match(arg, ns);
+	case NS_EXCLUDE_COLLECTION:
+		return coll != NULL && strcmp(coll, arg) == 0;
+	case NS_EXCLUDE_PREFIX:
+		return coll != NULL && strncmp(coll, arg, strlen(arg)) == 0;
+	}
+	(void)db;
+	return false;
+}
+
+/* A whole database: an include selects it when it could match one of its
+ * collections (its part before the first dot matches, or it has a `*`
+ * there); an exclude only when it is "db.*". */
+static bool
+db_selected(const char *db)
+{
+	char *all = bson_strdup_printf("%s.*", db);
+	bool any_include = false, included = false, excluded = false;
+
+	for (int i = 0; i < nselects; i++) {
+		const char *a = selects[i].arg, *dot = strchr(a, '.');
+
+		if (selects[i].kind == NS_INCLUDE) {
+			char *head = dot ? bson_strndup(a, (size_t)(dot - a)) : bson_strdup(a);
+
+			any_include = true;
+			included = included || ns_pattern_match(head, db) || (dot == NULL && strchr(a, '*'));
+			bson_free(head);
+		} else if (selects[i].kind == NS_EXCLUDE && strcmp(a, all) == 0) {
+			excluded = true;
+		}
+	}
+	bson_free(all);
+	return (!any_include || included) && !excluded;
+}
+
+bool
+ns_selected(const char *db, const char *coll)
+{
+	bool any_include = false, included = false;
+	char *ns;
+
+	if (nselects == 0)
+		return true;
+	if (coll == NULL)
+		return db_selected(db);
+	ns = bson_strdup_printf("%s.%s", db, coll);
+	for (int i = 0; i < nselects; i++) {
+		if (selects[i].kind == NS_INCLUDE) {
+			any_include = true;
+			included = included || matches(NS_INCLUDE, selects[i].arg, db, coll, ns);
+		} else if (matches(selects[i].kind, selects[i].arg, db, coll, ns)) {
+			bson_free(ns);
+			return false;
+		}
+	}
+	bson_free(ns);
+	return !any_include || included;
+}

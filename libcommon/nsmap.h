@@ -1,5 +1,6 @@
 /*
- * nsmap.h: where a namespace goes on the target.
+ * nsmap.h: which namespaces a run takes (--ns-include and the like), and
+ * where a namespace goes on the target (--ns-map).
  */
 #ifndef MP_NSMAP_H
 #define MP_NSMAP_H
@@ -25,5 +26,28 @@ bool ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool
 	char **db_out, char **coll_out);
 bool ns_map_empty(const struct ns_map *m);
 void ns_map_destroy(struct ns_map *m);
+
+/*
+ * Namespace selection, with mongo-tools' rules and spellings: --ns-include
+ * and --ns-exclude PATTERN (--nsInclude, --nsExclude), where `*` matches any
+ * run of characters, dots included ("shop.*", "dept*.bar", "logs_*") and
+ * `\` makes the next character literal; --exclude-collection NAME and
+ * --exclude-collections-with-prefix PREFIX (mongodump's).  Each may be
+ * given several times.  A namespace is selected when no include is given
+ * or one matches, and no exclude matches.  One selection per process, set
+ * while options are parsed; listing namespaces (conn_list_namespaces)
+ * applies it, as do the tools that meet namespaces otherwise (a mongodump
+ * directory, change events).
+ */
+enum ns_select_kind { NS_INCLUDE, NS_EXCLUDE, NS_EXCLUDE_COLLECTION, NS_EXCLUDE_PREFIX };
+/* False (64) for an empty pattern or name. */
+bool ns_select_add(enum ns_select_kind kind, const char *arg, bson_error_t *err);
+/* Whether db.coll is selected; coll NULL asks about a whole database (its
+ * events: selected unless an exclude names all of it, "db.*"). */
+bool ns_selected(const char *db, const char *coll);
+/* True when any selection was given. */
+bool ns_select_given(void);
+/* `*` and `\` as above, against the whole of `s`. */
+bool ns_pattern_match(const char *pattern, const char *s);
 
 #endif

@@ -34,6 +34,18 @@ static const struct common_opt commons[] = {
 	{OPT_COMMON_STATS, {"stats", required_argument, NULL, CLI_OPT_STATS}, "--stats FILE"},
 	{OPT_COMMON_STATS, {"stats-fd", required_argument, NULL, CLI_OPT_STATS_FD}, "--stats-fd N"},
 	{OPT_COMMON_PROGRESS, {"progress", no_argument, NULL, CLI_OPT_PROGRESS}, "--progress"},
+	{OPT_COMMON_NSSELECT, {"ns-include", required_argument, NULL, CLI_OPT_NS_INCLUDE},
+		"--ns-include|--nsInclude PATTERN"},
+	{OPT_COMMON_NSSELECT, {"nsInclude", required_argument, NULL, CLI_OPT_NS_INCLUDE}, NULL},
+	{OPT_COMMON_NSSELECT, {"ns-exclude", required_argument, NULL, CLI_OPT_NS_EXCLUDE},
+		"--ns-exclude|--nsExclude PATTERN"},
+	{OPT_COMMON_NSSELECT, {"nsExclude", required_argument, NULL, CLI_OPT_NS_EXCLUDE}, NULL},
+	{OPT_COMMON_NSSELECT, {"exclude-collection", required_argument, NULL, CLI_OPT_EXCLUDE_COLLECTION},
+		"--exclude-collection|--excludeCollection C"},
+	{OPT_COMMON_NSSELECT, {"excludeCollection", required_argument, NULL, CLI_OPT_EXCLUDE_COLLECTION}, NULL},
+	{OPT_COMMON_NSSELECT, {"exclude-collections-with-prefix", required_argument, NULL, CLI_OPT_EXCLUDE_PREFIX},
+		"--exclude-collections-with-prefix|--excludeCollectionsWithPrefix P"},
+	{OPT_COMMON_NSSELECT, {"excludeCollectionsWithPrefix", required_argument, NULL, CLI_OPT_EXCLUDE_PREFIX}, NULL},
 	{OPT_COMMON_TIMEOUTS, {"socket-timeout", required_argument, NULL, CLI_OPT_SOCKET_TIMEOUT},
 		"--socket-timeout SECONDS"},
 	{OPT_COMMON_TIMEOUTS, {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
@@ -124,8 +136,8 @@ opt_usage(const struct opt_tool *t, FILE *f, bool verbose)
 	}
 	help_section(&h, "Common");
 	for (size_t i = 0; i < NCOMMONS; i++)
-		if (commons[i].mask == 0 || (t->common & commons[i].mask))
-			help_item(&h, commons[i].help);
+		if ((commons[i].mask == 0 || (t->common & commons[i].mask)) && commons[i].help != NULL)
+			help_item(&h, commons[i].help); /* an alias has none: its line names it */
 	fprintf(f, "\n\n%s\n", t->exits);
 }
 

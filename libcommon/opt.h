@@ -59,6 +59,7 @@ enum opt_common {
 	OPT_COMMON_STATS = 1 << 6,    /* --stats, --stats-fd */
 	OPT_COMMON_PROGRESS = 1 << 7, /* --progress */
 	OPT_COMMON_TIMEOUTS = 1 << 8, /* --socket-timeout, --connect-timeout */
+	OPT_COMMON_NSSELECT = 1 << 9, /* --ns-include, --ns-exclude, --exclude-collection[s-with-prefix] */
 };
 
 struct opt_tool {

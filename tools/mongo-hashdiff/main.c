@@ -74,7 +74,7 @@ static const struct opt_tool tool = {
 	"See mongo-hashdiff(1).",
 	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT | OPT_COMMON_STATS |
 		OPT_COMMON_PROGRESS |
-		OPT_COMMON_TIMEOUTS,
+		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT,
 	opts,
 	false,
 };

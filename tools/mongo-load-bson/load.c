@@ -15,6 +15,7 @@
 #include "docstream.h"
 #include "exitcode.h"
 #include "load.h"
+#include "nsmap.h"
 #include "sig.h"
 
 /* What one run over the input needs besides the load. */
@@ -416,7 +417,9 @@ load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbd
 		if (!gz && !plain)
 			continue;
 		coll = bson_strndup(f->d_name, len - (gz ? 8 : 5));
-		if (strncmp(coll, "system.", 7) != 0) {
+		/* the source namespace, as the dump named it, is what --ns-include
+		 * and the like select */
+		if (strncmp(coll, "system.", 7) != 0 && ns_selected(db, coll)) {
 			ns = bson_strdup_printf("%s.%s", o->c.db ? o->c.db : db, coll);
 			input = bson_strdup_printf("%s/%s", dbdir, f->d_name);
 			meta = bson_strdup_printf("%s/%s.metadata.json%s", dbdir, coll, gz ? ".gz" : "");

@@ -76,7 +76,7 @@ static const struct opt_tool tool = {
 	"Exit: 0 done, 64 usage, 65 bad input or rejected document, 66 no input,\n"
 	"69 server, 73/74 output, 75 interrupted (rerun to resume).  See mongo-load-bson(1).",
 	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT | OPT_COMMON_STATS | OPT_COMMON_PROGRESS |
-		OPT_COMMON_TIMEOUTS,
+		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT,
 	options,
 	false,
 };

@@ -251,8 +251,9 @@ item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_
 	/* a whole database is dropped on the target only when no rule is given
 	 * or a db.* rule maps it: never because one collection was mapped */
 	keep = !r->o->only_mapped && (ev->op != CHANGE_DROP_DATABASE || ns_map_empty(r->o->map));
-	if (ev->op != CHANGE_INVALIDATE && !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll))
-		it->unmapped = true;
+	if (ev->op != CHANGE_INVALIDATE && (!ns_selected(ev->db, ev->coll) ||
+					     !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll)))
+		it->unmapped = true; /* not selected (--ns-include...), or not mapped with --only-mapped */
 	return it;
 }
 

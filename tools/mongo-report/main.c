@@ -60,7 +60,7 @@ static const struct opt_tool tool = {
 	"Exit: 0 done, 64 usage, 65 bad input (the record and line are named), 66 no input,\n"
 	"69 server unavailable, 73/74 output, 75 interrupted.  See mongo-report(1).",
 	OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT |
-		OPT_COMMON_TIMEOUTS,
+		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT,
 	opts,
 	true,
 };
@@ -114,6 +114,7 @@ run_report(const struct servers *sv, char **files, int nfiles, const char *ns, c
 		rc = MP_EX_TEMPFAIL;
 		goto out;
 	}
+	report_select(&r);
 	report_sort(&r);
 	if (!report_write(&r, (enum fmt)o.fmt, o.title, o.output, &err)) {
 		rc = diag_exit(&err, NULL);

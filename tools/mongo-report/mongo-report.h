@@ -97,6 +97,8 @@ struct report {
 /* The row of `ns`, added (counts unknown) if there is none.  Adding may
  * move every row: pointers into r->rows do not survive it. */
 struct ns_row *report_row(struct report *r, const char *ns);
+/* Drop the rows of namespaces --ns-include and the like leave out. */
+void report_select(struct report *r);
 
 /*
  * Read every record of `path` ("-": stdin) into r, each recognised by its

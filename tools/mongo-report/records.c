@@ -12,6 +12,7 @@
 
 #include "exitcode.h"
 #include "mongo-report.h"
+#include "nsmap.h"
 
 static const char *const diff_names[NDIFF] = {"missing", "extra", "changed"};
 
@@ -379,17 +380,48 @@ report_sort(struct report *r)
 		qsort(r->rows, (size_t)r->n, sizeof *r->rows, row_cmp);
 }
 
+static void
+row_free(struct ns_row *row)
+{
+	for (int k = 0; k < row->nshown; k++)
+		bson_free(row->shown[k]);
+	for (int k = 0; k < row->ntools; k++) {
+		bson_free(row->tools[k].docs_t.p);
+		bson_free(row->tools[k].lag_t.p);
+	}
+}
+
+void
+report_select(struct report *r)
+{
+	int kept = 0;
+
+	for (int i = 0; i < r->n; i++) {
+		const char *ns = r->rows[i].ns, *dot = strchr(ns, '.');
+		char *db;
+		bool keep = true;
+
+		if (dot != NULL && dot != ns && ns[0] != '(') {
+			db = bson_strndup(ns, (size_t)(dot - ns));
+			keep = ns_selected(db, dot + 1);
+			bson_free(db);
+		}
+		if (keep) {
+			if (kept != i)
+				r->rows[kept] = r->rows[i];
+			kept++;
+			continue;
+		}
+		row_free(&r->rows[i]);
+	}
+	r->n = kept;
+}
+
 void
 report_clear(struct report *r)
 {
-	for (int i = 0; i < r->n; i++) {
-		for (int k = 0; k < r->rows[i].nshown; k++)
-			bson_free(r->rows[i].shown[k]);
-		for (int k = 0; k < r->rows[i].ntools; k++) {
-			bson_free(r->rows[i].tools[k].docs_t.p);
-			bson_free(r->rows[i].tools[k].lag_t.p);
-		}
-	}
+	for (int i = 0; i < r->n; i++)
+		row_free(&r->rows[i]);
 	bson_free(r->rows);
 	for (int i = 0; i < r->nfailures; i++)
 		bson_free(r->failures[i].error);
