@@ -42,6 +42,17 @@ test_expect_success 'dump --out and load --dir take the same selection' '
 	echo $TEST_DB.orders >expect && test_cmp expect l4
 '
 
+test_expect_success MONGO_TOOLS 'the same patterns select the same collections as mongorestore --nsInclude/--nsExclude' '
+	mongo-dump-bson --uri "$SRC" --db $TEST_DB --out all -q &&
+	"$MP_MONGO_TOOLS_BIN/mongorestore" --uri "$DST" --quiet --nsInclude "$TEST_DB.*" --nsExclude "*.tmp_*" \
+		--nsFrom "$TEST_DB.*" --nsTo "$TEST_DB2.*" all &&
+	mongo-load-bson --uri "$DST" --dir all --db ${TEST_DB2}_ours --nsInclude "$TEST_DB.*" --nsExclude "*.tmp_*" -q &&
+	mongo-dump-bson --uri "$DST" --db $TEST_DB2 --list | sed "s/^[^.]*\.//" >theirs &&
+	mongo-dump-bson --uri "$DST" --db ${TEST_DB2}_ours --list | sed "s/^[^.]*\.//" >ours &&
+	test_cmp theirs ours && printf "orders\nusers\n" >expect && test_cmp expect ours &&
+	mp-probe dropdb "$DST" ${TEST_DB2}_ours >/dev/null
+'
+
 test_expect_success 'hashdiff --db compares only the selected collections' '
 	mongo-hashdiff --source "$SRC" --target "$DST" --db $TEST_DB --ns-include "$TEST_DB.orders" 2>err &&
 	test_grep "$TEST_DB.orders: compared 20, equal 20" err && ! test_grep "users" err &&
