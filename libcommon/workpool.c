@@ -3,6 +3,7 @@
  */
 #include <signal.h>
 
+#include "sig.h"
 #include "workpool.h"
 
 void
@@ -82,6 +83,20 @@ thread_main(void *arg)
 	return NULL;
 }
 
+/* sig.h's last words: the pool's, under its lock. */
+static void
+pool_last_words(void *arg)
+{
+	struct workpool *wp = arg;
+
+	/* not for ever: the main thread may hold the lock while it writes to a
+	 * pipe nobody reads */
+	if (!sig_lock_briefly(&wp->lock))
+		return;
+	wp->last_words(wp->ctx);
+	pthread_mutex_unlock(&wp->lock);
+}
+
 void
 workpool_start(struct workpool *wp, mongoc_client_pool_t *pool, int nthreads, int nqueues, int take_max)
 {
@@ -105,6 +120,8 @@ workpool_start(struct workpool *wp, mongoc_client_pool_t *pool, int nthreads, in
 			pthread_create(&wp->threads[i].thread, NULL, thread_main, &wp->threads[i]) == 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (wp->last_words != NULL)
+		sig_set_last_words(pool_last_words, wp);
 }
 
 void
@@ -144,6 +161,10 @@ workpool_stop(struct workpool *wp)
 	for (int i = 0; i < wp->nthreads; i++)
 		if (wp->threads[i].started)
 			pthread_join(wp->threads[i].thread, NULL);
+	/* the watchdog may save while the threads finish; not once the
+	 * caller tears down what last_words reads */
+	if (wp->last_words != NULL)
+		sig_set_last_words(NULL, NULL);
 	for (int i = 0; i < wp->nqueues; i++) {
 		while (wp->q[i].head) {
 			struct wp_node *next = wp->q[i].head->next;

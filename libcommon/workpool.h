@@ -18,7 +18,9 @@
  * and what is still queued is handed to `drop` when the pool stops.
  *
  * The threads block SIGINT and SIGTERM: signals stay with the main thread,
- * whose reads they interrupt.
+ * whose reads they interrupt.  From start to the end of stop the pool is
+ * sig.h's "last words": if a stop request's grace period runs out, the
+ * pool's last_words saves what was acknowledged.
  */
 #ifndef WORKPOOL_H
 #define WORKPOOL_H
@@ -55,6 +57,10 @@ struct workpool {
 	wp_drop_fn drop;
 	void *ctx;
 	int take_max; /* nodes a thread takes at once */
+	/* Set before workpool_start (may be NULL): what to save if the grace
+	 * period after a signal runs out (sig.h) while the pool runs; called
+	 * with the pool's lock held (taken within 2 s, else not called). */
+	void (*last_words)(void *ctx);
 
 	struct wp_queue *q;
 	int nqueues;

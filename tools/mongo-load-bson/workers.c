@@ -13,7 +13,6 @@
 #include "exitcode.h"
 #include "load.h"
 #include "progress.h"
-#include "sig.h"
 
 static struct batch *
 batch_of(struct wp_node *n)
@@ -89,34 +88,29 @@ drop(struct wp_node *node)
 	batch_destroy(batch_of(node));
 }
 
+/* The grace period after a signal ran out (the pool's lock held): keep
+ * what was acknowledged so far. */
+static void
+last_words(void *ctx)
+{
+	struct load *l = ctx;
+	bson_error_t err;
+
+	l->ack_dirty = l->ack_dirty || l->has_ack_id;
+	(void)checkpoint_save_ack(l, &err);
+}
+
 void
 workers_init(struct load *l)
 {
 	workpool_init(&l->wp, work, drop, l);
-}
-
-/* The grace period after a signal ran out (sig.h): keep what was
- * acknowledged so far. */
-static void
-last_words(void *arg)
-{
-	struct load *l = arg;
-	bson_error_t err;
-
-	/* not for ever: the main thread may hold the lock while it writes to a
-	 * pipe nobody reads */
-	if (!sig_lock_briefly(&l->wp.lock))
-		return;
-	l->ack_dirty = l->ack_dirty || l->has_ack_id;
-	(void)checkpoint_save_ack(l, &err);
-	pthread_mutex_unlock(&l->wp.lock);
+	l->wp.last_words = last_words;
 }
 
 void
 workers_start(struct load *l)
 {
 	workpool_start(&l->wp, l->pool, (int)l->o->workers, 1, 1);
-	sig_set_last_words(last_words, l);
 }
 
 bool
@@ -139,8 +133,5 @@ workers_enqueue(struct load *l, struct batch *b)
 void
 workers_stop(struct load *l)
 {
-	/* the watchdog may still save what is acknowledged while the workers
-	 * finish; not once the load is being torn down */
 	workpool_stop(&l->wp);
-	sig_set_last_words(NULL, NULL);
 }

@@ -10,7 +10,6 @@
 #include <stddef.h>
 
 #include "mongo-replay.h"
-#include "sig.h"
 
 static struct item *
 item_of_node(struct wp_node *n)
@@ -61,24 +60,21 @@ lane_drop(struct wp_node *node)
 	item_destroy(item_of_node(node));
 }
 
+/* The grace period after a signal ran out (the pool's lock held): keep
+ * the checkpoint of what the target acknowledged so far. */
+static void
+last_words(void *ctx)
+{
+	bson_error_t err;
+
+	(void)window_save(ctx, &err);
+}
+
 void
 lanes_init(struct replay *r)
 {
 	workpool_init(&r->wp, lane_work, lane_drop, r);
-}
-
-/* The grace period after a signal ran out (sig.h): keep the checkpoint
- * of what the target acknowledged so far. */
-static void
-last_words(void *arg)
-{
-	struct replay *r = arg;
-	bson_error_t err;
-
-	if (!sig_lock_briefly(&r->wp.lock))
-		return;
-	(void)window_save(r, &err);
-	pthread_mutex_unlock(&r->wp.lock);
+	r->wp.last_words = last_words;
 }
 
 /* Start --workers lanes (none in a dry run). */
@@ -88,7 +84,6 @@ lanes_start(struct replay *r)
 	int n = r->o->dry_run ? 0 : (int)r->o->workers;
 
 	workpool_start(&r->wp, r->pool, n, n, (int)r->o->batch_size);
-	sig_set_last_words(last_words, r);
 }
 
 static uint32_t
@@ -116,5 +111,4 @@ void
 lanes_stop(struct replay *r)
 {
 	workpool_stop(&r->wp);
-	sig_set_last_words(NULL, NULL);
 }
