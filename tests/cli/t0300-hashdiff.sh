@@ -134,8 +134,9 @@ test_expect_success '--count-only compares counts' '
 test_expect_success 'differences in flight clear with --recheck' '
 	mp-probe insert "$SRC" $TEST_DB.r "{\"_id\": 1, \"v\": 1}" "{\"_id\": 2, \"v\": 1}" &&
 	mp-probe insert "$DST" $TEST_DB.r "{\"_id\": 1, \"v\": 0}" &&
-	{ hd --ns $TEST_DB.r --recheck 1 --recheck-delay 4 >out 2>err & pid=$!; } &&
-	sleep 1.5 &&
+	{ hd --ns $TEST_DB.r --recheck 1 --recheck-delay 10 -v >out 2>err & pid=$!; } &&
+	for i in $(seq 1 600); do grep -q "2 differences held" err && break; sleep 0.1; done &&
+	test_grep "2 differences held" err &&
 	mp-probe update "$DST" $TEST_DB.r "{\"_id\": 1}" "{\"\$set\": {\"v\": 1}}" &&
 	mp-probe insert "$DST" $TEST_DB.r "{\"_id\": 2, \"v\": 1}" &&
 	wait $pid &&

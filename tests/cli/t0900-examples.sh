@@ -16,8 +16,9 @@ test_expect_success 'migrate-collection.sh: copy under writes, CDC through stagi
 	{ mp-writer "$SRC" $NS 1000 --ids 300 --seed 7 --pause-us 1000 & w=$!; } &&
 	sleep 0.3 &&
 	{ "$EX/migrate-collection.sh" work >log 2>&1; rc=$?; } ;
-	wait $w && [ $rc -le 1 ] &&
-	"$EX/migrate-collection.sh" work >log2 2>&1 &&
+	{ wait $w || { echo "mp-writer failed"; false; }; } &&
+	{ [ $rc -le 1 ] || { echo "first run: exit $rc"; cat log; false; }; } &&
+	{ "$EX/migrate-collection.sh" work >log2 2>&1 || { echo "second run failed"; cat log2; false; }; } &&
 	test_grep "verified: $NS is equal" log2 && test_grep "cutover" log2 &&
 	same $NS
 '

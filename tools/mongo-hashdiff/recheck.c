@@ -112,6 +112,8 @@ reread_round(struct job *j, struct dochash *h, struct reread *r, bool last, bson
 {
 	bool ok;
 
+	diag_info("%s: %d difference%s held, read again in %lld s", j->src.ns, r->n, r->n == 1 ? "" : "s",
+		(long long)j->o->recheck_delay);
 	for (double t = 0; t < (double)j->o->recheck_delay && !sig_stop_requested(); t += 0.1)
 		usleep(100000);
 	ok = fetch_ids(&j->src, j->held, r->n, r->sd, err) &&
