@@ -57,7 +57,8 @@ test_expect_success 'kill -9 of a watcher with --token-file, restart from it: no
 	mongo-watch --uri "$SRC" --ns $TEST_DB.kw --start-token >start.tok && cp start.tok kw.tok &&
 	{ mp-writer "$SRC" $TEST_DB.kw 1500 --ids 100 --pause-us 500 & writer=$!; } &&
 	{ mongo-watch --uri "$SRC" --ns $TEST_DB.kw --resume-file kw.tok --token-file kw.tok --format ndjson >p1 & w=$!; } &&
-	sleep 1 && kill -9 $w && wait $writer;
+	for i in $(seq 1 400); do [ -s p1 ] && break; sleep 0.05; done &&
+	kill -9 $w && wait $writer;
 	test -s p1 &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.kw --resume-file kw.tok --idle-exit 2 --format ndjson >p2 &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.kw --resume-file start.tok --idle-exit 2 --format ndjson >all &&
