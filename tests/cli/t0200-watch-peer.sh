@@ -46,6 +46,14 @@ test_expect_success '--start-token prints the postBatchResumeToken of the empty 
 	peer_ok
 '
 
+test_expect_success '--start-token when changes came in the opening batch: the position after the first' '
+	peer events-first &&
+	mongo-watch --uri "$U" --ns shop.orders --start-token >tok &&
+	echo "{ \"_data\" : \"820000000000000001\" }" >expect &&
+	test_cmp expect tok &&
+	peer_ok
+'
+
 test_expect_success 'empty awaitData batches: nothing written, --idle-exit ends with 0' '
 	peer pbrt &&
 	mongo-watch --uri "$U" --ns shop.orders --idle-exit 1 --format ndjson >out &&

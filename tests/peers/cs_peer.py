@@ -8,6 +8,9 @@ client and exits 0 when the client did what MongoDB's protocol expects
 reason on stderr.  Scenarios:
 
   pbrt           empty batches carrying postBatchResumeToken
+  events-first   the opening batch already holds two events (changes made
+                 while the stream opened): --start-token must still print a
+                 position
   history-lost   two events, then getMore fails with ChangeStreamHistoryLost (286)
   not-primary    two events, getMore fails NotWritablePrimary (10107), then the
                  resumed aggregate must carry resumeAfter = the second token
@@ -97,6 +100,11 @@ def main():
     if scenario == "pbrt":
         first_batch(agg, [], tok(100))
         serve_rest(tok(100))
+        return 0
+
+    if scenario == "events-first":
+        first_batch(agg, [event(1), event(2)], tok(2))
+        serve_rest(tok(2))
         return 0
 
     if scenario == "history-lost":

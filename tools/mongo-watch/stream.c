@@ -136,6 +136,20 @@ watch_print_start_token(struct watch *w)
 	}
 	tok = mongoc_change_stream_get_resume_token(cs);
 	if (tok == NULL || bson_empty(tok)) {
+		/* changes made while the stream opened came in its first batch, so
+		 * the driver holds no post-batch token yet: step over one event and
+		 * take the position after it.  Skipping it is safe: it happened
+		 * before this command returns, so the copy that follows sees it. */
+		const bson_t *ev;
+
+		if (mongoc_change_stream_next(cs, &ev))
+			tok = mongoc_change_stream_get_resume_token(cs);
+		else if (watch_stream_error(cs, &err, &code)) {
+			rc = diag_exit(&err, "reading the change stream");
+			goto out;
+		}
+	}
+	if (tok == NULL || bson_empty(tok)) {
 		diag_error("the server gave no postBatchResumeToken, so there is no position to print "
 			"(MongoDB 4.0.7 or newer gives one)");
 		rc = MP_EX_UNAVAILABLE;
