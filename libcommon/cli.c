@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "nsmap.h"
+#include "sig.h"
 
 void
 cli_common_init(struct cli_common *c)
@@ -251,4 +252,18 @@ cli_parse_json_doc(const char *text, const char *what, bson_error_t *err)
 		mp_error_set(err, MP_EX_USAGE, "%s: invalid Extended JSON: %s", what, jerr.message);
 	bson_free(owned);
 	return doc;
+}
+
+void
+cli_runtime_begin(void)
+{
+	mongoc_init();
+	diag_capture_driver_log();
+	sig_install();
+}
+
+void
+cli_runtime_end(void)
+{
+	mongoc_cleanup();
 }

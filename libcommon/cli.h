@@ -56,6 +56,12 @@ struct cli_common {
 
 void cli_common_init(struct cli_common *c);
 
+/* Once the options are parsed and checked, before any work: the driver up
+ * (its log through diag), and SIGINT/SIGTERM/SIGPIPE handled (sig.h).
+ * cli_runtime_end() after the work. */
+void cli_runtime_begin(void);
+void cli_runtime_end(void);
+
 /* Handle one getopt result: 1 if it was a common option, 0 if not (the tool
  * handles it), -1 for a bad value (err says which, exit status 64). */
 int cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err);

@@ -106,27 +106,33 @@ watchdog(void *arg)
 	return NULL;
 }
 
+int
+sig_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t block, old;
+	int e;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
+
 void
 sig_install(void)
 {
 	struct sigaction sa;
-	sigset_t block, old;
 	pthread_t t;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0;
-	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC) == 0) {
-		/* the watchdog takes no signal: they interrupt the main thread */
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		pthread_sigmask(SIG_BLOCK, &block, &old);
-		if (pthread_create(&t, NULL, watchdog, NULL) == 0)
-			pthread_detach(t);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC) == 0 && sig_thread_create(&t, watchdog, NULL) == 0)
+		pthread_detach(t);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

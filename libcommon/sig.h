@@ -45,6 +45,11 @@ void sig_cleanup_remove(const char *path);
  * NULL fn: nothing. */
 void sig_set_last_words(void (*fn)(void *), void *arg);
 
+/* pthread_create for a worker thread that must never take SIGINT or
+ * SIGTERM: they go to the main thread, whose blocking reads they interrupt.
+ * 0 or pthread_create's error. */
+int sig_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* For a last-words function: take `lock` within 2 s, or false. */
 bool sig_lock_briefly(pthread_mutex_t *lock);
 

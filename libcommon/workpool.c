@@ -100,7 +100,6 @@ pool_last_words(void *arg)
 void
 workpool_start(struct workpool *wp, mongoc_client_pool_t *pool, int nthreads, int nqueues, int take_max)
 {
-	sigset_t block, old;
 
 	wp->pool = pool;
 	wp->take_max = take_max > 0 ? take_max : 1;
@@ -109,17 +108,11 @@ workpool_start(struct workpool *wp, mongoc_client_pool_t *pool, int nthreads, in
 	wp->q = bson_malloc0(sizeof(struct wp_queue) * (size_t)wp->nqueues);
 	wp->nthreads = nthreads;
 	wp->threads = bson_malloc0(sizeof(struct wp_thread) * (size_t)(nthreads > 0 ? nthreads : 1));
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (int i = 0; i < nthreads; i++) {
 		wp->threads[i].wp = wp;
 		wp->threads[i].queue = i % wp->nqueues;
-		wp->threads[i].started =
-			pthread_create(&wp->threads[i].thread, NULL, thread_main, &wp->threads[i]) == 0;
+		wp->threads[i].started = sig_thread_create(&wp->threads[i].thread, thread_main, &wp->threads[i]) == 0;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (wp->last_words != NULL)
 		sig_set_last_words(pool_last_words, wp);
 }

@@ -114,11 +114,9 @@ main(int argc, char **argv)
 	if (rc < 0)
 		rc = check_options(ns, db);
 	if (rc < 0) {
-		mongoc_init();
-		diag_capture_driver_log();
-		sig_install();
+		cli_runtime_begin();
 		rc = dump_run(&o, ns, db);
-		mongoc_cleanup();
+		cli_runtime_end();
 	}
 	bson_free(ns);
 	bson_free(db);

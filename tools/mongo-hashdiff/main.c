@@ -119,9 +119,7 @@ run(const char *ns, const char *db)
 	bson_error_t err;
 	int rc = MP_EX_SOFTWARE;
 
-	mongoc_init();
-	diag_capture_driver_log();
-	sig_install();
+	cli_runtime_begin();
 	if ((r.stats = stats_open(o.c.stats_path, o.c.stats_fd, TOOL, &err)) == NULL ||
 	    !side_open(&r.src, "source", o.source, o.source_file, &err) ||
 	    !side_open(&r.dst, "target", o.target, o.target_file, &err) ||
@@ -137,7 +135,7 @@ out:
 	rc = stats_finish(r.stats, ns ? ns : db, rc);
 	side_close(&r.src);
 	side_close(&r.dst);
-	mongoc_cleanup();
+	cli_runtime_end();
 	return rc;
 }
 

@@ -137,11 +137,9 @@ main(int argc, char **argv)
 	o.batch_size = 1000;
 	o.workers = 2;
 	if ((rc = opt_parse(&tool, &o.c, argc, argv, &ns, &db)) < 0 && (rc = check_options(ns)) < 0) {
-		mongoc_init();
-		diag_capture_driver_log();
-		sig_install();
+		cli_runtime_begin();
 		rc = run(ns, db);
-		mongoc_cleanup();
+		cli_runtime_end();
 	}
 	bson_strfreev(o.upsert_fields);
 	bson_free(ns);

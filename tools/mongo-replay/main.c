@@ -179,9 +179,7 @@ replay_main(void)
 	int rc = MP_EX_SOFTWARE;
 
 	memset(&r, 0, sizeof r);
-	mongoc_init();
-	diag_capture_driver_log();
-	sig_install();
+	cli_runtime_begin();
 	lanes_init(&r);
 	bson_init(&r.ck);
 	r.o = &o;
@@ -198,7 +196,7 @@ replay_main(void)
 	rc = replay_finish(&r, rc);
 out:
 	rc = replay_close(&r, &src, rc);
-	mongoc_cleanup();
+	cli_runtime_end();
 	return rc;
 }
 

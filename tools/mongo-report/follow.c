@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "mongo-report.h"
+#include "sig.h"
 
 double
 wall_now(void)
@@ -81,20 +82,11 @@ follow(void *arg)
 bool
 follower_start(struct follower *fo, const char *path, const struct cli_common *cc)
 {
-	sigset_t block, old;
-	int e;
-
 	pthread_mutex_init(&fo->lock, NULL);
 	fo->path = path;
 	fo->cc = cc;
 	/* signals are the screen's to take: the reader never sees EINTR */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	e = pthread_create(&fo->thread, NULL, follow, fo);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return e == 0;
+	return sig_thread_create(&fo->thread, follow, fo) == 0;
 }
 
 bool

@@ -164,10 +164,9 @@ main(int argc, char **argv)
 		bson_free(db);
 		db = NULL;
 	}
-	mongoc_init();
-	sig_install(); /* a report stopped by a signal is 75 (--live: 0, its normal end) */
+	cli_runtime_begin(); /* a report stopped by a signal is 75 (--live: 0, its normal end) */
 	rc = run(argv + optind, argc - optind, ns, db);
-	mongoc_cleanup();
+	cli_runtime_end();
 out:
 	bson_free(ns);
 	bson_free(db);

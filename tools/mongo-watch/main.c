@@ -255,9 +255,7 @@ main(int argc, char **argv)
 	if (rc < 0)
 		rc = check_options();
 	if (rc < 0) {
-		mongoc_init();
-		diag_capture_driver_log();
-		sig_install();
+		cli_runtime_begin();
 		pthread_mutex_init(&w.lock, NULL);
 		pthread_cond_init(&w.cond, NULL);
 		pthread_cond_init(&w.room, NULL);
@@ -265,7 +263,7 @@ main(int argc, char **argv)
 		pthread_mutex_destroy(&w.lock);
 		pthread_cond_destroy(&w.cond);
 		pthread_cond_destroy(&w.room);
-		mongoc_cleanup();
+		cli_runtime_end();
 	}
 	bson_destroy(o.pipeline);
 	bson_destroy(o.resume_after);

@@ -49,19 +49,10 @@ run_label(const struct opts *o)
 static bool
 start_reader(struct watch *w, pthread_t *reader)
 {
-	sigset_t block, old;
-	bool ok;
-
 	/* until the stream is open, waiting is connecting, not idleness:
 	 * --idle-exit counts from the first answer */
 	w->retrying = true;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	ok = pthread_create(reader, NULL, watch_reader_main, w) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ok;
+	return sig_thread_create(reader, watch_reader_main, w) == 0;
 }
 
 /* Stop the reader, wait for it, and drop what it queued and was not written. */
@@ -138,6 +129,15 @@ note_event(struct run *r, const bson_t *ev)
 	}
 }
 
+/* The output's reader went away: stop, 74 (no position saved past it). */
+static void
+reader_gone(struct run *r)
+{
+	diag_error("stopped: the reader of the output went away after %llu events", (unsigned long long)r->written);
+	r->rc = MP_EX_IOERR;
+	r->done = true;
+}
+
 /* Write one event; on failure say why and stop. */
 static void
 write_event(struct run *r, const bson_t *ev)
@@ -146,10 +146,8 @@ write_event(struct run *r, const bson_t *ev)
 
 	if (!docstream_write(r->out, ev, &err)) {
 		if (docstream_writer_broken_pipe(r->out))
-			diag_error("stopped: the reader of the output went away after %llu events",
-				(unsigned long long)r->written);
-		else
-			diag_fail(&err, NULL);
+			return reader_gone(r);
+		diag_fail(&err, NULL);
 		r->rc = mp_error_exitcode(&err);
 		r->done = true;
 		return;
@@ -249,13 +247,9 @@ check_stop(struct run *r, bool reader_done)
 	}
 	if (sig_stop_requested())
 		r->done = true;
-	if (!r->done && docstream_writer_reader_gone(r->out)) {
-		/* a quiet source writes nothing that would fail: ask the pipe */
-		diag_error("stopped: the reader of the output went away after %llu events",
-			(unsigned long long)r->written);
-		r->rc = MP_EX_IOERR;
-		r->done = true;
-	}
+	/* a quiet source writes nothing that would fail: ask the pipe */
+	if (!r->done && docstream_writer_reader_gone(r->out))
+		reader_gone(r);
 	pthread_mutex_lock(&w->lock);
 	if (w->retrying)
 		r->idle_since = mp_now(); /* an outage is not idleness */
