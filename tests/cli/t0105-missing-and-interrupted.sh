@@ -215,11 +215,15 @@ test_expect_success 'a checkpoint that cannot be written is 73 before any work, 
 	test_grep "is a directory" err && ! ls ckdir.probe.* 2>/dev/null
 '
 
-test_expect_success SERVERS '--out where a directory cannot be made names the cause, not ENOENT below it' '
-	test -d /sys/kernel || { echo "no /sys here"; exit 0; } &&
-	mp-gen 3 | mongo-load-bson --uri "$MP_SOURCE_URI" --ns $TEST_DB.outfail --drop -q &&
-	test_expect_code 73 mongo-dump-bson --uri "$MP_SOURCE_URI" --db $TEST_DB --out /sys/mp-test/out 2>err &&
-	test_grep "cannot create directory /sys/mp-test: " err && ! test_grep "No such file" err
-'
+# /sys (sysfs) takes no new directory, even from root: the read-only place here
+if test -d /sys/kernel; then
+	test_expect_success SERVERS '--out where a directory cannot be made names the cause, not ENOENT below it' '
+		mp-gen 3 | mongo-load-bson --uri "$MP_SOURCE_URI" --ns $TEST_DB.outfail --drop -q &&
+		test_expect_code 73 mongo-dump-bson --uri "$MP_SOURCE_URI" --db $TEST_DB --out /sys/mp-test/out 2>err &&
+		test_grep "cannot create directory /sys/mp-test: " err && ! test_grep "No such file" err
+	'
+else
+	test_skip "--out where a directory cannot be made names the cause" "no /sys here to stand for a read-only place"
+fi
 
 test_done
