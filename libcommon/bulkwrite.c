@@ -9,6 +9,7 @@
 #include <mongoc/mongoc.h>
 
 #include "bulkwrite.h"
+#include "ejson.h"
 #include "exitcode.h"
 
 static uint64_t
@@ -221,7 +222,7 @@ bulk_write_concern_parse(const char *text, bson_error_t *err)
 	}
 	if (text[0] == '{') {
 		bson_error_t jerr;
-		bson_t *doc = bson_new_from_json((const uint8_t *)text, -1, &jerr);
+		bson_t *doc = ejson_to_bson_new(text, -1, &jerr);
 		bool ok = doc != NULL && wc_from_document(wc, doc, err);
 
 		if (doc == NULL)

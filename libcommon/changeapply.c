@@ -4,13 +4,14 @@
 #include <string.h>
 
 #include "changeapply.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "nsmap.h"
 
 static char *
 token_text(const struct change_event *ev)
 {
-	return ev->has_token ? bson_as_canonical_extended_json(&ev->token, NULL) : bson_strdup("(no _id)");
+	return ev->has_token ? ejson_from_bson_new(&ev->token, EJSON_CANONICAL, NULL) : bson_strdup("(no _id)");
 }
 
 static bool

@@ -10,6 +10,7 @@
 
 #include "atomicfile.h"
 #include "checkpoint.h"
+#include "ejson.h"
 #include "exitcode.h"
 
 #define CHECKPOINT_MAX (64 * 1024 * 1024)
@@ -42,7 +43,7 @@ bool
 checkpoint_save(const char *path, const bson_t *doc, bson_error_t *err)
 {
 	size_t len;
-	char *json = bson_as_canonical_extended_json(doc, &len);
+	char *json = ejson_from_bson_new(doc, EJSON_CANONICAL, &len);
 	bool ok;
 
 	json[len] = '\n';
@@ -95,7 +96,7 @@ checkpoint_load(const char *path, bson_t *doc, bool *found, bson_error_t *err)
 		mp_error_set(err, MP_EX_DATAERR, "checkpoint %s is empty", path);
 		goto out;
 	}
-	parsed = bson_new_from_json((const uint8_t *)text, (ssize_t)len, &jerr);
+	parsed = ejson_to_bson_new(text, (ssize_t)len, &jerr);
 	if (parsed == NULL) {
 		mp_error_set(err, MP_EX_DATAERR, "checkpoint %s: invalid Extended JSON: %s", path,
 			jerr.message);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "conn.h"
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "nsmap.h"
 #include "sig.h"
@@ -247,7 +248,7 @@ cli_parse_json_doc(const char *text, const char *what, bson_error_t *err)
 			return NULL;
 		text = owned;
 	}
-	doc = bson_new_from_json((const uint8_t *)text, -1, &jerr);
+	doc = ejson_to_bson_new(text, -1, &jerr);
 	if (doc == NULL)
 		mp_error_set(err, MP_EX_USAGE, "%s: invalid Extended JSON: %s", what, jerr.message);
 	bson_free(owned);

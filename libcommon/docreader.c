@@ -3,7 +3,7 @@
  *
  * Bytes flow fd -> [inflate] -> buf; records are cut from buf.  A BSON
  * record is handed out in place (bson_init_static on buf), an NDJSON line is
- * parsed into r->json.  Framing errors (a bad length, a missing terminator, a
+ * parsed (ejson.h) into r->jbuf, handed out as r->json.  Framing errors (a bad length, a missing terminator, a
  * truncated document) end the stream; content errors skip one record.
  */
 #include <errno.h>
@@ -15,7 +15,8 @@
 #include <zlib.h>
 
 #include "docstream.h"
-#include "ejsoncheck.h"
+#include "ejson.h"
+#include "ejsonint.h"
 #include "exitcode.h"
 #include "sig.h"
 
@@ -56,7 +57,8 @@ struct docstream_reader {
 	bool dead;
 	bool can_continue;
 
-	bson_t *json;
+	struct ejson_buf jbuf; /* the BSON of the last NDJSON line */
+	bson_t json;
 	bson_t stat;
 };
 
@@ -521,8 +523,7 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 	for (;;) {
 		size_t scanned = 0, len, end_len;
 		uint8_t *p, *nl = NULL;
-		bson_error_t jerr;
-		char why[256];
+		struct ejson_error jerr;
 		bool eof_line = false;
 
 		for (;;) {
@@ -569,21 +570,22 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		r->raw_len = len;
 		if (memchr(p, 0, end_len))
 			return fail_line(r, err, "NUL byte in a JSON line (BSON mixed into an NDJSON stream?)");
-		if (!bson_utf8_validate((const char *)p, end_len, false))
-			return fail_line(r, err, "invalid UTF-8");
-		if (p[lead] != '{')
+		if (p[lead] != '{') {
+			if (ejson_utf8_char(p + lead, end_len - lead) == 0)
+				return fail_line(r, err, "invalid UTF-8");
 			return fail_line(r, err, "expected a JSON object, found '%.*s'",
 				(int)utf8_char_len(p + lead, end_len - lead), (const char *)p + lead);
-		bson_destroy(r->json);
-		r->json = bson_new_from_json(p + lead, (ssize_t)(end_len - lead), &jerr);
-		if (r->json == NULL)
-			return fail_line(r, err, "invalid JSON: %s", jerr.message);
-		if (!ejson_check((const char *)p + lead, end_len - lead, &r->json, why, sizeof why))
-			return fail_line(r, err, "invalid Extended JSON: %s", why);
-		if (r->json->len > r->max_doc)
-			return fail_line(r, err, "document of %u bytes exceeds the limit of %zu bytes",
-				r->json->len, r->max_doc);
-		*doc = r->json;
+		}
+		/* UTF-8 is checked by the parser, in strings, the only place
+		 * other than errors where it may stand */
+		if (!ejson_parse((const char *)p + lead, end_len - lead, &r->jbuf, &jerr))
+			return fail_line(r, err, "invalid %sJSON: %s (column %zu)", jerr.extended ? "Extended " : "",
+				jerr.msg, lead + jerr.offset + 1);
+		if (r->jbuf.len > r->max_doc)
+			return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes",
+				r->jbuf.len, r->max_doc);
+		bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
+		*doc = &r->json;
 		return 1;
 	}
 }
@@ -683,7 +685,7 @@ docstream_reader_destroy(struct docstream_reader *r)
 		inflateEnd(&r->zs);
 	if (r->own_fd)
 		close(r->fd);
-	bson_destroy(r->json);
+	ejson_buf_free(&r->jbuf);
 	bson_free(r->zin);
 	bson_free(r->buf);
 	bson_free(r->name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "docstream.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "reject.h"
 
@@ -80,7 +81,7 @@ reject_write(struct reject_file *rf, const struct reject_why *why, const char *k
 		char *json;
 
 		bson_append_binary(&wrap, "bytes", 5, BSON_SUBTYPE_BINARY, bytes, (uint32_t)len);
-		json = bson_as_canonical_extended_json(&wrap, NULL);
+		json = ejson_from_bson_new(&wrap, EJSON_CANONICAL, NULL);
 		bson_string_append(s, json ? json : "null");
 		bson_free(json);
 		bson_destroy(&wrap);

@@ -14,7 +14,7 @@ test_expect_success 'source and target both answer ping' '
 test_expect_success 'a document written through mongoc is read back by find' '
 	mp-probe insert "$MP_SOURCE_URI" $TEST_DB.c "{\"_id\": 1, \"name\": \"ada\", \"n\": {\"\$numberLong\": \"7\"}}" &&
 	mp-probe find "$MP_SOURCE_URI" $TEST_DB.c >found &&
-	echo "{ \"_id\" : { \"\$numberInt\" : \"1\" }, \"name\" : \"ada\", \"n\" : { \"\$numberLong\" : \"7\" } }" >expect &&
+	echo "{\"_id\":{\"\$numberInt\":\"1\"},\"name\":\"ada\",\"n\":{\"\$numberLong\":\"7\"}}" >expect &&
 	test_cmp expect found
 '
 

@@ -92,7 +92,7 @@ test_expect_success '--id-field moves a key to _id; --dry-run writes nothing' '
 	mp-probe count "$DST" $TEST_DB.rows >n && echo 0 >expect && test_cmp expect n &&
 	mongo-load-bson --uri "$DST" --ns $TEST_DB.rows --id-field id <rows.ndjson &&
 	mp-probe find "$DST" $TEST_DB.rows "{}" "{\"_id\": 1}" >got &&
-	test_grep "\"_id\" : { \"\$numberInt\" : \"7\" }, \"name\" : \"x\" }" got &&
+	test_grep "\"_id\":{\"\$numberInt\":\"7\"},\"name\":\"x\"}" got &&
 	! grep -q "\"id\"" got
 '
 

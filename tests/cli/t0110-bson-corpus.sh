@@ -81,7 +81,7 @@ test_expect_success 'a document with a field name twice keeps both, in order, ND
 	printf "%s\n" "{\"_id\": 1, \"a\": 1, \"a\": \"two\"}" >dup.ndjson &&
 	mongo-dump-bson --from dup.ndjson --format bson -o dup.bson &&
 	mongo-dump-bson --from dup.bson --format ndjson --json relaxed >back.ndjson &&
-	printf "%s\n" "{ \"_id\" : 1, \"a\" : 1, \"a\" : \"two\" }" >expect &&
+	printf "%s\n" "{\"_id\":1,\"a\":1,\"a\":\"two\"}" >expect &&
 	test_cmp expect back.ndjson
 '
 

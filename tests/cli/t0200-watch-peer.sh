@@ -41,7 +41,7 @@ ids() { jq -r "._id._data" "$1" | tr "\n" " "; }
 test_expect_success '--start-token prints the postBatchResumeToken of the empty first batch' '
 	peer pbrt &&
 	mongo-watch --uri "$U" --ns shop.orders --start-token >tok &&
-	echo "{ \"_data\" : \"820000000000000064\" }" >expect &&
+	echo "{\"_data\":\"820000000000000064\"}" >expect &&
 	test_cmp expect tok &&
 	peer_ok
 '
@@ -49,7 +49,7 @@ test_expect_success '--start-token prints the postBatchResumeToken of the empty 
 test_expect_success '--start-token when changes came in the opening batch: the position after the first' '
 	peer events-first &&
 	mongo-watch --uri "$U" --ns shop.orders --start-token >tok &&
-	echo "{ \"_data\" : \"820000000000000001\" }" >expect &&
+	echo "{\"_data\":\"820000000000000001\"}" >expect &&
 	test_cmp expect tok &&
 	peer_ok
 '

@@ -43,7 +43,7 @@ test_expect_success 'inject seven differences' '
 	mp-probe update "$DST" $TEST_DB.d "{\"_id\": 5}" "{\"x\": {\"\$numberInt\": \"1\"}}" &&
 	mp-probe update "$DST" $TEST_DB.d "{\"_id\": 6}" "{\"b\": 2, \"a\": 1}" &&
 	mp-probe update "$DST" $TEST_DB.d "{\"_id\": 7}" "{\"arr\": [3, 2, 1]}" &&
-	mp-probe find "$DST" $TEST_DB.d "{\"_id\": 6}" | grep -q "\"b\" : { \"\$numberInt\" : \"2\" }, \"a\"" ||
+	mp-probe find "$DST" $TEST_DB.d "{\"_id\": 6}" | grep -q "\"b\":{\"\$numberInt\":\"2\"},\"a\"" ||
 		{ echo "# the test server kept the old field order on replace; skipping order check" >&2; touch no_order; }
 '
 

@@ -31,13 +31,14 @@
 #include "bsoncmp.h"
 #include "conn.h"
 #include "docstream.h"
+#include "ejson.h"
 #include "progress.h"
 
 static bson_t *
 json(const char *s)
 {
 	bson_error_t err;
-	bson_t *b = bson_new_from_json((const uint8_t *)s, -1, &err);
+	bson_t *b = ejson_to_bson_new(s, -1, &err);
 
 	if (b == NULL) {
 		fprintf(stderr, "mp-probe: bad JSON %s: %s\n", s, err.message);
@@ -49,7 +50,7 @@ json(const char *s)
 static void
 print_doc(const bson_t *d)
 {
-	char *s = bson_as_canonical_extended_json(d, NULL);
+	char *s = ejson_from_bson_new(d, EJSON_CANONICAL, NULL);
 
 	printf("%s\n", s);
 	bson_free(s);

@@ -102,13 +102,13 @@ test_dry_writes(void)
 	ok(change_dry_writes(w, rep, false, &err), "replace printed");
 	ok(change_dry_writes(w, del, false, &err), "delete printed");
 	text = dry_text(w, path);
-	has_str(text, "{ \"ns\" : \"t.c2\", \"op\" : \"replaceOne\", \"filter\" : { \"_id\" : 1 }, \"replacement\" : "
-		"{ \"_id\" : 1, \"v\" : 1 }, \"upsert\" : true }\n", "insert: an upsert by key, in the mapped namespace");
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"updateOne\", \"filter\" : { \"_id\" : 2 }, \"update\" : "
-		"{ \"$set\" : { \"v\" : 3 }, \"$unset\" : { \"x\" : \"\" } } }\n", "update: $set and $unset, no upsert");
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"replaceOne\", \"filter\" : { \"_id\" : 3 }, \"replacement\" : "
-		"{ \"_id\" : 3, \"w\" : true }, \"upsert\" : true }\n", "replace: an upsert of the whole document");
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"deleteOne\", \"filter\" : { \"_id\" : 4 } }\n",
+	has_str(text, "{\"ns\":\"t.c2\",\"op\":\"replaceOne\",\"filter\":{\"_id\":1},\"replacement\":"
+		"{\"_id\":1,\"v\":1},\"upsert\":true}\n", "insert: an upsert by key, in the mapped namespace");
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"updateOne\",\"filter\":{\"_id\":2},\"update\":"
+		"{\"$set\":{\"v\":3},\"$unset\":{\"x\":\"\"}}}\n", "update: $set and $unset, no upsert");
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"replaceOne\",\"filter\":{\"_id\":3},\"replacement\":"
+		"{\"_id\":3,\"w\":true},\"upsert\":true}\n", "replace: an upsert of the whole document");
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"deleteOne\",\"filter\":{\"_id\":4}}\n",
 		"delete: by key");
 	is_int(lines(text), 4, "one line per write");
 	item_free(ins);
@@ -143,11 +143,11 @@ test_dry_ddl(void)
 	ok(err.code == MP_EX_DATAERR && strstr(err.message, "showExpandedEvents"), "65, saying how to watch");
 	is_int(change_apply_ddl(&a, NULL, mod, &err), CHANGE_DDL_UNSUPPORTED, "modify: not applied");
 	text = dry_text(w, path);
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"drop\", \"command\" : { \"drop\" : \"c\" } }\n",
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"drop\",\"command\":{\"drop\":\"c\"}}\n",
 		"drop: the command");
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"rename\", \"to\" : \"e.n\", \"command\" : { \"renameCollection\" : "
-		"\"d.c\", \"to\" : \"e.n\", \"dropTarget\" : true } }\n", "rename: to the mapped target, dropping it");
-	has_str(text, "{ \"ns\" : \"d\", \"op\" : \"dropDatabase\", \"command\" : { \"dropDatabase\" : 1 } }\n",
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"rename\",\"to\":\"e.n\",\"command\":{\"renameCollection\":"
+		"\"d.c\",\"to\":\"e.n\",\"dropTarget\":true}}\n", "rename: to the mapped target, dropping it");
+	has_str(text, "{\"ns\":\"d\",\"op\":\"dropDatabase\",\"command\":{\"dropDatabase\":1}}\n",
 		"dropDatabase: on the database");
 	ok(strstr(text, "modify") == NULL && strstr(text, "createIndexes") == NULL, "nothing printed for the others");
 	item_free(drop);
@@ -187,10 +187,10 @@ test_dry_txn(void)
 	ok(change_apply_txn(&a, NULL, t, 2, &err), "a transaction printed");
 	is_int(applied_n, 2, "both events reported applied");
 	text = dry_text(a.dry, path);
-	has_str(text, "{ \"ns\" : \"d.c\", \"op\" : \"startTransaction\", \"lsid\" : { \"id\" : 9 }, \"txnNumber\" : 4, "
-		"\"events\" : 2 }\n{ \"ns\" : \"d.c\", \"op\" : \"replaceOne\"", "it starts, then its writes");
-	has_str(text, "\"op\" : \"deleteOne\", \"filter\" : { \"_id\" : 2 } }\n{ \"ns\" : \"d.c\", \"op\" : "
-		"\"commitTransaction\" }\n", "and commits");
+	has_str(text, "{\"ns\":\"d.c\",\"op\":\"startTransaction\",\"lsid\":{\"id\":9},\"txnNumber\":4,"
+		"\"events\":2}\n{\"ns\":\"d.c\",\"op\":\"replaceOne\"", "it starts, then its writes");
+	has_str(text, "\"op\":\"deleteOne\",\"filter\":{\"_id\":2}}\n{\"ns\":\"d.c\",\"op\":"
+		"\"commitTransaction\"}\n", "and commits");
 	item_free(t[0]);
 	item_free(t[1]);
 }

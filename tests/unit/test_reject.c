@@ -47,10 +47,10 @@ main(void)
 	text = slurp(path);
 	has_str(text, "{\"error\": \"E11000 duplicate key \\\"x\\\"\", \"code\": 11000, \"record\": 7, \"doc\": ",
 		"why and where first, the message escaped, numbers plain");
-	has_str(text, "\"$numberLong\" : \"5\"", "the document in canonical form");
+	has_str(text, "\"$numberLong\":\"5\"", "the document in canonical form");
 	has_str(text, "\"record\": 3, \"line\": 3, \"offset\": 120, \"raw\": \"{\\\"a\\\": tru\"}",
 		"text as a JSON string");
-	has_str(text, "\"raw\": { \"bytes\" : { \"$binary\" : { \"base64\" : \"BQAAAAE=\", \"subType\" : \"00\" } } }}",
+	has_str(text, "\"raw\": {\"bytes\":{\"$binary\":{\"base64\":\"BQAAAAE=\",\"subType\":\"00\"}}}}",
 		"bytes as $binary");
 	line2 = strchr(text, '\n');
 	{

@@ -10,6 +10,7 @@
 
 #include "checkpoint.h"
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "idrange.h"
 #include "mongo-dump-bson.h"
@@ -28,7 +29,7 @@ parse_value(const char *text, bson_value_t *out, bson_error_t *err)
 {
 	char *wrapped = bson_strdup_printf("{\"v\": %s}", text);
 	bson_error_t jerr;
-	bson_t *doc = bson_new_from_json((const uint8_t *)wrapped, -1, &jerr);
+	bson_t *doc = ejson_to_bson_new(wrapped, -1, &jerr);
 	bson_iter_t it;
 
 	bson_free(wrapped);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ejson.h"
 #include "exitcode.h"
 #include "mongo-dump-bson.h"
 
@@ -122,7 +123,7 @@ layout_write_metadata(mongoc_client_t *client, const char *db, const char *coll,
 
 	if (!build_metadata(client, db, coll, &meta, err))
 		goto out;
-	json = bson_as_canonical_extended_json(&meta, NULL);
+	json = ejson_from_bson_new(&meta, EJSON_CANONICAL, NULL);
 	json_compact(json);
 	{
 		/* written through a writer so that --gzip and atomic rename apply */

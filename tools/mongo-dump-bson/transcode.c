@@ -88,7 +88,10 @@ interrupted(struct docstream_writer *w, int64_t n)
 int
 transcode(const struct opts *o, const char *ns, struct stats *stats)
 {
-	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc};
+	/* the NDJSON writer checks every document as it walks it (ejson.h):
+	 * BSON is validated once, there */
+	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc,
+		.no_validate = o->c.format == DOCSTREAM_NDJSON};
 	struct docstream_writer_opts wo = {.format = o->c.format, .json = o->c.json, .gzip = o->c.gzip};
 	struct docstream_reader *r = NULL;
 	struct docstream_writer *w = NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "load.h"
 #include "sig.h"
@@ -115,7 +116,7 @@ refused_error(const bson_t *doc, const char *msg, int32_t code, bson_error_t *er
 		bson_t tmp = BSON_INITIALIZER;
 
 		bson_append_value(&tmp, "_id", 3, bson_iter_value(&idit));
-		id = bson_as_canonical_extended_json(&tmp, NULL);
+		id = ejson_from_bson_new(&tmp, EJSON_CANONICAL, NULL);
 		bson_destroy(&tmp);
 	}
 	mp_error_set(err, MP_EX_DATAERR, "the server rejected document %s: %s (code %d); "

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "conn.h"
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "mongo-replay.h"
 #include "sig.h"
@@ -272,5 +273,5 @@ item_destroy(struct item *it)
 char *
 item_token_text(const struct item *it)
 {
-	return it->c.ev.has_token ? bson_as_canonical_extended_json(&it->c.ev.token, NULL) : bson_strdup("(no _id)");
+	return it->c.ev.has_token ? ejson_from_bson_new(&it->c.ev.token, EJSON_CANONICAL, NULL) : bson_strdup("(no _id)");
 }

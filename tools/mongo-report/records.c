@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ejson.h"
 #include "exitcode.h"
 #include "mongo-report.h"
 #include "nsmap.h"
@@ -261,7 +262,7 @@ take_diff(struct report *r, const bson_t *d)
 
 		bson_append_iter(&one, "_id", 3, &it);
 		BSON_APPEND_UTF8(&one, "diff", kind ? kind : "?");
-		json = bson_as_relaxed_extended_json(&one, &len);
+		json = ejson_from_bson_new(&one, EJSON_RELAXED, &len);
 		row->shown[row->nshown++] = json;
 		bson_destroy(&one);
 	}

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "conn.h"
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "mongo-watch.h"
 #include "opt.h"
@@ -34,7 +35,7 @@ parse_timestamp(const char *s, uint32_t *t, uint32_t *i)
 	char buf[32];
 
 	if (s[0] == '{') {
-		bson_t *d = bson_new_from_json((const uint8_t *)s, -1, NULL);
+		bson_t *d = ejson_to_bson_new(s, -1, NULL);
 		bson_iter_t it;
 		bool ok = d && bson_iter_init(&it, d) && bson_iter_next(&it) && BSON_ITER_HOLDS_TIMESTAMP(&it);
 

@@ -8,6 +8,7 @@
 
 #include "conn.h"
 #include "diag.h"
+#include "ejson.h"
 #include "exitcode.h"
 #include "mongo-watch.h"
 
@@ -155,7 +156,7 @@ watch_print_start_token(struct watch *w)
 		rc = MP_EX_UNAVAILABLE;
 		goto out;
 	}
-	s = bson_as_canonical_extended_json(tok, NULL);
+	s = ejson_from_bson_new(tok, EJSON_CANONICAL, NULL);
 	printf("%s\n", s);
 	bson_free(s);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
