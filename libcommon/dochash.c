@@ -11,7 +11,7 @@
 #include "exitcode.h"
 
 struct dochash {
-	const EVP_MD *md;
+	EVP_MD *md; /* fetched once: OpenSSL 3 fetches EVP_sha256() again on every init */
 	EVP_MD_CTX *ctx;
 	enum dochash_mode mode;
 	char **ignore; /* NULL-terminated dotted paths */
@@ -35,15 +35,15 @@ dochash_mode_parse(const char *s, enum dochash_mode *out)
 struct dochash *
 dochash_new(const char *algo, enum dochash_mode mode, const char *ignore, bson_error_t *err)
 {
-	const EVP_MD *md = NULL;
+	EVP_MD *md = NULL;
 	struct dochash *h;
 
 	if (strcmp(algo, "sha256") == 0)
-		md = EVP_sha256();
+		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	else if (strcmp(algo, "sha1") == 0)
-		md = EVP_sha1();
+		md = EVP_MD_fetch(NULL, "SHA1", NULL);
 	else if (strcmp(algo, "md5") == 0)
-		md = EVP_md5();
+		md = EVP_MD_fetch(NULL, "MD5", NULL);
 	if (md == NULL) {
 		mp_error_set(err, MP_EX_USAGE, "--hash takes sha256, sha1 or md5, not '%s'", algo);
 		return NULL;
@@ -72,6 +72,7 @@ dochash_destroy(struct dochash *h)
 		bson_free(h->ignore[i]);
 	bson_free(h->ignore);
 	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
 	bson_free(h);
 }
 
