@@ -584,6 +584,17 @@ put_number(struct wctx *w, uint8_t type, const uint8_t *p)
 	return true;
 }
 
+/* Whether a Decimal128 in its first form (combination bits not 11) holds a
+ * coefficient above 10^34 - 1 = 0x1ed09bead87c0 378d8e63ffffffff. */
+static bool
+decimal_coefficient_too_large(uint64_t high, uint64_t low)
+{
+	uint64_t c = high & UINT64_C(0x1ffffffffffff);
+
+	return (high >> 61 & 3) != 3 &&
+	       (c > UINT64_C(0x1ed09bead87c0) || (c == UINT64_C(0x1ed09bead87c0) && low > UINT64_C(0x378d8e63ffffffff)));
+}
+
 static const uint8_t value_size[256] = {
 	[BSON_TYPE_DOUBLE] = 8, [BSON_TYPE_OID] = 12, [BSON_TYPE_BOOL] = 1, [BSON_TYPE_DATE_TIME] = 8,
 	[BSON_TYPE_INT32] = 4, [BSON_TYPE_TIMESTAMP] = 8, [BSON_TYPE_INT64] = 8, [BSON_TYPE_DECIMAL128] = 16,
@@ -648,6 +659,13 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 		char s[BSON_DECIMAL128_STRING];
 
 		dec.low = rd64(p), dec.high = rd64(p + 8);
+		if (decimal_coefficient_too_large(dec.high, dec.low)) {
+			/* a coefficient past 10^34 - 1 is zero (IEEE 754-2008
+			 * 3.5.2); bson_decimal128_to_string() zeroes only those
+			 * from 2^113 and prints 35 digits for the others */
+			dec.high &= ~UINT64_C(0x1ffffffffffff);
+			dec.low = 0;
+		}
 		bson_decimal128_to_string(&dec, s);
 		PUTS(o, "{\"$numberDecimal\":\"");
 		put(o, s, strlen(s));
