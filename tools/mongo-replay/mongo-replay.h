@@ -122,6 +122,7 @@ struct replay {
 	struct reject_file *reject;
 	struct docstream_writer *dry;
 	struct progress *progress;
+	double progress_at; /* when counts_progress last looked (mp_now) */
 	struct stats *stats;
 };
 
