@@ -28,15 +28,18 @@ count_ns(struct replay *r, const struct change_item *it)
 {
 	struct ns_counts *c = NULL;
 
+	if (r->last_ns < r->nns && strcmp(r->by_ns[r->last_ns].coll, it->coll) == 0 &&
+	    strcmp(r->by_ns[r->last_ns].db, it->db) == 0)
+		c = &r->by_ns[r->last_ns];
 	for (int i = 0; i < r->nns && c == NULL; i++)
 		if (strcmp(r->by_ns[i].coll, it->coll) == 0 && strcmp(r->by_ns[i].db, it->db) == 0)
-			c = &r->by_ns[i];
+			c = &r->by_ns[r->last_ns = i];
 	if (c == NULL) {
 		if (r->nns == MAX_NS_COUNTS)
 			return;
 		if (r->by_ns == NULL)
 			r->by_ns = bson_malloc0(sizeof(struct ns_counts) * MAX_NS_COUNTS);
-		c = &r->by_ns[r->nns++];
+		c = &r->by_ns[r->last_ns = r->nns++];
 		bson_strncpy(c->db, it->db, sizeof c->db);
 		bson_strncpy(c->coll, it->coll, sizeof c->coll);
 	}

@@ -118,6 +118,7 @@ struct replay {
 	struct counts n;
 	struct ns_counts *by_ns;
 	int nns;
+	int last_ns; /* the row of the last event counted: most events share it */
 	struct lag_hist lag;
 	struct reject_file *reject;
 	struct docstream_writer *dry;
