@@ -88,21 +88,6 @@ struct wctx {
 	bool named; /* the field of the error is in why */
 };
 
-static inline void
-need(struct ejson_buf *o, size_t n)
-{
-	if (o->len + n + 1 > o->cap)
-		ejson_buf_reserve(o, n);
-}
-
-static inline void
-put(struct ejson_buf *o, const void *s, size_t n)
-{
-	need(o, n);
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
 #define PUTS(o, lit) put((o), (lit), sizeof(lit) - 1)
 
 static inline void
