@@ -337,97 +337,6 @@ looks_like_text(const uint8_t *p, size_t n)
 	return true;
 }
 
-#define MAX_DEPTH 200
-
-static bool
-utf8_ok(const char *s, size_t len)
-{
-	return bson_utf8_validate(s, len, true);
-}
-
-/*
- * Walk a document: every element well framed, every string and key valid
- * UTF-8 (NUL allowed inside strings, as the server allows), nesting bounded.
- * libbson's bson_validate() leaves string values unchecked, hence this.
- */
-static bool
-check_doc(const uint8_t *data, uint32_t len, int depth, char *why, size_t whylen)
-{
-	bson_iter_t it;
-
-	if (depth > MAX_DEPTH) {
-		snprintf(why, whylen, "nesting deeper than %d levels", MAX_DEPTH);
-		return false;
-	}
-	if (!bson_iter_init_from_data(&it, data, len)) {
-		snprintf(why, whylen, "corrupt document");
-		return false;
-	}
-	while (bson_iter_next(&it)) {
-		const char *key = bson_iter_key(&it), *str = NULL;
-		const uint8_t *sub = NULL;
-		uint32_t l = 0, sublen = 0;
-
-		if (!utf8_ok(key, strlen(key))) {
-			snprintf(why, whylen, "invalid UTF-8 in a field name");
-			return false;
-		}
-		switch (bson_iter_type(&it)) {
-		case BSON_TYPE_UTF8:
-			str = bson_iter_utf8(&it, &l);
-			break;
-		case BSON_TYPE_SYMBOL:
-			str = bson_iter_symbol(&it, &l);
-			break;
-		case BSON_TYPE_CODE:
-			str = bson_iter_code(&it, &l);
-			break;
-		case BSON_TYPE_CODEWSCOPE:
-			str = bson_iter_codewscope(&it, &l, &sublen, &sub);
-			break;
-		case BSON_TYPE_DBPOINTER:
-			bson_iter_dbpointer(&it, &l, &str, NULL);
-			break;
-		case BSON_TYPE_DOCUMENT:
-			bson_iter_document(&it, &sublen, &sub);
-			break;
-		case BSON_TYPE_ARRAY:
-			bson_iter_array(&it, &sublen, &sub);
-			break;
-		case BSON_TYPE_REGEX: {
-			const char *opts = NULL;
-
-			str = bson_iter_regex(&it, &opts);
-			if (!utf8_ok(opts, strlen(opts)) || !utf8_ok(str, strlen(str))) {
-				snprintf(why, whylen, "invalid UTF-8 in regular expression '%s'", key);
-				return false;
-			}
-			str = NULL;
-			break;
-		}
-		default:
-			break;
-		}
-		if (str != NULL && !utf8_ok(str, l)) {
-			snprintf(why, whylen, "invalid UTF-8 in string field '%s'", key);
-			return false;
-		}
-		if (sub != NULL && !check_doc(sub, sublen, depth + 1, why, whylen))
-			return false;
-	}
-	if (it.err_off != 0) {
-		snprintf(why, whylen, "corrupt element at byte %u of the document", it.err_off);
-		return false;
-	}
-	return true;
-}
-
-bool
-docstream_check_bson(const bson_t *doc, char *why, size_t whylen)
-{
-	return check_doc(bson_get_data(doc), doc->len, 0, why, whylen);
-}
-
 static int
 read_bson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
@@ -476,7 +385,7 @@ read_bson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 			r->name, (unsigned long long)r->record, (unsigned long long)r->rec_offset);
 		return -1;
 	}
-	if (r->validate && !check_doc(p, len, 0, why, sizeof why)) {
+	if (r->validate && !docstream_check_bytes(p, len, why, sizeof why)) {
 		r->can_continue = true;
 		mp_error_set(err, MP_EX_DATAERR, "%s: record %llu at byte offset %llu: invalid BSON: %s",
 			r->name, (unsigned long long)r->record, (unsigned long long)r->rec_offset, why);

@@ -90,6 +90,8 @@ void docstream_reader_where(const struct docstream_reader *r, char *buf, size_t 
  * nesting bounded).  False with the reason in why.
  */
 bool docstream_check_bson(const bson_t *doc, char *why, size_t whylen);
+/* The same on raw bytes (libcommon/bsoncheck.c). */
+bool docstream_check_bytes(const uint8_t *data, size_t len, char *why, size_t whylen);
 
 /* 1-based number of the record last returned or rejected. */
 uint64_t docstream_reader_record(const struct docstream_reader *r);
