@@ -298,13 +298,23 @@ path_is_literal(const bson_t *update, const char *path)
 	return false;
 }
 
+/* The filter is a view of the event's key, not a copy: a write lives only
+ * while its event does (change_writes_destroy() frees what was built). */
 static void
 write_init(struct change_write *w, enum change_write_kind kind, const bson_t *filter, bool upsert)
 {
 	w->kind = kind;
-	bson_copy_to(filter, &w->filter);
+	bson_init_static(&w->filter, bson_get_data(filter), filter->len);
 	bson_init(&w->doc);
 	w->upsert = upsert;
+}
+
+/* A replacement by the event's full document, viewed in place. */
+static void
+write_replace(struct change_write *w, const struct change_event *ev)
+{
+	write_init(w, CHANGE_WRITE_REPLACE, &ev->key, true);
+	bson_init_static(&w->doc, bson_get_data(&ev->full), ev->full.len);
 }
 
 /* Whether a path of the update names a field literally (a '.' or '$' in a
@@ -405,8 +415,7 @@ update_writes(const struct change_event *ev, struct change_write *w, bson_error_
 		return -1;
 	if (literal) {
 		if (ev->has_full) {
-			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
-			bson_concat(&w[0].doc, &ev->full);
+			write_replace(&w[0], ev);
 			return 1;
 		}
 		mp_error_set(err, MP_EX_DATAERR, "update event with a field name holding '.' or '$' "
@@ -433,13 +442,11 @@ change_event_writes(const struct change_event *ev, bool prefer_full, struct chan
 	switch (ev->op) {
 	case CHANGE_INSERT:
 	case CHANGE_REPLACE:
-		write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
-		bson_concat(&w[0].doc, &ev->full);
+		write_replace(&w[0], ev);
 		return 1;
 	case CHANGE_UPDATE:
 		if (ev->has_full && (prefer_full || !ev->has_update)) {
-			write_init(&w[0], CHANGE_WRITE_REPLACE, &ev->key, true);
-			bson_concat(&w[0].doc, &ev->full);
+			write_replace(&w[0], ev);
 			return 1;
 		}
 		return update_writes(ev, w, err);

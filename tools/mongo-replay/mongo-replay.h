@@ -57,6 +57,7 @@ struct item {
 	uint64_t seq;   /* its slot in the window */
 	bool unmapped;  /* its namespace is not to be applied */
 	struct wp_node node; /* its place in a lane's queue */
+	bson_t event;        /* c.event: a view of the bytes after the item */
 };
 
 static inline struct item *

@@ -239,12 +239,15 @@ source_close(struct source *src, mongoc_client_pool_t *pool)
 struct item *
 item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
 {
-	struct item *it = bson_malloc0(sizeof *it);
+	/* one allocation for the item and the bytes of its event */
+	struct item *it = bson_malloc0(sizeof *it + doc->len);
 	const struct change_event *ev = &it->c.ev;
 	bool keep;
 
 	it->c.record = record;
-	it->c.event = bson_copy(doc);
+	memcpy(it + 1, bson_get_data(doc), doc->len);
+	bson_init_static(&it->event, (const uint8_t *)(it + 1), doc->len);
+	it->c.event = &it->event;
 	if (!change_event_parse(it->c.event, &it->c.ev, err)) {
 		item_destroy(it);
 		return NULL;
@@ -263,7 +266,6 @@ item_destroy(struct item *it)
 {
 	if (it == NULL)
 		return;
-	bson_destroy(it->c.event);
 	bson_free(it->c.db);
 	bson_free(it->c.coll);
 	bson_free(it);
