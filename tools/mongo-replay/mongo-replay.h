@@ -32,7 +32,7 @@
 #include "workpool.h"
 
 #define TOOL "mongo-replay"
-#define WINDOW 16384                      /* events in flight */
+#define WINDOW 4096                       /* events in flight */
 #define WINDOW_BYTES (64u * 1024 * 1024)  /* and their bytes */
 #define MAX_FRAGMENTS 1024                /* of one split event */
 

@@ -106,8 +106,11 @@ window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint6
 	s->used = true;
 	s->done = false;
 	s->has_token = ev && ev->has_token;
-	if (s->has_token)
-		bson_copy_to(&ev->token, &s->token);
+	if (s->has_token) {
+		/* a token of up to 120 bytes stays inline in the slot: no malloc */
+		bson_init(&s->token);
+		bson_concat(&s->token, &ev->token);
+	}
 	s->secs = ev ? ev->cluster_secs : 0;
 	s->wall_ms = ev ? ev->wall_ms : 0;
 	s->bytes = bytes;
