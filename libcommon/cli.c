@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,13 @@ cli_parse_json_doc(const char *text, const char *what, bson_error_t *err)
 void
 cli_runtime_begin(void)
 {
+	/* The driver's reply buffers (up to 48 MB a batch) and our stream
+	 * buffers are allocated and freed again for every batch: by default
+	 * glibc serves those from fresh mmap()s or trims them off the heap, so
+	 * each batch paid page faults for memory it had just returned (most of
+	 * a dump's client CPU).  Keep them on the heap, and keep the heap. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 	mongoc_init();
 	diag_capture_driver_log();
 	sig_install();
