@@ -695,6 +695,10 @@ put_doc(struct wctx *w, const uint8_t *d, size_t len, bool array, int depth)
 				return fail(w, "invalid UTF-8 in a field name");
 			}
 			putc1(w->o, ':');
+		} else if (!ejson_utf8_ok(key, (size_t)(kend - key))) {
+			/* not written, but checked as the reader's check does */
+			w->named = true;
+			return fail(w, "invalid UTF-8 in a field name");
 		}
 		p = kend + 1;
 		if (!put_value(w, type, p, (size_t)(end - p), depth, &size)) {

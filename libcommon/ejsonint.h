@@ -45,7 +45,9 @@ struct pctx {
 	const uint8_t *s, *p, *end;
 	struct ejson_buf *o;
 	struct ejson_error *err;
-	int depth;
+	int depth;  /* JSON nesting, bounded: the parser recurses */
+	int height; /* the BSON depth of the last value: documents and arrays
+		     * in it, the value itself included, wrappers not */
 };
 
 /* Record the first error: at is where in the text; ext for a rule of

@@ -274,6 +274,7 @@ parse_object(struct pctx *c, uint8_t *type, enum kind *kind, bool top)
 	size_t at = o->len, n = 0;
 	struct member m[MEMBERS];
 	const uint8_t *text = c->p;
+	int maxh = 0;
 
 	if (++c->depth > EJSON_MAX_DEPTH + 3)
 		return ejson_perr(c, c->p, false, "nesting deeper than %d levels", EJSON_MAX_DEPTH);
@@ -304,6 +305,7 @@ parse_object(struct pctx *c, uint8_t *type, enum kind *kind, bool top)
 			m[n].key = elem + 1, m[n].val = o->len;
 		if (!parse_value(c, &t, &k))
 			return false;
+		maxh = c->height > maxh ? c->height : maxh;
 		o->p[elem] = t;
 		if (n < MEMBERS)
 			m[n].type = t, m[n].kind = k;
@@ -326,8 +328,10 @@ done:
 	c->depth--;
 	*type = BSON_TYPE_DOCUMENT;
 	*kind = K_BARE;
-	if (n > 0 && o->p[m[0].key] == '$')
-		return ejson_wrapper(c, text, at, m, n, top, type, kind);
+	if (n > 0 && o->p[m[0].key] == '$' && !ejson_wrapper(c, text, at, m, n, top, type, kind))
+		return false;
+	/* a wrapper is a value of no depth, but for the scope of code */
+	c->height = *type == BSON_TYPE_DOCUMENT ? maxh + 1 : *type == BSON_TYPE_CODEWSCOPE ? maxh : 0;
 	return true;
 }
 
@@ -337,6 +341,7 @@ parse_array(struct pctx *c)
 	struct ejson_buf *o = c->o;
 	size_t at = o->len;
 	uint32_t i = 0;
+	int maxh = 0;
 
 	if (++c->depth > EJSON_MAX_DEPTH + 3)
 		return ejson_perr(c, c->p, false, "nesting deeper than %d levels", EJSON_MAX_DEPTH);
@@ -357,6 +362,7 @@ parse_array(struct pctx *c)
 			put(o, key, strlen(key) + 1);
 			if (!parse_value(c, &t, &k))
 				return false;
+			maxh = c->height > maxh ? c->height : maxh;
 			o->p[elem] = t;
 			skip_ws(c);
 			if (c->p < c->end && *c->p == ',') {
@@ -374,6 +380,7 @@ parse_array(struct pctx *c)
 	put(o, "", 1);
 	patch_u32(o, at, (uint32_t)(o->len - at));
 	c->depth--;
+	c->height = maxh + 1;
 	return true;
 }
 
@@ -383,6 +390,7 @@ parse_value(struct pctx *c, uint8_t *type, enum kind *kind)
 	size_t at, n;
 
 	*kind = K_BARE;
+	c->height = 0;
 	if (c->p == c->end)
 		return ejson_perr(c, c->p, false, "unexpected end of text");
 	switch (*c->p) {
@@ -436,6 +444,8 @@ parse_top(const char *text, size_t len, bool array_too, struct ejson_buf *out, s
 	} else if (!parse_object(&c, &type, &kind, true)) {
 		return false;
 	}
+	if (c.height > EJSON_MAX_DEPTH + 1)
+		return ejson_perr(&c, c.s, false, "nesting deeper than %d levels", EJSON_MAX_DEPTH);
 	skip_ws(&c);
 	if (c.p != c.end)
 		return ejson_perr(&c, c.p, false, "text after the end of the JSON object");

@@ -158,7 +158,9 @@ base64_decode(struct ejson_buf *o, const char *s, size_t len)
 			o->p[o->len++] = (uint8_t)(acc >> bits);
 		}
 	}
-	return true;
+	/* the bits a padded group leaves over must be zero ("AB==" is not
+	 * "AA==" spelled another way) */
+	return (acc & ((1u << bits) - 1)) == 0;
 }
 
 /* A binary value: base64 text and a one- or two-digit hex subtype. */
@@ -272,8 +274,8 @@ iso_date(const char *s, size_t len, int64_t *ms)
 		if (!digits_at(s, len, i + 1, 2, &oh) || oh > 23)
 			return false;
 		i += 3;
-		if (i < len && s[i] == ':')
-			i++;
+		if (i < len && s[i] == ':' && ++i == len)
+			return false; /* "+01:" */
 		if (i < len && (!digits_at(s, len, i, 2, &om) || om > 59))
 			return false;
 		i += i < len ? 2 : 0;
@@ -308,6 +310,8 @@ inner_members(const struct conv *v, size_t i, const char *const *names, bson_ite
 			;
 		if (k == n)
 			return cerr(v, "unexpected field \"%s\"", bson_iter_key(&it));
+		if (found & ((size_t)1 << k))
+			return cerr(v, "field \"%s\" given twice", names[k]);
 		*(k == 0 ? a : b) = it;
 		found |= (size_t)1 << k;
 	}
@@ -544,7 +548,8 @@ conv_string_wrapper(const struct conv *v, enum wrap w, uint8_t *type)
 		bson_decimal128_t dec;
 		uint64_t le[2];
 
-		if (!bson_decimal128_from_string_w_len(s, (int)len, &dec))
+		/* libbson's parser stops at a NUL: "12\u00003" would be 12 */
+		if (memchr(s, 0, len) != NULL || !bson_decimal128_from_string_w_len(s, (int)len, &dec))
 			return cerr(v, "\"%.*s\" is not a Decimal128", (int)(len < 60 ? len : 60), s);
 		le[0] = BSON_UINT64_TO_LE(dec.low), le[1] = BSON_UINT64_TO_LE(dec.high);
 		put(o, le, 16);
