@@ -51,6 +51,9 @@ struct docstream_reader {
 	uint64_t record;
 	uint64_t rec_offset;
 	uint64_t line; /* lines consumed so far */
+	uint64_t line_start; /* stream offset where the current line starts */
+	uint64_t rec_line_start; /* ... and where the record's first line does */
+	bool in_array;       /* inside a top-level JSON array of objects */
 	uint64_t rec_line;
 	const uint8_t *raw;
 	size_t raw_len;
@@ -424,78 +427,269 @@ utf8_char_len(const uint8_t *p, size_t avail)
 	return n < avail ? n : avail;
 }
 
+/*
+ * NDJSON, and JSON as people write it.  One object per line is the fast
+ * path; an object over several lines (jq's pretty output), several objects
+ * on one line, and a top-level array of objects (jq -s, mongoexport
+ * --jsonArray) are read too.  A record is one object, named by the line
+ * where it starts; a bad one is skipped and the reader goes on.
+ */
+
+/* Skip whitespace, counting lines, and in an array the ',' between its
+ * objects and the ']' that ends it.  0 at the end of the stream, -1 on an
+ * I/O error, 1 at the next record. */
+static int
+ndjson_skip_space(struct docstream_reader *r, bson_error_t *err)
+{
+	for (;;) {
+		uint8_t c;
+
+		if (r->start == r->end) {
+			if (!fill(r, 1, err))
+				return -1;
+			if (r->start == r->end)
+				return 0;
+		}
+		c = r->buf[r->start];
+		if (c == '\n') {
+			r->line++;
+			r->line_start = r->consumed + r->start + 1;
+		} else if (c == ']' && r->in_array) {
+			r->in_array = false;
+		} else if (!(c == ' ' || c == '\t' || c == '\r' || (c == ',' && r->in_array))) {
+			return 1;
+		}
+		r->start++;
+	}
+}
+
+/* Move past n bytes at buf[start] that are the record's, counting lines. */
+static void
+ndjson_consume(struct docstream_reader *r, size_t n)
+{
+	const uint8_t *p = r->buf + r->start, *q = p;
+
+	while ((q = memchr(q, '\n', n - (size_t)(q - p))) != NULL) {
+		r->line++;
+		r->line_start = r->consumed + r->start + (size_t)(q - p) + 1;
+		q++;
+	}
+	r->raw = p;
+	r->raw_len = n;
+	r->start += n;
+}
+
+/* The rest of the line at buf[start] (without its newline), filling the
+ * buffer up to max bytes; NULL-free: *len may be short of the line's end
+ * when the line is longer than max. */
+static bool
+ndjson_line(struct docstream_reader *r, size_t max, size_t *len, bson_error_t *err)
+{
+	size_t scanned = 0;
+
+	for (;;) {
+		size_t avail = r->end - r->start;
+		const uint8_t *nl = memchr(r->buf + r->start + scanned, '\n', avail - scanned);
+
+		if (nl != NULL || avail > max) {
+			*len = nl ? (size_t)(nl - r->buf - r->start) : avail;
+			return true;
+		}
+		scanned = avail;
+		if (!fill(r, avail + 1, err))
+			return false;
+		if (r->end - r->start == avail) {
+			*len = avail;
+			return true;
+		}
+	}
+}
+
+/* A record that is not an object: the rest of its line is skipped. */
+static int
+ndjson_not_object(struct docstream_reader *r, bson_error_t *err)
+{
+	size_t len, max = r->max_doc * 4;
+	const uint8_t *p;
+
+	if (!ndjson_line(r, max, &len, err))
+		return -1;
+	ndjson_consume(r, len);
+	p = r->raw;
+	if (len > max) {
+		r->dead = true;
+		return fail_line(r, err, "line longer than %zu bytes", max);
+	}
+	if (memchr(p, 0, len))
+		return fail_line(r, err, "NUL byte in a JSON line (BSON mixed into an NDJSON stream?)");
+	if (ejson_utf8_char(p, len) == 0)
+		return fail_line(r, err, "invalid UTF-8");
+	return fail_line(r, err, "expected a JSON object, found '%.*s'", (int)utf8_char_len(p, len), (const char *)p);
+}
+
+/* Parse p[0..len), the record; an error names its column, and its line
+ * too when the object spans several. */
+static int
+ndjson_parse(struct docstream_reader *r, const uint8_t *p, size_t len, const bson_t **doc, bson_error_t *err)
+{
+	struct ejson_error jerr;
+
+	if (!ejson_parse((const char *)p, len, &r->jbuf, &jerr)) {
+		const char *ext = jerr.extended ? "Extended " : "";
+		const uint8_t *nl = NULL, *q = p;
+		uint64_t line = r->rec_line;
+
+		while ((q = memchr(q, '\n', jerr.offset - (size_t)(q - p))) != NULL)
+			line++, nl = ++q;
+		if (nl != NULL)
+			return fail_line(r, err, "invalid %sJSON: %s (line %llu, column %zu)", ext, jerr.msg,
+				(unsigned long long)line, jerr.offset - (size_t)(nl - p) + 1);
+		return fail_line(r, err, "invalid %sJSON: %s (column %llu)", ext, jerr.msg,
+			(unsigned long long)(r->rec_offset - r->rec_line_start + jerr.offset + 1));
+	}
+	if (r->jbuf.len > r->max_doc)
+		return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes", r->jbuf.len,
+			r->max_doc);
+	bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
+	*doc = &r->json;
+	return 1;
+}
+
+/*
+ * The end of the object at buf[start], strings and escapes followed so that
+ * braces in them do not count: *span is the offset after its closing brace.
+ * A line that starts with '{' while it is still open ends it there (*open
+ * stays true), so that a broken record does not swallow those after it; so
+ * does a NUL byte.  False on an I/O error; at the end of the stream *span
+ * is what there is, *open true.
+ */
+static bool
+ndjson_scan(struct docstream_reader *r, size_t max, size_t *span, bool *open, bson_error_t *err)
+{
+	size_t i = 0, depth = 0;
+	bool in_str = false;
+
+	*open = true;
+	for (;;) {
+		const uint8_t *b = r->buf + r->start;
+		size_t avail = r->end - r->start;
+
+		for (; i < avail; i++) {
+			uint8_t c = b[i];
+
+			if (c == 0 || (c == '{' && depth > 0 && b[i - 1] == '\n')) {
+				*span = i;
+				return true;
+			}
+			if (in_str) {
+				i += c == '\\' && i + 1 < avail && b[i + 1] != '\n';
+				in_str = c != '"' && c != '\n'; /* a raw newline: the parser says why */
+			} else if (c == '"') {
+				in_str = true;
+			} else if (c == '{' || c == '[') {
+				depth++;
+			} else if ((c == '}' || c == ']') && --depth == 0) {
+				*span = i + 1;
+				*open = false;
+				return true;
+			}
+		}
+		if (avail > max || !fill(r, avail * 2 > READ_CHUNK ? avail * 2 : READ_CHUNK, err) ||
+		    r->end - r->start == avail) {
+			*span = avail;
+			return avail > max || r->end - r->start == avail;
+		}
+	}
+}
+
+/* The general path: an object found by its braces, over as many lines as
+ * it takes. */
+static int
+ndjson_object(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+{
+	size_t max = r->max_doc * 4, span;
+	bool open;
+	int rc;
+
+	if (!ndjson_scan(r, max, &span, &open, err))
+		return -1;
+	ndjson_consume(r, span);
+	if (span > max) {
+		r->dead = true;
+		return fail_line(r, err, "line longer than %zu bytes", max);
+	}
+	if (r->start < r->end && r->buf[r->start] == 0) {
+		size_t len;
+
+		/* the rest of the line goes with it */
+		if (!ndjson_line(r, max, &len, err))
+			return -1;
+		r->start += len;
+		r->raw_len += len;
+		return fail_line(r, err, "NUL byte in a JSON line (BSON mixed into an NDJSON stream?)");
+	}
+	/* an object left open fails to parse: the parser names where (the
+	 * end of its last line, not the start of the next) */
+	while (span > 0 && (r->raw[span - 1] == '\n' || r->raw[span - 1] == '\r'))
+		span--;
+	r->raw_len = span; /* a rejected record is its lines, without the last newline */
+	while (span > 0 && (r->raw[span - 1] == ' ' || r->raw[span - 1] == '\t'))
+		span--;
+	if ((rc = ndjson_parse(r, r->raw, span, doc, err)) == 1 && open)
+		return fail_line(r, err, "unterminated JSON object");
+	return rc;
+}
+
+/* The fast path: a line that holds one object and nothing else.  0 when
+ * the line is something else (the general path reads it). */
+static int
+ndjson_fast(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+{
+	const uint8_t *p = r->buf + r->start, *nl = memchr(p, '\n', r->end - r->start);
+	size_t len;
+	struct ejson_error jerr;
+
+	if (nl == NULL || r->in_array)
+		return 0;
+	len = (size_t)(nl - p);
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len == 0 || p[len - 1] != '}' || memchr(p, 0, len) != NULL ||
+	    !ejson_parse((const char *)p, len, &r->jbuf, &jerr))
+		return 0;
+	ndjson_consume(r, (size_t)(nl - p));
+	if (r->jbuf.len > r->max_doc)
+		return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes", r->jbuf.len,
+			r->max_doc);
+	bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
+	*doc = &r->json;
+	return 1;
+}
+
 static int
 read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
-	size_t max_line = r->max_doc * 4;
-
 	for (;;) {
-		size_t scanned = 0, len, end_len;
-		uint8_t *p, *nl = NULL;
-		struct ejson_error jerr;
-		bool eof_line = false;
+		int rc = ndjson_skip_space(r, err);
 
-		for (;;) {
-			size_t avail = r->end - r->start;
-
-			nl = memchr(r->buf + r->start + scanned, '\n', avail - scanned);
-			if (nl != NULL)
-				break;
-			scanned = avail;
-			if (avail > max_line) {
-				r->record++;
-				r->rec_line = r->line + 1;
-				r->rec_offset = r->consumed + r->start;
-				r->raw = r->buf + r->start;
-				r->raw_len = avail;
-				r->dead = true;
-				return fail_line(r, err, "line longer than %zu bytes", max_line);
-			}
-			if (!fill(r, avail + 1, err))
-				return -1;
-			if (r->end - r->start == avail) {
-				eof_line = true;
-				break;
-			}
-		}
-		p = r->buf + r->start;
-		len = nl ? (size_t)(nl - p) : r->end - r->start;
-		if (len == 0 && eof_line)
-			return 0;
-		r->line++;
-		r->rec_offset = r->consumed + r->start;
-		r->start += len + (nl ? 1 : 0);
-		end_len = len;
-		while (end_len > 0 && (p[end_len - 1] == '\r' || p[end_len - 1] == ' ' || p[end_len - 1] == '\t'))
-			end_len--;
-		size_t lead = 0;
-		while (lead < end_len && (p[lead] == ' ' || p[lead] == '\t'))
-			lead++;
-		if (lead == end_len)
-			continue; /* blank line */
+		if (rc <= 0)
+			return rc;
 		r->record++;
-		r->rec_line = r->line;
-		r->raw = p;
-		r->raw_len = len;
-		if (memchr(p, 0, end_len))
-			return fail_line(r, err, "NUL byte in a JSON line (BSON mixed into an NDJSON stream?)");
-		if (p[lead] != '{') {
-			if (ejson_utf8_char(p + lead, end_len - lead) == 0)
-				return fail_line(r, err, "invalid UTF-8");
-			return fail_line(r, err, "expected a JSON object, found '%.*s'",
-				(int)utf8_char_len(p + lead, end_len - lead), (const char *)p + lead);
+		r->rec_line = r->line + 1;
+		r->rec_offset = r->consumed + r->start;
+		r->rec_line_start = r->line_start;
+		if (r->buf[r->start] == '[' && !r->in_array) {
+			/* an array of objects: its objects are the records */
+			r->in_array = true;
+			r->record--;
+			r->start++;
+			continue;
 		}
-		/* UTF-8 is checked by the parser, in strings, the only place
-		 * other than errors where it may stand */
-		if (!ejson_parse((const char *)p + lead, end_len - lead, &r->jbuf, &jerr))
-			return fail_line(r, err, "invalid %sJSON: %s (column %zu)", jerr.extended ? "Extended " : "",
-				jerr.msg, lead + jerr.offset + 1);
-		if (r->jbuf.len > r->max_doc)
-			return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes",
-				r->jbuf.len, r->max_doc);
-		bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
-		*doc = &r->json;
-		return 1;
+		if (r->buf[r->start] != '{')
+			return ndjson_not_object(r, err);
+		if ((rc = ndjson_fast(r, doc, err)) != 0)
+			return rc;
+		return ndjson_object(r, doc, err);
 	}
 }
 

@@ -625,6 +625,10 @@ test_ndjson_strict(void)
 		{"{\"a\": \"\\ud800\"}", "unpaired UTF-16 surrogate"},
 		{"{\"a\": 1,}", "expected a field name (column 9)"},
 		{"{\"a\": 01}", "leading zero"},
+		{"{\"d\": {\"$numberDecimal\": \"12\\u00003\"}}", "is not a Decimal128"},
+		{"{\"x\": {\"$binary\": {\"base64\": \"AB==\", \"subType\": \"00\"}}}", "invalid base64"},
+		{"{\"d\": {\"$date\": \"2020-01-01T00:00:00+01:\"}}", "$date: takes an ISO-8601 string"},
+		{"{\"a\": {\"$timestamp\": {\"t\": 1, \"i\": 2, \"t\": 3}}}", "field \"t\" given twice"},
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -769,6 +773,109 @@ test_writer_unrepresentable(void)
 	bytes_free(s);
 }
 
+/* Every record of a text, going on after bad ones: what each read gave,
+ * "ok <_id>" or "bad <line>: <message tail>", one per line. */
+static char *
+read_every_n(const char *name, const char *text, size_t len)
+{
+	char *p = write_file(name, text, len);
+	struct docstream_reader *r = docstream_reader_open(p, NULL, NULL);
+	bson_string_t *out = bson_string_new("");
+	const bson_t *doc;
+	bson_error_t err;
+	int rc;
+
+	while ((rc = docstream_read(r, &doc, &err)) != 0) {
+		bson_iter_t it;
+
+		if (rc == 1) {
+			bson_string_append_printf(out, "ok %d\n",
+				bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_INT32(&it) ? bson_iter_int32(&it) : -1);
+			continue;
+		}
+		bson_string_append_printf(out, "bad %llu: %s\n", (unsigned long long)docstream_reader_line(r),
+			strstr(err.message, "): ") ? strstr(err.message, "): ") + 3 : err.message);
+		if (!docstream_reader_can_continue(r))
+			break;
+	}
+	docstream_reader_destroy(r);
+	bson_free(p);
+	return bson_string_free(out, false);
+}
+
+static char *
+read_every(const char *name, const char *text)
+{
+	return read_every_n(name, text, strlen(text));
+}
+
+/* JSON as people write it: pretty objects over several lines, several
+ * objects on a line, a top-level array (jq ., jq -s, mongoexport
+ * --jsonArray); a bad record still names its line and the next is read. */
+static void
+test_ndjson_as_written(void)
+{
+	char *got;
+
+	got = read_every("pretty.json", "{\n  \"_id\": 1,\n  \"a\": {\n    \"b\": [1,\n 2]\n  }\n}\n{\"_id\": 2}\n");
+	is_str(got, "ok 1\nok 2\n", "a pretty object over six lines, then a line");
+	bson_free(got);
+	got = read_every("concat.json", "{\"_id\": 1}{\"_id\": 2} {\"_id\": 3}\n{\"_id\": 4}");
+	is_str(got, "ok 1\nok 2\nok 3\nok 4\n", "several objects on a line, the last line without a newline");
+	bson_free(got);
+	got = read_every("array.json", "[{\"_id\": 1}, {\"_id\": 2},\n {\"_id\": 3}]\n");
+	is_str(got, "ok 1\nok 2\nok 3\n", "a top-level array of objects");
+	bson_free(got);
+	got = read_every("array-pretty.json", "[\n  {\n    \"_id\": 1\n  },\n  {\n    \"_id\": 2\n  }\n]\n{\"_id\": 3}\n");
+	is_str(got, "ok 1\nok 2\nok 3\n", "jq -s output, then an object after the array");
+	bson_free(got);
+	got = read_every("bad-pretty.json", "{\"_id\": 1}\n{\n  \"_id\": 2,\n  \"b\": tru\n}\n{\"_id\": 3}\n");
+	is_str(got, "ok 1\nbad 2: invalid JSON: unexpected character 't' (line 4, column 8)\nok 3\n",
+		"a bad pretty object: named by its line, the error by line and column, the next one read");
+	bson_free(got);
+	got = read_every("open.json", "{\"_id\": 1, \"a\": \"x}\n{\"_id\": 2, \"b\": {\n{\"_id\": 3}\n");
+	is_str(got, "bad 1: invalid JSON: unterminated string (column 17)\n"
+		    "bad 2: invalid JSON: unexpected end of text (column 18)\nok 3\n",
+		"objects left open end at the next line that starts one: no record swallows the next");
+	bson_free(got);
+	got = read_every_n("nul.json", "{\"_id\": 1}\n{\"a\": 1\0}{\"x\": 2}\n{\"_id\": 3}\n", 40);
+	is_str(got, "ok 1\nbad 2: NUL byte in a JSON line (BSON mixed into an NDJSON stream?)\nok 3\n",
+		"a NUL byte: the rest of its line goes with the bad record");
+	bson_free(got);
+}
+
+/* The parser, the writer and the BSON check agree on how deep a document
+ * may be: 201 levels (the top one and 200 below it), wrappers not counted. */
+static void
+test_json_depth(void)
+{
+	for (int levels = 200; levels <= 202; levels++) {
+		bson_string_t *t = bson_string_new("");
+		struct ejson_buf b = {0}, out = {0};
+		struct ejson_error e;
+		char why[128] = "";
+		bool parsed, written, checked;
+
+		for (int i = 0; i < levels; i++)
+			bson_string_append(t, "{\"a\":");
+		bson_string_append(t, "{\"$date\":{\"$numberLong\":\"1\"}}");
+		for (int i = 0; i < levels; i++)
+			bson_string_append(t, "}");
+		parsed = ejson_parse(t->str, t->len, &b, &e);
+		written = parsed && ejson_write(b.p, b.len, EJSON_CANONICAL, &out, why, sizeof why);
+		checked = parsed && docstream_check_bytes(b.p, b.len, why, sizeof why);
+		if (levels <= 201)
+			ok(parsed && written && checked, "%d levels: parsed, written and checked (%s)", levels,
+				parsed ? why : e.msg);
+		else
+			ok(!parsed && strstr(e.msg, "nesting deeper than 200 levels"), "%d levels: refused by the parser (%s)",
+				levels, e.msg);
+		bson_string_free(t, true);
+		ejson_buf_free(&b);
+		ejson_buf_free(&out);
+	}
+}
+
 /* Relaxed dates after year 9999 are written in the canonical form, as the
  * specification asks. */
 static void
@@ -841,6 +948,8 @@ main(void)
 	test_bson_invalid_utf8();
 	test_ndjson();
 	test_ndjson_malformed();
+	test_ndjson_as_written();
+	test_json_depth();
 	test_mix();
 	test_gzip_roundtrip();
 	test_gzip_truncated();
