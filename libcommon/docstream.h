@@ -117,6 +117,8 @@ struct docstream_writer_opts {
 	enum docstream_json json;
 	bool gzip;
 	int gzip_level; /* 0: zlib's default */
+	bool json_array; /* NDJSON as one JSON array: "[", objects a line each
+			  * with ',' between them, "]" at close */
 };
 
 /*

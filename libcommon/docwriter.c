@@ -33,6 +33,7 @@ struct docstream_writer {
 	char *tmppath; /* temporary file until close */
 	enum docstream_format format;
 	enum docstream_json json;
+	bool json_array;
 
 	bool gzip;
 	z_stream zs;
@@ -123,6 +124,7 @@ writer_new(int fd, const char *name, const struct docstream_writer_opts *opts, b
 	w->name = bson_strdup(name);
 	w->format = opts && opts->format == DOCSTREAM_NDJSON ? DOCSTREAM_NDJSON : DOCSTREAM_BSON;
 	w->json = opts ? opts->json : DOCSTREAM_JSON_CANONICAL;
+	w->json_array = w->format == DOCSTREAM_NDJSON && opts && opts->json_array;
 	w->gzip = opts && opts->gzip;
 	ejson_buf_reserve(&w->out, WBUF_SIZE);
 	if (w->gzip) {
@@ -240,10 +242,18 @@ docstream_write_raw(struct docstream_writer *w, const uint8_t *data, size_t len,
 		w->bytes += len;
 		return true;
 	}
+	if (w->json_array) {
+		ejson_buf_reserve(&w->out, 2);
+		memcpy(w->out.p + w->out.len, w->docs == 0 ? "[\n" : ",\n", 2);
+		w->out.len += 2;
+	}
 	if (!ejson_write(data, len, w->json == DOCSTREAM_JSON_RELAXED ? EJSON_RELAXED : EJSON_CANONICAL, &w->out,
-		    why, sizeof why))
+		    why, sizeof why)) {
+		w->out.len = at;
 		return unwritable(w, why, err);
-	w->out.p[w->out.len++] = '\n'; /* ejson_write leaves room for its NUL */
+	}
+	if (!w->json_array)
+		w->out.p[w->out.len++] = '\n'; /* ejson_write leaves room for its NUL */
 	w->docs++;
 	w->bytes += w->out.len - at;
 	return w->out.len < WBUF_SIZE || drain(w, Z_NO_FLUSH, err);
@@ -313,6 +323,15 @@ docstream_writer_close(struct docstream_writer *w, bson_error_t *err)
 {
 	if (w->closed)
 		return true;
+	if (w->json_array) {
+		const char *end = w->docs == 0 ? "[]\n" : "\n]\n";
+
+		ejson_buf_reserve(&w->out, 4);
+		memcpy(w->out.p + w->out.len, end, strlen(end));
+		w->out.len += strlen(end);
+		w->bytes += strlen(end);
+		w->json_array = false; /* once, even if the close fails and is tried again */
+	}
 	if (!drain(w, w->gzip ? Z_FINISH : Z_NO_FLUSH, err))
 		return false;
 	if (w->path != NULL) {

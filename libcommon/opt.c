@@ -104,6 +104,8 @@ opt_text(const struct opt *o, char *buf, size_t size)
 	}
 	if (o->short_name)
 		bson_snprintf(buf, size, "-%c|--%s%s", o->short_name, o->name, arg);
+	else if (o->alias)
+		bson_snprintf(buf, size, "--%s|--%s%s", o->name, o->alias, arg);
 	else
 		bson_snprintf(buf, size, "--%s%s", o->name, arg);
 }
@@ -256,7 +258,7 @@ int
 opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out, char **db_out)
 {
 	int nrows = count_rows(t->opts), n = 0, ch, rc = -1, li = -1;
-	struct option *lo = bson_malloc0(sizeof(struct option) * (NCOMMONS + (size_t)nrows + 1));
+	struct option *lo = bson_malloc0(sizeof(struct option) * (NCOMMONS + 2 * (size_t)nrows + 1));
 	char shorts[64] = ":qvhV", typed[128];
 	size_t ns = strlen(shorts);
 	bson_error_t err;
@@ -267,11 +269,13 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 			lo[n++] = commons[i].o;
 	for (int r = 0; r < nrows; r++) {
 		const struct opt *o = &t->opts[r];
+		int has_arg = o->kind == OPT_FLAG ? no_argument : required_argument;
 
 		if (o->kind == OPT_SECTION)
 			continue;
-		lo[n++] = (struct option){o->name, o->kind == OPT_FLAG ? no_argument : required_argument, NULL,
-			OPT_CODE_BASE + r};
+		lo[n++] = (struct option){o->name, has_arg, NULL, OPT_CODE_BASE + r};
+		if (o->alias)
+			lo[n++] = (struct option){o->alias, has_arg, NULL, OPT_CODE_BASE + r};
 		if (o->short_name && ns + 3 < sizeof shorts) {
 			shorts[ns++] = (char)o->short_name;
 			if (o->kind != OPT_FLAG)

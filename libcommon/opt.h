@@ -37,6 +37,7 @@ struct opt {
 	int64_t min, max;
 	const char *const *choices;
 	bool (*call)(const char *arg, void *dest, bson_error_t *err);
+	const char *alias; /* another spelling (mongo-tools' camelCase), or NULL */
 };
 
 #define OPT_SECTION(title) {OPT_SECTION, (title), 0, NULL, NULL, NULL, 0, 0, NULL, NULL}

@@ -55,7 +55,7 @@ skip_all() {
 # and is reported skipped, with the reason, where that is missing.  Each is
 # decided once, when first asked, by the test in prereq_check below.
 #   SERVERS      a source and a target server (MP_SOURCE_URI, MP_TARGET_URI)
-#   MONGO_TOOLS  mongodump, mongorestore, bsondump built by tests/mongo-tools/build
+#   MONGO_TOOLS  mongodump, mongorestore, bsondump, mongoexport, mongoimport built by tests/mongo-tools/build
 #   MOCKUPDB     Debian's python3-mockupdb, for scripted peers
 #   PYMONGO      Debian's python3-pymongo
 #   FERRETDB     a FerretDB server (MP_FERRETDB_URI), started by tests/run
@@ -64,7 +64,7 @@ prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
 	SERVERS) [ -n "${MP_SOURCE_URI:-}" ] && [ -n "${MP_TARGET_URI:-}" ] ;;
-	MONGO_TOOLS) [ -n "${MP_MONGO_TOOLS_BIN:-}" ] && [ -x "$MP_MONGO_TOOLS_BIN/bsondump" ] ;;
+	MONGO_TOOLS) [ -n "${MP_MONGO_TOOLS_BIN:-}" ] && [ -x "$MP_MONGO_TOOLS_BIN/bsondump" ] && [ -x "$MP_MONGO_TOOLS_BIN/mongoimport" ] ;;
 	MOCKUPDB) /usr/bin/python3 -c "import mockupdb" 2>/dev/null ;;
 	PYMONGO) /usr/bin/python3 -c "import pymongo" 2>/dev/null ;;
 	FERRETDB) [ -n "${MP_FERRETDB_URI:-}" ] ;;

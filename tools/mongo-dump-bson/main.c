@@ -50,6 +50,8 @@ static const struct opt options[] = {
 	{OPT_STRING, "output", 'o', &o.output, "FILE", "write to FILE instead of standard output", 0, 0, NULL, NULL},
 	OPT_STRING("out", &o.out_dir, "DIR", "write a mongodump directory"),
 	OPT_STRING("metadata", &o.metadata, "FILE", "write the collection's metadata.json too"),
+	{OPT_FLAG, "json-array", 0, &o.json_array, NULL, "NDJSON as one JSON array, as mongoexport --jsonArray",
+		0, 0, NULL, NULL, "jsonArray"},
 	OPT_SECTION("Speed"),
 	OPT_INT("parallel", &o.parallel, "N", 1, 64, "read N ranges of _id at once"),
 	OPT_CALL("partition", &o.part, "K/N", opt_share, "dump the K-th of N shares"),
@@ -97,6 +99,10 @@ check_options(const char *ns, const char *db)
 		return opt_misuse(&dump_tool, "--checkpoint works on one collection (--ns)");
 	if (o.metadata && !ns)
 		return opt_misuse(&dump_tool, "--metadata FILE needs --ns");
+	if (o.json_array && o.out_dir)
+		return opt_misuse(&dump_tool, "--json-array writes one stream, not a mongodump directory (--out)");
+	if (o.json_array)
+		o.c.format = DOCSTREAM_NDJSON; /* a JSON array is JSON */
 	return opt_check_writable(o.checkpoint);
 }
 

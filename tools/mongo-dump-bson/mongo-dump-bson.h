@@ -41,7 +41,7 @@ struct opts {
 	const char *resume_after_id, *checkpoint, *metadata;
 	int64_t limit, batch_size, parallel, retries;
 	struct share part;
-	bool list, allow_missing;
+	bool list, allow_missing, json_array;
 };
 
 /* For a misuse found after the options are parsed. */
