@@ -3,7 +3,8 @@
 # counts appears and follows the data as it changes; --snapshot writes the
 # same state as JSON.  --live --events follows a change-event stream as it
 # flows, and in `mongo-watch | tee >(mongo-report --events --live) |
-# mongo-replay` draws on stderr, leaving the pipe into replay alone.
+# mongo-replay` draws on stderr, leaving the pipe into replay alone; its
+# rows keep to --ns-include/--ns-exclude.
 . "$(dirname "$0")/lib.sh"
 require_servers
 command -v tmux >/dev/null || skip_all "tmux is not installed (make deps)"
@@ -71,6 +72,15 @@ test_expect_success 'watch | tee >(report --events --live) | replay: the screen 
 	test_grep "namespace  *events  *inserts" screen && test_grep "^$TEST_DB.cdc  *$n " screen &&
 	mp-probe find "$SRC" $TEST_DB.cdc "{}" "{\"_id\": 1}" >s.json &&
 	mp-probe find "$DST" $TEST_DB.cdc "{}" "{\"_id\": 1}" >t.json && test_cmp s.json t.json
+'
+
+test_expect_success '--live --events keeps to --ns-include/--ns-exclude, as the other formats do' '
+	mongo-report --live --events --refresh 1 --snapshot "$PWD/snap-ex.json" --ns-exclude "shop.*" \
+		<"$TEST_DATA/report/events.ndjson" 2>screen-ex &&
+	jq -e ".ended and (.namespaces | length) == 0" snap-ex.json &&
+	mongo-report --live --events --refresh 1 --snapshot "$PWD/snap-in.json" --ns-include "shop.carts" \
+		<"$TEST_DATA/report/events.ndjson" 2>screen-in &&
+	jq -e ".ended and (.namespaces | length) == 1 and .namespaces[0].ns == \"shop.carts\"" snap-in.json
 '
 
 test_expect_success 'usage: --live needs both servers' '

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "mongo-report.h"
+#include "nsmap.h"
 #include "progress.h"
 #include "sig.h"
 
@@ -82,12 +83,25 @@ live_read_stats(const struct live *lv, struct report *r)
 	}
 }
 
+/* An event's namespace has a row: within --ns/--db, and selected by
+ * --ns-include/--ns-exclude (as the stats rows are, report_select). */
 static bool
 live_wanted(const struct live_opts *o, const char *ns)
 {
+	const char *dot = strchr(ns, '.');
+	char *db;
+	bool keep;
+
 	if (o->ns && strcmp(ns, o->ns) != 0)
 		return false;
-	return o->db == NULL || (strncmp(ns, o->db, strlen(o->db)) == 0 && ns[strlen(o->db)] == '.');
+	if (o->db != NULL && !(strncmp(ns, o->db, strlen(o->db)) == 0 && ns[strlen(o->db)] == '.'))
+		return false;
+	if (dot == NULL || dot == ns)
+		return true;
+	db = bson_strndup(ns, (size_t)(dot - ns));
+	keep = ns_selected(db, dot + 1);
+	bson_free(db);
+	return keep;
 }
 
 /* What the follower has counted so far; true once the stream has ended. */
