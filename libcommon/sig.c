@@ -28,6 +28,8 @@ static char *cleanup_paths[MAX_CLEANUP];
 static double grace_min;
 static void (*last_words)(void *);
 static void *last_words_arg;
+static void (*exit_hook)(void *, int); /* under cleanup_lock */
+static void *exit_hook_arg;
 
 static void
 on_stop(int signo)
@@ -102,6 +104,8 @@ watchdog(void *arg)
 	diag_error("stopped by signal %d and not done after %.0f s (a server that does not answer?): exiting now; "
 		"checkpoints and outputs on disk are consistent (MP_STOP_GRACE sets the wait)", (int)stop_signal,
 		grace);
+	if (exit_hook != NULL)
+		exit_hook(exit_hook_arg, MP_EX_TEMPFAIL);
 	_exit(MP_EX_TEMPFAIL);
 	return NULL;
 }
@@ -166,6 +170,15 @@ sig_cleanup_add(const char *path)
 			break;
 		}
 	}
+	pthread_mutex_unlock(&cleanup_lock);
+}
+
+void
+sig_set_exit_hook(void (*fn)(void *, int), void *arg)
+{
+	pthread_mutex_lock(&cleanup_lock);
+	exit_hook = fn;
+	exit_hook_arg = arg;
 	pthread_mutex_unlock(&cleanup_lock);
 }
 

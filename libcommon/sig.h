@@ -39,6 +39,14 @@ double sig_grace_seconds(void);
 void sig_cleanup_add(const char *path);
 void sig_cleanup_remove(const char *path);
 
+/*
+ * Called by the grace period's forced exit, after its message, with the
+ * exit status (75): the --stats exit record (stats.c).  NULL to remove.
+ * Set and called under the lock the forced exit holds, so a hook removed
+ * is never called.
+ */
+void sig_set_exit_hook(void (*fn)(void *, int status), void *arg);
+
 /* What to do, from the watchdog thread, before it ends the process: save
  * the checkpoint of what was acknowledged so far (fn takes its own locks;
  * the threads it waits on are blocked in the driver, not holding them).

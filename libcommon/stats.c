@@ -13,6 +13,7 @@
 #include "docstream.h"
 #include "exitcode.h"
 #include "progress.h"
+#include "sig.h"
 #include "stats.h"
 
 #define STATS_PERIOD_S 10.0
@@ -26,6 +27,8 @@ struct stats {
 	bson_error_t err;
 	uint64_t lost;
 };
+
+static void forced_exit(void *arg, int status);
 
 struct stats *
 stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
@@ -58,6 +61,8 @@ stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
 		s->fd = fd;
 		s->name = bson_strdup_printf("--stats-fd %d", fd);
 	}
+	if (s->fd >= 0)
+		sig_set_exit_hook(forced_exit, s);
 	return s;
 }
 
@@ -164,12 +169,37 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 	return ok;
 }
 
-int
-stats_finish(struct stats *s, const char *ns, int status)
+/* {"type": "exit", "status", "elapsed_s", "error"}: the last diag error */
+static void
+exit_record(struct stats *s, const char *ns, int status)
 {
 	bson_t rec = BSON_INITIALIZER;
 	bson_error_t err;
 	char last[1024];
+
+	record_begin(s, &rec, "exit", ns);
+	BSON_APPEND_INT32(&rec, "status", status);
+	BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
+	diag_last_error(last, sizeof last);
+	diag_make_utf8(last); /* the cut may split a character */
+	if (last[0])
+		BSON_APPEND_UTF8(&rec, "error", last);
+	record_write(s, &rec, &err); /* the run has failed already: nothing more to say */
+	bson_destroy(&rec);
+}
+
+/* The grace period ran out (sig.c): the run ends with 75 without passing
+ * through stats_finish; its exit record is written from here. */
+static void
+forced_exit(void *arg, int status)
+{
+	exit_record(arg, NULL, status);
+}
+
+int
+stats_finish(struct stats *s, const char *ns, int status)
+{
+	bson_error_t err;
 
 	if (s != NULL && s->failed && status <= 1) {
 		size_t len;
@@ -180,16 +210,8 @@ stats_finish(struct stats *s, const char *ns, int status)
 			(unsigned long long)s->lost, s->lost == 1 ? "" : "s");
 		status = diag_exit(&err, NULL);
 	} else if (s != NULL && s->fd >= 0 && status > 1) {
-		record_begin(s, &rec, "exit", ns);
-		BSON_APPEND_INT32(&rec, "status", status);
-		BSON_APPEND_DOUBLE(&rec, "elapsed_s", mp_now() - s->start);
-		diag_last_error(last, sizeof last);
-		diag_make_utf8(last); /* the cut may split a character */
-		if (last[0])
-			BSON_APPEND_UTF8(&rec, "error", last);
-		record_write(s, &rec, &err); /* the run has failed already: nothing more to say */
+		exit_record(s, ns, status);
 	}
-	bson_destroy(&rec);
 	stats_close(s);
 	return status;
 }
@@ -199,6 +221,8 @@ stats_close(struct stats *s)
 {
 	if (s == NULL)
 		return;
+	if (s->fd >= 0)
+		sig_set_exit_hook(NULL, NULL);
 	if (s->own_fd && s->fd >= 0)
 		close(s->fd);
 	bson_free(s->tool);

@@ -2,8 +2,8 @@
 # A server that stops answering (a blackholed connection) never holds a
 # tool for the driver's five minutes: --socket-timeout bounds each wait (a
 # write of unknown outcome is retried, then 69), and SIGTERM ends a blocked
-# tool within MP_STOP_GRACE seconds with 75, its checkpoint consistent and
-# no output file left half-written.
+# tool within MP_STOP_GRACE seconds with 75 (and its --stats exit record),
+# its checkpoint consistent and no output file left half-written.
 . "$(dirname "$0")/lib.sh"
 require_servers
 SRC=$MP_SOURCE_URI
@@ -39,11 +39,14 @@ test_expect_success 'SIGTERM while load waits on a blackholed server: 75 within 
 	fault_proxy bh2 "$SRC" blackhole --cmd insert --after 3 &&
 	mp-gen 20000 >in2.bson &&
 	{ MP_STOP_GRACE=2 mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.u --from in2.bson --batch-size 1000 \
-		--workers 1 --checkpoint ck2 2>err & pid=$!; } &&
+		--workers 1 --checkpoint ck2 --stats st2.ndjson 2>err & pid=$!; } &&
 	sigterm_when bh2.log $pid &&
 	elapsed wait $pid &&
 	echo "rc=$rc secs=$secs" && test $rc = 75 && test $secs -le 10 &&
 	test_grep "not done after 2 s" err &&
+	tail -1 st2.ndjson >last && cat last &&
+	test "$(jq -r ".type + \" \" + (.status | tostring)" last)" = "exit 75" &&
+	jq -r .error last | grep -q "not done after 2 s" &&
 	n=$(mp-probe count "$SRC" $TEST_DB.u) && id=$(jq -r "._id[\"\$numberInt\"] // ._id" ck2) &&
 	echo "count $n checkpoint $id" && test "$id" -ge 2999 && test "$id" -lt "$n" &&
 	mongo-load-bson --uri "$SRC" --ns $TEST_DB.u --from in2.bson --checkpoint ck2 -q &&
