@@ -177,6 +177,22 @@ require_mongo_tools() {
 	test_have_prereq MONGO_TOOLS || skip_all "$(prereq_why MONGO_TOOLS)"
 }
 
+# jq 1.6 -e exits 0 when its input is empty, so `jq -e COND FILE` would pass
+# on an empty FILE: a check of nothing.  Here -e also fails (4) when jq
+# printed nothing, as jq 1.7 does.
+jq() {
+	local a e=false out rc
+	for a in "$@"; do
+		case $a in --exit-status) e=true ;; --*) ;; -*e*) e=true ;; esac
+	done
+	$e || { command jq "$@"; return; }
+	out=$(command jq "$@")
+	rc=$?
+	[ -z "$out" ] || printf '%s\n' "$out"
+	[ $rc -eq 0 ] || return $rc
+	[ -n "$out" ] || return 4
+}
+
 # test_expect_success [PREREQS] DESC BODY
 test_expect_success() {
 	local desc body out
