@@ -21,47 +21,11 @@ struct check {
 	size_t whylen;
 };
 
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return BSON_UINT32_FROM_LE(v);
-}
-
-/* Valid UTF-8 (NUL allowed: the caller knows the length). */
-static bool
-utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n) {
-		uint64_t v;
-
-		if (n - i >= 8) {
-			memcpy(&v, s + i, 8);
-			if ((v & UINT64_C(0x8080808080808080)) == 0) {
-				i += 8;
-				continue;
-			}
-		}
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((k = ejson_utf8_char(s + i, n - i)) == 0)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 static bool
 bad(struct check *c, const uint8_t *at, const char *what, const uint8_t *key)
 {
-	if (key != NULL)
-		snprintf(c->why, c->whylen, "%s '%s'", what, utf8_valid(key, strlen((const char *)key)) ? (const char *)key : "?");
+	if (key != NULL) /* a field name, found valid before its value is read */
+		snprintf(c->why, c->whylen, "%s '%s'", what, (const char *)key);
 	else if (at != NULL)
 		snprintf(c->why, c->whylen, "%s at byte %u of the document", what, (unsigned)(at - c->doc0));
 	else
@@ -69,18 +33,16 @@ bad(struct check *c, const uint8_t *at, const char *what, const uint8_t *key)
 	return false;
 }
 
-/* A BSON string (int32 length, bytes, NUL) at p within avail bytes; its
- * size, or 0 when it is not one or not UTF-8 (*utf8 tells which). */
+/* A BSON string at p within avail bytes; its size, or 0 when it is not
+ * one or not UTF-8 (*utf8 tells which). */
 static size_t
 string_at(const uint8_t *p, size_t avail, bool *utf8)
 {
-	uint32_t l;
+	size_t n, size;
+	const uint8_t *s = ejson_bson_string(p, avail, &n, &size);
 
-	*utf8 = true;
-	if (avail < 5 || (l = rd32(p)) < 1 || l > avail - 4 || p[4 + l - 1] != 0)
-		return 0;
-	*utf8 = utf8_valid(p + 4, l - 1);
-	return *utf8 ? 4 + (size_t)l : 0;
+	*utf8 = s == NULL || ejson_utf8_valid(s, n);
+	return s != NULL && *utf8 ? size : 0;
 }
 
 static bool check_doc(struct check *c, const uint8_t *d, size_t len, int depth);
@@ -109,11 +71,11 @@ value_size(struct check *c, uint8_t t, const uint8_t *p, size_t avail, const uin
 		return n;
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
-		if (avail < 5 || (l = rd32(p)) < 5 || l > avail)
+		if (avail < 5 || (l = ejson_rd32(p)) < 5 || l > avail)
 			return bad(c, p, "corrupt element", NULL), 0;
 		return check_doc(c, p, l, depth + 1) ? l : 0;
 	case BSON_TYPE_BINARY:
-		if (avail < 5 || (l = rd32(p)) > avail - 5 || (p[4] == 2 && (l < 4 || rd32(p + 5) != l - 4)))
+		if (avail < 5 || (l = ejson_rd32(p)) > avail - 5 || (p[4] == 2 && (l < 4 || ejson_rd32(p + 5) != l - 4)))
 			return bad(c, p, "corrupt element", NULL), 0;
 		return 5 + (size_t)l;
 	case BSON_TYPE_REGEX: {
@@ -121,7 +83,7 @@ value_size(struct check *c, uint8_t t, const uint8_t *p, size_t avail, const uin
 
 		if (pe == NULL || (oe = memchr(pe + 1, 0, avail - (size_t)(pe + 1 - p))) == NULL)
 			return bad(c, p, "corrupt element", NULL), 0;
-		if (!utf8_valid(p, (size_t)(pe - p)) || !utf8_valid(pe + 1, (size_t)(oe - pe - 1)))
+		if (!ejson_utf8_valid(p, (size_t)(pe - p)) || !ejson_utf8_valid(pe + 1, (size_t)(oe - pe - 1)))
 			return bad(c, NULL, "invalid UTF-8 in regular expression", key), 0;
 		return (size_t)(oe + 1 - p);
 	}
@@ -130,11 +92,11 @@ value_size(struct check *c, uint8_t t, const uint8_t *p, size_t avail, const uin
 			return bad(c, utf8 ? p : NULL, utf8 ? "corrupt element" : "invalid UTF-8 in string field", utf8 ? NULL : key), 0;
 		return n + 12;
 	case BSON_TYPE_CODEWSCOPE:
-		if (avail < 14 || (l = rd32(p)) < 14 || l > avail)
+		if (avail < 14 || (l = ejson_rd32(p)) < 14 || l > avail)
 			return bad(c, p, "corrupt element", NULL), 0;
 		if ((n = string_at(p + 4, l - 4, &utf8)) == 0)
 			return bad(c, utf8 ? p : NULL, utf8 ? "corrupt element" : "invalid UTF-8 in string field", utf8 ? NULL : key), 0;
-		if (l - 4 - n < 5 || (m = rd32(p + 4 + n)) != l - 4 - n)
+		if (l - 4 - n < 5 || (m = ejson_rd32(p + 4 + n)) != l - 4 - n)
 			return bad(c, p, "corrupt element", NULL), 0;
 		return check_doc(c, p + 4 + n, m, depth + 1) ? l : 0;
 	case BSON_TYPE_BOOL:
@@ -156,7 +118,7 @@ check_doc(struct check *c, const uint8_t *d, size_t len, int depth)
 
 	if (depth > EJSON_MAX_DEPTH)
 		return bad(c, NULL, "nesting deeper than 200 levels", NULL);
-	if (len < 5 || rd32(d) != len || *end != 0)
+	if (len < 5 || ejson_rd32(d) != len || *end != 0)
 		return bad(c, NULL, "corrupt document", NULL);
 	while (p < end) {
 		uint8_t t = *p;
@@ -165,7 +127,7 @@ check_doc(struct check *c, const uint8_t *d, size_t len, int depth)
 
 		if (kend == NULL)
 			return bad(c, p, "corrupt element", NULL);
-		if (!utf8_valid(key, (size_t)(kend - key)))
+		if (!ejson_utf8_valid(key, (size_t)(kend - key)))
 			return bad(c, NULL, "invalid UTF-8 in a field name", NULL);
 		p = kend + 1;
 		if ((n = value_size(c, t, p, (size_t)(end - p), key, depth)) == 0)

@@ -418,15 +418,6 @@ fail_line(struct docstream_reader *r, bson_error_t *err, const char *fmt, ...)
 	return -1;
 }
 
-/* Length of the character starting at p, in a line known to be valid UTF-8. */
-static size_t
-utf8_char_len(const uint8_t *p, size_t avail)
-{
-	size_t n = p[0] < 0x80 ? 1 : p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-
-	return n < avail ? n : avail;
-}
-
 /*
  * NDJSON, and JSON as people write it.  One object per line is the fast
  * path; an object over several lines (jq's pretty output), several objects
@@ -509,7 +500,7 @@ ndjson_line(struct docstream_reader *r, size_t max, size_t *len, bson_error_t *e
 static int
 ndjson_not_object(struct docstream_reader *r, bson_error_t *err)
 {
-	size_t len, max = r->max_doc * 4;
+	size_t len, k, max = r->max_doc * 4;
 	const uint8_t *p;
 
 	if (!ndjson_line(r, max, &len, err))
@@ -522,9 +513,21 @@ ndjson_not_object(struct docstream_reader *r, bson_error_t *err)
 	}
 	if (memchr(p, 0, len))
 		return fail_line(r, err, "NUL byte in a JSON line (BSON mixed into an NDJSON stream?)");
-	if (ejson_utf8_char(p, len) == 0)
+	if ((k = ejson_utf8_char(p, len)) == 0)
 		return fail_line(r, err, "invalid UTF-8");
-	return fail_line(r, err, "expected a JSON object, found '%.*s'", (int)utf8_char_len(p, len), (const char *)p);
+	return fail_line(r, err, "expected a JSON object, found '%.*s'", (int)k, (const char *)p);
+}
+
+/* The document parsed into r->jbuf, handed out (within --max-doc). */
+static int
+ndjson_deliver(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+{
+	if (r->jbuf.len > r->max_doc)
+		return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes", r->jbuf.len,
+			r->max_doc);
+	bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
+	*doc = &r->json;
+	return 1;
 }
 
 /* Parse p[0..len), the record; an error names its column, and its line
@@ -547,12 +550,7 @@ ndjson_parse(struct docstream_reader *r, const uint8_t *p, size_t len, const bso
 		return fail_line(r, err, "invalid %sJSON: %s (column %llu)", ext, jerr.msg,
 			(unsigned long long)(r->rec_offset - r->rec_line_start + jerr.offset + 1));
 	}
-	if (r->jbuf.len > r->max_doc)
-		return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes", r->jbuf.len,
-			r->max_doc);
-	bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
-	*doc = &r->json;
-	return 1;
+	return ndjson_deliver(r, doc, err);
 }
 
 /*
@@ -594,11 +592,13 @@ ndjson_scan(struct docstream_reader *r, size_t max, size_t *span, bool *open, bs
 				return true;
 			}
 		}
-		if (avail > max || !fill(r, avail * 2 > READ_CHUNK ? avail * 2 : READ_CHUNK, err) ||
-		    r->end - r->start == avail) {
-			*span = avail;
-			return avail > max || r->end - r->start == avail;
-		}
+		*span = avail;
+		if (avail > max)
+			return true;
+		if (!fill(r, avail * 2 > READ_CHUNK ? avail * 2 : READ_CHUNK, err))
+			return false; /* an I/O error is never the end of the stream */
+		if (r->end - r->start == avail)
+			return true;
 	}
 }
 
@@ -654,16 +654,12 @@ ndjson_fast(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 	len = (size_t)(nl - p);
 	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
 		len--;
-	if (len == 0 || p[len - 1] != '}' || memchr(p, 0, len) != NULL ||
-	    !ejson_parse((const char *)p, len, &r->jbuf, &jerr))
+	/* a line that does not parse (a NUL byte never does) goes to the
+	 * general path, which says why */
+	if (len == 0 || p[len - 1] != '}' || !ejson_parse((const char *)p, len, &r->jbuf, &jerr))
 		return 0;
 	ndjson_consume(r, (size_t)(nl - p));
-	if (r->jbuf.len > r->max_doc)
-		return fail_line(r, err, "document of %zu bytes exceeds the limit of %zu bytes", r->jbuf.len,
-			r->max_doc);
-	bson_init_static(&r->json, r->jbuf.p, r->jbuf.len);
-	*doc = &r->json;
-	return 1;
+	return ndjson_deliver(r, doc, err);
 }
 
 static int

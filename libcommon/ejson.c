@@ -69,12 +69,25 @@ ejson_utf8_char(const uint8_t *s, size_t avail)
 	}
 }
 
-static bool
-ejson_utf8_ok(const uint8_t *s, size_t n)
+bool
+ejson_utf8_valid(const uint8_t *s, size_t n)
 {
-	for (size_t i = 0, k; i < n; i += k)
+	size_t i = 0, k;
+
+	while (i < n) {
+		uint64_t v;
+
+		if (n - i >= 8) {
+			memcpy(&v, s + i, 8);
+			if ((v & UINT64_C(0x8080808080808080)) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if ((k = ejson_utf8_char(s + i, n - i)) == 0)
 			return false;
+		i += k;
+	}
 	return true;
 }
 
@@ -198,7 +211,7 @@ put_str(struct wctx *w, const uint8_t *s, size_t n)
  * 2^53, else the shortest digits with an exponent ("1.2345678921232E+18",
  * "5E-324") unless printf's %g would write them without one.
  */
-size_t
+static size_t
 ejson_double_text(double v, char *buf)
 {
 	uint64_t d;
@@ -327,7 +340,7 @@ put_base64(struct ejson_buf *o, const uint8_t *p, size_t n)
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian), by eras of
  * 400 years counted from March (Howard Hinnant's "chrono-compatible
  * low-level date algorithms"). */
-void
+static void
 ejson_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	int64_t era, yy;
@@ -387,32 +400,12 @@ put_date(struct wctx *w, int64_t ms)
 	o->len = (size_t)(t + 3 - o->p);
 }
 
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return BSON_UINT32_FROM_LE(v);
-}
-
-static inline uint64_t
-rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return BSON_UINT64_FROM_LE(v);
-}
-
-/* A BSON string at p (int32 length, bytes, NUL) within avail bytes: its
- * characters (without the NUL) or NULL. */
-static const uint8_t *
-bson_str(const uint8_t *p, size_t avail, size_t *n, size_t *size)
+const uint8_t *
+ejson_bson_string(const uint8_t *p, size_t avail, size_t *n, size_t *size)
 {
 	uint32_t l;
 
-	if (avail < 5 || (l = rd32(p)) < 1 || l > avail - 4 || p[4 + l - 1] != 0)
+	if (avail < 5 || (l = ejson_rd32(p)) < 1 || l > avail - 4 || p[4 + l - 1] != 0)
 		return NULL;
 	*n = l - 1;
 	*size = 4 + (size_t)l;
@@ -471,14 +464,14 @@ put_binary(struct wctx *w, const uint8_t *p, size_t avail, size_t *size)
 	uint8_t sub;
 	char st[2];
 
-	if (avail < 5 || (l = rd32(p)) > avail - 5)
+	if (avail < 5 || (l = ejson_rd32(p)) > avail - 5)
 		return fail(w, "corrupt binary");
 	sub = p[4];
 	*size = 5 + (size_t)l;
 	p += 5;
 	if (sub == 2) {
 		/* the old binary subtype holds its own length first */
-		if (l < 4 || rd32(p) != l - 4)
+		if (l < 4 || ejson_rd32(p) != l - 4)
 			return fail(w, "corrupt binary of subtype 2");
 		p += 4, l -= 4;
 	}
@@ -498,10 +491,10 @@ put_codewscope(struct wctx *w, const uint8_t *p, size_t avail, int depth, size_t
 	const uint8_t *code;
 	size_t n, ssize;
 
-	if (avail < 14 || (total = rd32(p)) < 14 || total > avail)
+	if (avail < 14 || (total = ejson_rd32(p)) < 14 || total > avail)
 		return fail(w, "corrupt code with scope");
-	code = bson_str(p + 4, total - 4, &n, &ssize);
-	if (code == NULL || total - 4 - ssize < 5 || rd32(p + 4 + ssize) != total - 4 - ssize)
+	code = ejson_bson_string(p + 4, total - 4, &n, &ssize);
+	if (code == NULL || total - 4 - ssize < 5 || ejson_rd32(p + 4 + ssize) != total - 4 - ssize)
 		return fail(w, "corrupt code with scope");
 	*size = total;
 	PUTS(w->o, "{\"$code\":");
@@ -519,7 +512,7 @@ static bool
 put_wrapped_str(struct wctx *w, const char *open, size_t openlen, const uint8_t *p, size_t avail, size_t *size)
 {
 	size_t n;
-	const uint8_t *s = bson_str(p, avail, &n, size);
+	const uint8_t *s = ejson_bson_string(p, avail, &n, size);
 
 	if (s == NULL)
 		return fail(w, "corrupt string length");
@@ -535,7 +528,7 @@ static bool
 put_dbpointer(struct wctx *w, const uint8_t *p, size_t avail, size_t *size)
 {
 	size_t n, ssize;
-	const uint8_t *s = bson_str(p, avail, &n, &ssize);
+	const uint8_t *s = ejson_bson_string(p, avail, &n, &ssize);
 
 	if (s == NULL || avail - ssize < 12)
 		return fail(w, "corrupt DBPointer");
@@ -558,11 +551,11 @@ put_number(struct wctx *w, uint8_t type, const uint8_t *p)
 	if (type == BSON_TYPE_INT32) {
 		if (!relaxed)
 			PUTS(o, "{\"$numberInt\":\"");
-		put_i64(o, (int32_t)rd32(p));
+		put_i64(o, (int32_t)ejson_rd32(p));
 	} else {
 		if (!relaxed)
 			PUTS(o, "{\"$numberLong\":\"");
-		put_i64(o, (int64_t)rd64(p));
+		put_i64(o, (int64_t)ejson_rd64(p));
 	}
 	if (!relaxed)
 		PUTS(o, "\"}");
@@ -598,7 +591,7 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 	switch (type) {
 	case BSON_TYPE_DOUBLE: {
 		double v;
-		uint64_t bits = rd64(p);
+		uint64_t bits = ejson_rd64(p);
 
 		memcpy(&v, &bits, 8);
 		put_double(w, v);
@@ -608,7 +601,7 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 		return put_wrapped_str(w, "", 0, p, avail, size);
 	case BSON_TYPE_DOCUMENT:
 	case BSON_TYPE_ARRAY:
-		if (avail < 5 || (l = rd32(p)) < 5 || l > avail)
+		if (avail < 5 || (l = ejson_rd32(p)) < 5 || l > avail)
 			return fail(w, "corrupt embedded document length");
 		*size = l;
 		return put_doc(w, p, l, type == BSON_TYPE_ARRAY, depth + 1);
@@ -620,7 +613,7 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 			return fail(w, "boolean that is neither 0 nor 1");
 		p[0] ? PUTS(o, "true") : PUTS(o, "false");
 		return true;
-	case BSON_TYPE_DATE_TIME: put_date(w, (int64_t)rd64(p)); return true;
+	case BSON_TYPE_DATE_TIME: put_date(w, (int64_t)ejson_rd64(p)); return true;
 	case BSON_TYPE_NULL: PUTS(o, "null"); return true;
 	case BSON_TYPE_REGEX: return put_regex(w, p, p + avail, size);
 	case BSON_TYPE_DBPOINTER: return put_dbpointer(w, p, avail, size);
@@ -630,7 +623,7 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 	case BSON_TYPE_INT32:
 	case BSON_TYPE_INT64: return put_number(w, type, p);
 	case BSON_TYPE_TIMESTAMP: {
-		uint64_t ts = rd64(p);
+		uint64_t ts = ejson_rd64(p);
 
 		PUTS(o, "{\"$timestamp\":{\"t\":");
 		put_i64(o, (int64_t)(ts >> 32));
@@ -643,7 +636,7 @@ put_value(struct wctx *w, uint8_t type, const uint8_t *p, size_t avail, int dept
 		bson_decimal128_t dec;
 		char s[BSON_DECIMAL128_STRING];
 
-		dec.low = rd64(p), dec.high = rd64(p + 8);
+		dec.low = ejson_rd64(p), dec.high = ejson_rd64(p + 8);
 		if (decimal_coefficient_too_large(dec.high, dec.low)) {
 			/* a coefficient past 10^34 - 1 is zero (IEEE 754-2008
 			 * 3.5.2); bson_decimal128_to_string() zeroes only those
@@ -676,7 +669,7 @@ put_doc(struct wctx *w, const uint8_t *d, size_t len, bool array, int depth)
 
 	if (depth > EJSON_MAX_DEPTH)
 		return fail(w, "nesting deeper than 200 levels");
-	if (len < 5 || rd32(d) != len || *end != 0)
+	if (len < 5 || ejson_rd32(d) != len || *end != 0)
 		return fail(w, "corrupt document length");
 	putc1(w->o, array ? '[' : '{');
 	while (p < end) {
@@ -695,7 +688,7 @@ put_doc(struct wctx *w, const uint8_t *d, size_t len, bool array, int depth)
 				return fail(w, "invalid UTF-8 in a field name");
 			}
 			putc1(w->o, ':');
-		} else if (!ejson_utf8_ok(key, (size_t)(kend - key))) {
+		} else if (!ejson_utf8_valid(key, (size_t)(kend - key))) {
 			/* not written, but checked as the reader's check does */
 			w->named = true;
 			return fail(w, "invalid UTF-8 in a field name");
@@ -705,7 +698,7 @@ put_doc(struct wctx *w, const uint8_t *d, size_t len, bool array, int depth)
 			size_t n = strlen(w->why);
 
 			/* the innermost field is the one to name */
-			if (!w->named && n + 16 < w->whylen && ejson_utf8_ok(key, (size_t)(kend - key)))
+			if (!w->named && n + 16 < w->whylen && ejson_utf8_valid(key, (size_t)(kend - key)))
 				snprintf(w->why + n, w->whylen - n, " in field '%.*s'", (int)(w->whylen - n - 14), key);
 			w->named = true;
 			return false;

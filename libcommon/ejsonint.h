@@ -1,6 +1,6 @@
 /*
- * ejsonint.h: what the Extended JSON writer (ejson.c) and reader
- * (ejsonparse.c) share; not for the tools.
+ * ejsonint.h: what the Extended JSON writer (ejson.c), reader (ejsonparse.c,
+ * ejsonwrap.c) and the BSON check (bsoncheck.c) share; not for the tools.
  */
 #ifndef MP_EJSONINT_H
 #define MP_EJSONINT_H
@@ -22,11 +22,31 @@ size_t ejson_utf8_char(const uint8_t *s, size_t avail);
 /* v in decimal at t (20 bytes of room); returns the digit count. */
 size_t ejson_u64_text(uint64_t v, char *t);
 
-/* The text of a finite double at buf (32 bytes of room); returns its length. */
-size_t ejson_double_text(double v, char *buf);
+/* Valid UTF-8 (NUL allowed), eight bytes at a time while ASCII. */
+bool ejson_utf8_valid(const uint8_t *s, size_t n);
 
-/* Days since 1970-01-01 to year, month (1-12) and day (1-31). */
-void ejson_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+/* A BSON string (int32 length, bytes, NUL) at p within avail bytes: its
+ * characters (*n of them, the NUL excluded) and *size, the bytes it takes;
+ * NULL when it is not framed as one. */
+const uint8_t *ejson_bson_string(const uint8_t *p, size_t avail, size_t *n, size_t *size);
+
+static inline uint32_t
+ejson_rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return BSON_UINT32_FROM_LE(v);
+}
+
+static inline uint64_t
+ejson_rd64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return BSON_UINT64_FROM_LE(v);
+}
 
 /* ---- the reader's own (ejsonparse.c, ejsonwrap.c) ---- */
 
@@ -88,16 +108,6 @@ patch_u32(struct ejson_buf *o, size_t at, uint32_t v)
 	v = BSON_UINT32_TO_LE(v);
 	memcpy(o->p + at, &v, 4);
 }
-
-static inline uint32_t
-get_u32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return BSON_UINT32_FROM_LE(v);
-}
-
 
 static inline int
 hexval(uint8_t ch)

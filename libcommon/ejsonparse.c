@@ -267,6 +267,24 @@ parse_number(struct pctx *c, uint8_t *type)
 
 /* ---- type wrappers ---- */
 
+/* After a member or an element: 1 at a ',' (taken), 0 at `close`
+ * (taken), -1 (the error recorded) at anything else. */
+static int
+list_next(struct pctx *c, char close)
+{
+	skip_ws(c);
+	if (c->p < c->end && (*c->p == ',' || *c->p == close)) {
+		bool comma = *c->p++ == ',';
+
+		if (comma)
+			skip_ws(c);
+		return comma;
+	}
+	ejson_perr(c, c->p, false, c->p == c->end ? "unexpected end of text" : close == '}' ? "expected ',' or '}'"
+											     : "expected ',' or ']'");
+	return -1;
+}
+
 static bool
 parse_object(struct pctx *c, uint8_t *type, enum kind *kind, bool top)
 {
@@ -274,7 +292,7 @@ parse_object(struct pctx *c, uint8_t *type, enum kind *kind, bool top)
 	size_t at = o->len, n = 0;
 	struct member m[MEMBERS];
 	const uint8_t *text = c->p;
-	int maxh = 0;
+	int maxh = 0, more;
 
 	if (++c->depth > EJSON_MAX_DEPTH + 3)
 		return ejson_perr(c, c->p, false, "nesting deeper than %d levels", EJSON_MAX_DEPTH);
@@ -310,17 +328,10 @@ parse_object(struct pctx *c, uint8_t *type, enum kind *kind, bool top)
 		if (n < MEMBERS)
 			m[n].type = t, m[n].kind = k;
 		n++;
-		skip_ws(c);
-		if (c->p < c->end && *c->p == ',') {
-			c->p++;
-			skip_ws(c);
-			continue;
-		}
-		if (c->p < c->end && *c->p == '}') {
-			c->p++;
+		if ((more = list_next(c, '}')) < 0)
+			return false;
+		if (!more)
 			break;
-		}
-		return ejson_perr(c, c->p, false, c->p == c->end ? "unexpected end of text" : "expected ',' or '}'");
 	}
 done:
 	put(o, "", 1);
@@ -341,7 +352,7 @@ parse_array(struct pctx *c)
 	struct ejson_buf *o = c->o;
 	size_t at = o->len;
 	uint32_t i = 0;
-	int maxh = 0;
+	int maxh = 0, more;
 
 	if (++c->depth > EJSON_MAX_DEPTH + 3)
 		return ejson_perr(c, c->p, false, "nesting deeper than %d levels", EJSON_MAX_DEPTH);
@@ -364,17 +375,10 @@ parse_array(struct pctx *c)
 				return false;
 			maxh = c->height > maxh ? c->height : maxh;
 			o->p[elem] = t;
-			skip_ws(c);
-			if (c->p < c->end && *c->p == ',') {
-				c->p++;
-				skip_ws(c);
-				continue;
-			}
-			if (c->p < c->end && *c->p == ']') {
-				c->p++;
+			if ((more = list_next(c, ']')) < 0)
+				return false;
+			if (!more)
 				break;
-			}
-			return ejson_perr(c, c->p, false, c->p == c->end ? "unexpected end of text" : "expected ',' or ']'");
 		}
 	}
 	put(o, "", 1);

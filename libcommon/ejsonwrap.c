@@ -53,7 +53,7 @@ mstr(const struct conv *v, size_t i, size_t *len)
 
 	if (v->m[i].type != BSON_TYPE_UTF8)
 		return NULL;
-	*len = get_u32(p) - 1;
+	*len = ejson_rd32(p) - 1;
 	return (const char *)p + 4;
 }
 
@@ -301,7 +301,7 @@ inner_members(const struct conv *v, size_t i, const char *const *names, bson_ite
 	bson_iter_t it;
 	size_t found = 0;
 
-	if (v->m[i].type != BSON_TYPE_DOCUMENT || !bson_iter_init_from_data(&it, p, get_u32(p)))
+	if (v->m[i].type != BSON_TYPE_DOCUMENT || !bson_iter_init_from_data(&it, p, ejson_rd32(p)))
 		return cerr(v, "takes a document");
 	while (bson_iter_next(&it)) {
 		size_t k;
@@ -453,7 +453,7 @@ conv_code(const struct conv *v, size_t code, size_t scope, uint8_t *type)
 		return cerr(v, "$scope must be a document");
 	put_u32(o, 0);
 	put(o, s - 4, len + 5);
-	put(o, sp, get_u32(sp));
+	put(o, sp, ejson_rd32(sp));
 	patch_u32(o, at, (uint32_t)(o->len - at));
 	*type = BSON_TYPE_CODEWSCOPE;
 	return true;
@@ -632,7 +632,7 @@ convert(const struct conv *v, enum wrap w, uint8_t *type)
 	case W_DBPOINTER: *type = BSON_TYPE_DBPOINTER; return conv_dbpointer(v);
 	case W_MINKEY:
 	case W_MAXKEY:
-		if (v->m[0].type != BSON_TYPE_INT32 || get_u32(v->c->o->p + v->m[0].val) != 1)
+		if (v->m[0].type != BSON_TYPE_INT32 || ejson_rd32(v->c->o->p + v->m[0].val) != 1)
 			return cerr(v, "takes the number 1");
 		*type = w == W_MINKEY ? BSON_TYPE_MINKEY : BSON_TYPE_MAXKEY;
 		return true;

@@ -334,6 +334,36 @@ test_gzip_roundtrip(void)
 	bson_free(p);
 }
 
+/* A gzip stream cut inside a multi-line object: the error is the cut
+ * stream's, not an object left open at a clean end. */
+static void
+test_gzip_truncated_pretty(void)
+{
+	char *p = bson_strdup_printf("%s/pretty.json.gz", tmpdir), *q, *buf;
+	gzFile gz = gzopen(p, "wb");
+	struct outcome o;
+	struct stat st;
+	FILE *f;
+
+	gzputs(gz, "{\"_id\": 1}\n{\n");
+	for (int i = 0; i < 20000; i++)
+		gzprintf(gz, "  \"k%d\": %d,\n", i, i * 7919 % 1000003);
+	gzputs(gz, "  \"_id\": 2\n}\n");
+	gzclose(gz);
+	stat(p, &st);
+	buf = bson_malloc((size_t)st.st_size);
+	f = fopen(p, "rb");
+	fread(buf, 1, (size_t)st.st_size, f);
+	fclose(f);
+	q = write_file("pretty-cut.json.gz", buf, (size_t)st.st_size / 2);
+	o = read_all(q, NULL);
+	ok(o.good == 1 && o.rc == -1 && strstr(o.msg, "JSON") == NULL,
+		"a gzip stream cut inside a pretty object: the cut is the error (%s)", o.msg);
+	bson_free(buf);
+	bson_free(p);
+	bson_free(q);
+}
+
 static void
 test_gzip_truncated(void)
 {
@@ -953,6 +983,7 @@ main(void)
 	test_mix();
 	test_gzip_roundtrip();
 	test_gzip_truncated();
+	test_gzip_truncated_pretty();
 	test_writer_ndjson();
 	test_writer_errors();
 	test_large_doc();
