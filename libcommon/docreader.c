@@ -27,6 +27,11 @@
 #endif
 #define READ_CHUNK DOCSTREAM_READ_CHUNK
 
+/* mongodump's archive starts with 0x8199e26d, little-endian; its prelude
+ * and segments end with -1 as a document length. */
+#define ARCHIVE_MAGIC_BYTES "\x6d\xe2\x99\x81"
+#define ARCHIVE_TERMINATOR "\xff\xff\xff\xff"
+
 struct docstream_reader {
 	int fd;
 	bool own_fd;
@@ -97,6 +102,8 @@ docstream_format_name(enum docstream_format f)
 		return "bson";
 	case DOCSTREAM_NDJSON:
 		return "ndjson";
+	case DOCSTREAM_ARCHIVE:
+		return "archive";
 	default:
 		return "auto";
 	}
@@ -254,7 +261,11 @@ detect(struct docstream_reader *r, bson_error_t *err)
 	}
 	if (!fill(r, 4, err))
 		return false;
-	if (r->format == DOCSTREAM_AUTO && r->end > r->start) {
+	if (r->format == DOCSTREAM_AUTO && r->end - r->start >= 4 &&
+	    memcmp(r->buf + r->start, ARCHIVE_MAGIC_BYTES, 4) == 0) {
+		r->format = DOCSTREAM_ARCHIVE;
+		r->start += 4;
+	} else if (r->format == DOCSTREAM_AUTO && r->end > r->start) {
 		size_t n = r->end - r->start < 4 ? r->end - r->start : 4;
 
 		r->format = memchr(r->buf + r->start, 0, n) ? DOCSTREAM_BSON : DOCSTREAM_NDJSON;
@@ -689,20 +700,45 @@ read_ndjson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 	}
 }
 
-int
-docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+/* Before each read: forget the last record; false (with err) on a stream
+ * that cannot be read further. */
+static bool
+read_begin(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
 	*doc = NULL;
 	r->raw = NULL;
 	r->raw_len = 0;
-	if (r->dead) {
-		r->can_continue = false;
-		mp_error_set(err, MP_EX_DATAERR, "%s: stream cannot be read past record %llu", r->name,
-			(unsigned long long)r->record);
-		return -1;
-	}
 	/* only a skippable bad record sets it: an I/O error is never skipped */
 	r->can_continue = false;
+	if (r->dead)
+		mp_error_set(err, MP_EX_DATAERR, "%s: stream cannot be read past record %llu", r->name,
+			(unsigned long long)r->record);
+	return !r->dead;
+}
+
+int
+docstream_read_archive(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+{
+	if (!read_begin(r, doc, err) || !fill(r, 4, err))
+		return -1;
+	if (r->end - r->start >= 4 && memcmp(r->buf + r->start, ARCHIVE_TERMINATOR, 4) == 0) {
+		r->start += 4;
+		return 2;
+	}
+	return read_bson(r, doc, err);
+}
+
+int
+docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
+{
+	if (!read_begin(r, doc, err))
+		return -1;
+	if (r->format == DOCSTREAM_ARCHIVE) {
+		mp_error_set(err, MP_EX_DATAERR, "%s is a mongodump archive, not a document stream "
+			"(mongo-load-bson reads it)", r->name);
+		r->dead = true;
+		return -1;
+	}
 	if (r->format == DOCSTREAM_AUTO) {
 		if (!fill(r, 4, err))
 			return -1;
@@ -773,6 +809,12 @@ bool
 docstream_reader_gzip(const struct docstream_reader *r)
 {
 	return r->gzip;
+}
+
+const char *
+docstream_reader_name(const struct docstream_reader *r)
+{
+	return r->name;
 }
 
 void

@@ -23,6 +23,8 @@ enum docstream_format {
 	DOCSTREAM_AUTO = 0, /* readers only: detect */
 	DOCSTREAM_BSON,
 	DOCSTREAM_NDJSON,
+	DOCSTREAM_ARCHIVE, /* readers only: a mongodump archive, found by its
+			    * magic number; read with docstream_read_archive() */
 };
 
 enum docstream_json {
@@ -74,6 +76,16 @@ int docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t 
 
 bool docstream_reader_can_continue(const struct docstream_reader *r);
 
+/*
+ * The next item of a mongodump archive (format DOCSTREAM_ARCHIVE; its magic
+ * number was consumed when it was detected): 1 with *doc set (a header or a
+ * document, as docstream_read gives it), 2 for the terminator that ends the
+ * prelude and each segment, 0 at a clean end, -1 on error as
+ * docstream_read.  Records are numbered and offsets counted over the whole
+ * archive.
+ */
+int docstream_read_archive(struct docstream_reader *r, const bson_t **doc, bson_error_t *err);
+
 /* The raw bytes of the record last returned or rejected (for --reject). */
 const uint8_t *docstream_reader_raw(const struct docstream_reader *r, size_t *len);
 
@@ -105,6 +117,8 @@ uint64_t docstream_reader_bytes(const struct docstream_reader *r);
  * of a stream that is empty. */
 enum docstream_format docstream_reader_format(const struct docstream_reader *r);
 bool docstream_reader_gzip(const struct docstream_reader *r);
+/* The name messages give the input: its path, or "(stdin)". */
+const char *docstream_reader_name(const struct docstream_reader *r);
 
 void docstream_reader_destroy(struct docstream_reader *r);
 

@@ -8,6 +8,7 @@
 #include "checkpoint.h"
 #include "diag.h"
 #include "exitcode.h"
+#include "nsmap.h"
 #include "opt.h"
 
 #define OPT_CODE_BASE 2000 /* getopt codes of table rows: OPT_CODE_BASE + row */
@@ -46,6 +47,10 @@ static const struct common_opt commons[] = {
 	{OPT_COMMON_NSSELECT, {"exclude-collections-with-prefix", required_argument, NULL, CLI_OPT_EXCLUDE_PREFIX},
 		"--exclude-collections-with-prefix|--excludeCollectionsWithPrefix P"},
 	{OPT_COMMON_NSSELECT, {"excludeCollectionsWithPrefix", required_argument, NULL, CLI_OPT_EXCLUDE_PREFIX}, NULL},
+	{OPT_COMMON_NSRENAME, {"ns-from", required_argument, NULL, CLI_OPT_NS_FROM}, "--ns-from|--nsFrom PATTERN"},
+	{OPT_COMMON_NSRENAME, {"nsFrom", required_argument, NULL, CLI_OPT_NS_FROM}, NULL},
+	{OPT_COMMON_NSRENAME, {"ns-to", required_argument, NULL, CLI_OPT_NS_TO}, "--ns-to|--nsTo PATTERN"},
+	{OPT_COMMON_NSRENAME, {"nsTo", required_argument, NULL, CLI_OPT_NS_TO}, NULL},
 	{OPT_COMMON_TIMEOUTS, {"socket-timeout", required_argument, NULL, CLI_OPT_SOCKET_TIMEOUT},
 		"--socket-timeout SECONDS"},
 	{OPT_COMMON_TIMEOUTS, {"connect-timeout", required_argument, NULL, CLI_OPT_CONNECT_TIMEOUT},
@@ -94,7 +99,9 @@ opt_text(const struct opt *o, char *buf, size_t size)
 {
 	char arg[128] = "";
 
-	if (o->arg) {
+	if (o->arg && o->kind == OPT_OPTIONAL) {
+		bson_snprintf(arg, sizeof arg, "[=%s]", o->arg);
+	} else if (o->arg) {
 		bson_snprintf(arg, sizeof arg, " %s", o->arg);
 	} else if (o->kind == OPT_CHOICE) {
 		size_t n = 0;
@@ -189,6 +196,9 @@ apply(const struct opt *o, const char *arg, const char *typed, bson_error_t *err
 	case OPT_STRING:
 		*(const char **)o->dest = arg;
 		return true;
+	case OPT_OPTIONAL:
+		*(const char **)o->dest = arg ? arg : "-";
+		return true;
 	case OPT_INT:
 		if (!cli_parse_int64(arg, o->min, o->max, &v)) {
 			mp_error_set(err, MP_EX_USAGE, "%s takes %lld to %lld, not '%s'", typed, (long long)o->min,
@@ -269,7 +279,8 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 			lo[n++] = commons[i].o;
 	for (int r = 0; r < nrows; r++) {
 		const struct opt *o = &t->opts[r];
-		int has_arg = o->kind == OPT_FLAG ? no_argument : required_argument;
+		int has_arg = o->kind == OPT_FLAG ? no_argument : o->kind == OPT_OPTIONAL ? optional_argument
+												: required_argument;
 
 		if (o->kind == OPT_SECTION)
 			continue;
@@ -323,7 +334,7 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 		return cli_version();
 	if (optind < argc && !t->operands)
 		return opt_misuse(t, "unexpected argument '%s'", argv[optind]);
-	if (!cli_common_namespace(c, ns_out, db_out, &err))
+	if (!cli_common_namespace(c, ns_out, db_out, &err) || !ns_rename_check(&err))
 		return opt_misuse(t, "%s", err.message);
 	return -1;
 }

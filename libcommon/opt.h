@@ -25,6 +25,7 @@ enum opt_kind {
 	OPT_INT,     /* int64_t *dest, within [min, max] */
 	OPT_CHOICE,  /* int *dest = the index of the argument in `choices` */
 	OPT_CALL,    /* call(arg, dest, err): false with err (its message) to refuse */
+	OPT_OPTIONAL, /* const char **dest = the argument given as --name=ARG, or "-" for none */
 };
 
 struct opt {
@@ -47,6 +48,7 @@ struct opt {
 #define OPT_CHOICE(name, dest, arg, choices, help) \
 	{OPT_CHOICE, (name), 0, (dest), (arg), (help), 0, 0, (choices), NULL}
 #define OPT_CALL(name, dest, arg, fn, help) {OPT_CALL, (name), 0, (dest), (arg), (help), 0, 0, NULL, (fn)}
+#define OPT_OPTIONAL(name, dest, arg, help) {OPT_OPTIONAL, (name), 0, (dest), (arg), (help), 0, 0, NULL, NULL}
 #define OPT_END_OF_TABLE {OPT_END, NULL, 0, NULL, NULL, NULL, 0, 0, NULL, NULL}
 
 /* The shared options (struct cli_common) a tool honours. */
@@ -61,6 +63,7 @@ enum opt_common {
 	OPT_COMMON_PROGRESS = 1 << 7, /* --progress */
 	OPT_COMMON_TIMEOUTS = 1 << 8, /* --socket-timeout, --connect-timeout */
 	OPT_COMMON_NSSELECT = 1 << 9, /* --ns-include, --ns-exclude, --exclude-collection[s-with-prefix] */
+	OPT_COMMON_NSRENAME = 1 << 10, /* --ns-from, --ns-to */
 };
 
 struct opt_tool {

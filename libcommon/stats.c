@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct stats {
 	bool failed;       /* a record was lost: the first failure is in err */
 	bson_error_t err;
 	uint64_t lost;
+	pthread_mutex_t lock; /* collections dumped or loaded at once share the stream */
 };
 
 static void forced_exit(void *arg, int status);
@@ -38,6 +40,7 @@ stats_open(const char *path, int fd, const char *tool, bson_error_t *err)
 	char *end;
 
 	s->fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
 	s->tool = bson_strdup(tool);
 	s->start = s->last = mp_now();
 	s->period = STATS_PERIOD_S;
@@ -149,8 +152,10 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 
 	if (s->fd < 0)
 		return true;
+	pthread_mutex_lock(&s->lock);
 	if (s->failed) {
 		s->lost++;
+		pthread_mutex_unlock(&s->lock);
 		return false;
 	}
 	record_begin(s, &rec, type, ns);
@@ -166,6 +171,7 @@ stats_emit(struct stats *s, const char *type, const char *ns, uint64_t docs, uin
 		lost(s, &err);
 	bson_destroy(&rec);
 	s->last = now;
+	pthread_mutex_unlock(&s->lock);
 	return ok;
 }
 
@@ -225,6 +231,7 @@ stats_close(struct stats *s)
 		sig_set_exit_hook(NULL, NULL);
 	if (s->own_fd && s->fd >= 0)
 		close(s->fd);
+	pthread_mutex_destroy(&s->lock);
 	bson_free(s->tool);
 	bson_free(s->name);
 	bson_free(s);
