@@ -13,6 +13,9 @@
 #include "sig.h"
 
 #define CHECKPOINT_EVERY 1.0 /* seconds */
+/* An archive segment: big enough that headers cost nothing, small enough
+ * that collections dumped at once interleave finely. */
+#define SEGMENT_BYTES (1024 * 1024)
 
 bool
 job_init(struct job *j, const struct opts *o, mongoc_client_pool_t *pool, const char *ns, bson_error_t *err)
@@ -31,6 +34,7 @@ job_clear(struct job *j)
 {
 	if (j->have_last_id)
 		bson_value_destroy(&j->last_id);
+	bson_free(j->seg);
 	pthread_mutex_destroy(&j->wlock);
 	bson_free(j->ns);
 	bson_free(j->db);
@@ -92,6 +96,36 @@ job_fail(struct job *j, const bson_error_t *err)
 	}
 }
 
+static bool
+flush_segment(struct job *j, bson_error_t *err)
+{
+	size_t len = j->seg_len;
+
+	j->seg_len = 0;
+	return archive_write_segment(j->ar, j->db, j->coll, j->seg, len, err);
+}
+
+/* --archive: the documents are kept for one segment of the archive, which
+ * the other collections' threads are writing to as well. */
+static bool
+archive_add(struct job *j, const bson_t *doc, bson_error_t *err)
+{
+	if (j->seg_len + doc->len > j->seg_cap) {
+		j->seg_cap = j->seg_len + doc->len > SEGMENT_BYTES ? j->seg_len + doc->len : SEGMENT_BYTES;
+		j->seg = bson_realloc(j->seg, j->seg_cap);
+	}
+	memcpy(j->seg + j->seg_len, bson_get_data(doc), doc->len);
+	j->seg_len += doc->len;
+	j->crc = archive_crc64(j->crc, bson_get_data(doc), doc->len);
+	return j->seg_len < SEGMENT_BYTES || flush_segment(j, err);
+}
+
+bool
+job_end_archive(struct job *j, bson_error_t *err)
+{
+	return flush_segment(j, err) && archive_write_eof(j->ar, j->db, j->coll, j->crc, err);
+}
+
 /* Write a document under the lock; remember the last _id for checkpoints. */
 static bool
 emit_doc(struct job *j, const bson_t *doc, bool track_id)
@@ -101,7 +135,7 @@ emit_doc(struct job *j, const bson_t *doc, bool track_id)
 	bool ok;
 
 	pthread_mutex_lock(&j->wlock);
-	ok = docstream_write(j->w, doc, &err);
+	ok = j->ar ? archive_add(j, doc, &err) : docstream_write(j->w, doc, &err);
 	if (!ok)
 		job_fail(j, &err);
 	if (ok && track_id && bson_iter_init_find(&it, doc, "_id")) {

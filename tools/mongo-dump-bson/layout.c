@@ -113,32 +113,35 @@ build_metadata(mongoc_client_t *client, const char *db, const char *coll, bson_t
 	return ok;
 }
 
+char *
+layout_metadata_json(mongoc_client_t *client, const char *db, const char *coll, bson_error_t *err)
+{
+	bson_t meta = BSON_INITIALIZER;
+	char *json = NULL;
+
+	if (build_metadata(client, db, coll, &meta, err)) {
+		json = ejson_from_bson_new(&meta, EJSON_CANONICAL, NULL);
+		json_compact(json);
+	}
+	bson_destroy(&meta);
+	return json;
+}
+
 bool
 layout_write_metadata(mongoc_client_t *client, const char *db, const char *coll, const char *path, bool gzip,
 	bson_error_t *err)
 {
-	bson_t meta = BSON_INITIALIZER;
-	char *json;
+	/* written through a writer so that --gzip and atomic rename apply */
+	struct docstream_writer_opts wo = {.format = DOCSTREAM_BSON, .gzip = gzip};
+	struct docstream_writer *w;
+	char *json = layout_metadata_json(client, db, coll, err);
 	bool ok = false;
 
-	if (!build_metadata(client, db, coll, &meta, err))
-		goto out;
-	json = ejson_from_bson_new(&meta, EJSON_CANONICAL, NULL);
-	json_compact(json);
-	{
-		/* written through a writer so that --gzip and atomic rename apply */
-		struct docstream_writer_opts wo = {.format = DOCSTREAM_BSON, .gzip = gzip};
-		struct docstream_writer *w = docstream_writer_open(path, &wo, err);
-
-		if (w != NULL) {
-			ok = docstream_write_raw(w, (const uint8_t *)json, strlen(json), err) &&
-			     docstream_writer_close(w, err);
-			docstream_writer_destroy(w);
-		}
+	if (json != NULL && (w = docstream_writer_open(path, &wo, err)) != NULL) {
+		ok = docstream_write_raw(w, (const uint8_t *)json, strlen(json), err) && docstream_writer_close(w, err);
+		docstream_writer_destroy(w);
 	}
 	bson_free(json);
-out:
-	bson_destroy(&meta);
 	return ok;
 }
 

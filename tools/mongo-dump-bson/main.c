@@ -50,10 +50,14 @@ static const struct opt options[] = {
 	{OPT_STRING, "output", 'o', &o.output, "FILE", "write to FILE instead of standard output", 0, 0, NULL, NULL},
 	OPT_STRING("out", &o.out_dir, "DIR", "write a mongodump directory"),
 	OPT_STRING("metadata", &o.metadata, "FILE", "write the collection's metadata.json too"),
+	OPT_OPTIONAL("archive", &o.archive, "FILE",
+		"one mongodump archive of every collection, with metadata (default: standard output)"),
 	{OPT_FLAG, "json-array", 0, &o.json_array, NULL, "NDJSON as one JSON array, as mongoexport --jsonArray",
 		0, 0, NULL, NULL, "jsonArray"},
 	OPT_SECTION("Speed"),
 	OPT_INT("parallel", &o.parallel, "N", 1, 64, "read N ranges of _id at once"),
+	{OPT_INT, "num-parallel-collections", 0, &o.collections, "N", "dump N collections at once (default 4)", 1,
+		64, NULL, NULL, "numParallelCollections"},
 	OPT_CALL("partition", &o.part, "K/N", opt_share, "dump the K-th of N shares"),
 	OPT_SECTION("Resume"),
 	OPT_STRING("resume-after-id", &o.resume_after_id, "VALUE|@FILE", "start after this _id"),
@@ -67,6 +71,7 @@ static const struct opt options[] = {
 
 const struct opt_tool dump_tool = {
 	"mongo-dump-bson [--uri URI | --uri-file FILE] (--ns DB.COLL | --db DB) [options]\n"
+	"mongo-dump-bson [--uri URI] --archive[=FILE] [--ns DB.COLL | --db DB] [options]\n"
 	"mongo-dump-bson --from PATH [--ns DB.COLL] [--format F] [--output FILE]\n"
 	"mongo-dump-bson --list [--db DB]",
 	"Write the documents of a collection (or a file) as a BSON or NDJSON stream.",
@@ -86,10 +91,16 @@ check_options(const char *ns, const char *db)
 {
 	bool ranges = o.parallel > 1 || o.part.n;
 
-	if (!o.from && !o.list && !ns && !db && !o.out_dir)
-		return opt_misuse(&dump_tool, "say what to dump: --ns DB.COLL, --db DB, or --out DIR for everything");
-	if (!o.from && !o.list && !ns && !o.out_dir)
-		return opt_misuse(&dump_tool, "--db without --collection dumps many collections: give --out DIR");
+	if (!o.from && !o.list && !ns && !db && !o.out_dir && !o.archive)
+		return opt_misuse(&dump_tool, "say what to dump: --ns DB.COLL, --db DB, or --out DIR or --archive for "
+			"everything");
+	if (!o.from && !o.list && !ns && !o.out_dir && !o.archive)
+		return opt_misuse(&dump_tool, "--db without --collection dumps many collections: give --out DIR or "
+			"--archive");
+	if (o.archive && (o.out_dir || o.output || o.from || o.checkpoint || o.metadata || o.json_array ||
+			  o.c.format == DOCSTREAM_NDJSON))
+		return opt_misuse(&dump_tool, "--archive writes one BSON stream of its own: not with --out, --output, "
+			"--from, --checkpoint, --metadata, --json-array or --format ndjson");
 	if (ranges && (o.limit || o.sort || o.ids_from || o.pipeline || o.resume_after_id || o.checkpoint))
 		return opt_misuse(&dump_tool, "--parallel/--partition cannot be combined with --limit, --sort, "
 			"--ids-from, --pipeline or resuming");
@@ -116,6 +127,7 @@ main(int argc, char **argv)
 	cli_common_init(&o.c);
 	o.batch_size = 10000;
 	o.retries = 8;
+	o.collections = 4;
 	rc = opt_parse(&dump_tool, &o.c, argc, argv, &ns, &db);
 	if (rc < 0)
 		rc = check_options(ns, db);

@@ -22,6 +22,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "archive.h"
 #include "cli.h"
 #include "docstream.h"
 #include "opt.h"
@@ -38,8 +39,8 @@ struct share {
 struct opts {
 	struct cli_common c;
 	const char *query, *projection, *sort, *ids_from, *pipeline, *from, *out_dir, *output;
-	const char *resume_after_id, *checkpoint, *metadata;
-	int64_t limit, batch_size, parallel, retries;
+	const char *resume_after_id, *checkpoint, *metadata, *archive;
+	int64_t limit, batch_size, parallel, retries, collections;
 	struct share part;
 	bool list, allow_missing, json_array;
 };
@@ -56,6 +57,10 @@ struct job {
 	const bson_t *find_opts; /* projection, sort, limit, batchSize */
 	struct docstream_writer *w;
 	pthread_mutex_t wlock;
+	struct archive_writer *ar; /* --archive: w is the archive's, documents go by segments */
+	uint8_t *seg;              /* the segment being filled */
+	size_t seg_len, seg_cap;
+	uint64_t crc;              /* of every document so far, for the EOF header */
 	atomic_uint_fast64_t docs, bytes;
 	bson_value_t last_id; /* last _id written (single stream) */
 	bool have_last_id;
@@ -89,6 +94,10 @@ void job_tick(struct job *j);
  * is in j->err with j->failed. */
 bool job_drain(struct job *j, mongoc_cursor_t *cur, bool track_id);
 
+/* --archive: write the documents of the last segment, then the EOF header
+ * of the namespace; false with err. */
+bool job_end_archive(struct job *j, bson_error_t *err);
+
 /* Save --checkpoint after flushing the output; true when there is nothing
  * to save.  The caller holds wlock or is alone. */
 bool job_save_checkpoint(struct job *j, bson_error_t *err);
@@ -118,6 +127,8 @@ bool layout_mkdir(const char *path, bson_error_t *err);
  * as mongodump's metadata.json (gzipped when asked). */
 bool layout_write_metadata(mongoc_client_t *client, const char *db, const char *coll, const char *path, bool gzip,
 	bson_error_t *err);
+/* The same text, for an archive's prelude; bson_free() it. */
+char *layout_metadata_json(mongoc_client_t *client, const char *db, const char *coll, bson_error_t *err);
 
 /* transcode.c */
 

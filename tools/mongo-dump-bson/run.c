@@ -5,6 +5,7 @@
  * output: the stream, or DIR/db/coll.bson and its metadata under --out.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "conn.h"
@@ -21,6 +22,13 @@ struct run {
 	struct stats *stats;
 	bson_t *query;     /* --query, maybe empty */
 	bson_t *find_opts; /* projection, sort, limit, batchSize */
+	struct archive_writer *ar; /* --archive */
+
+	/* the namespaces, taken in turn by --num-parallel-collections threads */
+	char **names;
+	int n;
+	atomic_int next, done;
+	atomic_int rc; /* the first failure's status, 0 while none */
 };
 
 /* Open the output of j: the stream, or DIR/db/coll.bson under --out; *meta
@@ -62,7 +70,9 @@ keep_delivered(struct job *j)
 {
 	bson_error_t err;
 
-	if (!docstream_writer_replaces_file(j->w) && (!docstream_flush(j->w, &err) || !job_save_checkpoint(j, &err)))
+	/* an archive is one stream for every collection: its run flushes it */
+	if (j->ar == NULL && !docstream_writer_replaces_file(j->w) &&
+	    (!docstream_flush(j->w, &err) || !job_save_checkpoint(j, &err)))
 		diag_fail(&err, NULL);
 }
 
@@ -111,9 +121,22 @@ dump_summary(struct job *j, double t0)
 	diag_info("%s: %llu documents in %.1f s", j->ns, (unsigned long long)atomic_load(&j->docs), mp_now() - t0);
 }
 
-/* Dump one namespace; returns the exit status. */
+/* The documents are all out: close the output and write the metadata (or,
+ * in an archive, end the namespace). */
+static bool
+finish_output(const struct run *run, mongoc_client_t *client, struct job *j, const char *meta, bson_error_t *err)
+{
+	const struct opts *o = run->o;
+
+	if (j->ar)
+		return job_end_archive(j, err);
+	return docstream_writer_close(j->w, err) && job_save_checkpoint(j, err) &&
+	       (meta == NULL || layout_write_metadata(client, j->db, j->coll, meta, o->c.gzip && o->out_dir, err));
+}
+
+/* Dump one namespace with `client`; returns the exit status. */
 static int
-dump_one(const struct run *run, const char *ns)
+dump_one(const struct run *run, mongoc_client_t *client, const char *ns)
 {
 	const struct opts *o = run->o;
 	struct job j;
@@ -122,14 +145,21 @@ dump_one(const struct run *run, const char *ns)
 	int rc = MP_EX_SOFTWARE;
 	double t0 = mp_now();
 
-	if (!job_init(&j, o, run->pool, ns, &err) || !open_output(&j, &meta, &err)) {
+	if (!job_init(&j, o, run->pool, ns, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	j.ar = run->ar;
+	if (j.ar)
+		j.w = j.ar->w;
+	else if (!open_output(&j, &meta, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
 	j.stats = run->stats;
 	j.query = run->query;
 	j.find_opts = run->find_opts;
-	if (!dump_collection(&j, run->client, &err)) {
+	if (!dump_collection(&j, client, &err)) {
 		rc = dump_failed(&j, &err);
 		goto out;
 	}
@@ -137,18 +167,74 @@ dump_one(const struct run *run, const char *ns)
 		rc = dump_interrupted(&j);
 		goto out;
 	}
-	if (!docstream_writer_close(j.w, &err) || !job_save_checkpoint(&j, &err) ||
-	    (meta && !layout_write_metadata(run->client, j.db, j.coll, meta, o->c.gzip && o->out_dir, &err))) {
+	if (!finish_output(run, client, &j, meta, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
 	dump_summary(&j, t0);
 	rc = MP_EX_OK;
 out:
-	docstream_writer_destroy(j.w);
+	if (j.ar == NULL)
+		docstream_writer_destroy(j.w);
 	job_clear(&j);
 	bson_free(meta);
 	return rc;
+}
+
+/* Take namespaces in turn until none is left or one failed. */
+static void
+take_namespaces(struct run *run, mongoc_client_t *client)
+{
+	int i, rc;
+
+	while (atomic_load(&run->rc) == MP_EX_OK && !sig_stop_requested() &&
+	       (i = atomic_fetch_add(&run->next, 1)) < run->n) {
+		rc = dump_one(run, client, run->names[i]);
+		if (rc == MP_EX_OK)
+			atomic_fetch_add(&run->done, 1);
+		else {
+			int none = MP_EX_OK;
+
+			atomic_compare_exchange_strong(&run->rc, &none, rc);
+		}
+	}
+}
+
+static void *
+namespace_thread(void *arg)
+{
+	struct run *run = arg;
+	mongoc_client_t *client = mongoc_client_pool_pop(run->pool);
+
+	take_namespaces(run, client);
+	mongoc_client_pool_push(run->pool, client);
+	return NULL;
+}
+
+/* Every namespace of run->names, --num-parallel-collections at once; the
+ * exit status. */
+static int
+dump_all(struct run *run)
+{
+	int nthreads = (int)(run->o->collections < run->n ? run->o->collections : run->n);
+	pthread_t *t = bson_malloc0(sizeof(pthread_t) * (size_t)(nthreads > 0 ? nthreads : 1));
+	int started = 0;
+
+	atomic_init(&run->next, 0);
+	atomic_init(&run->done, 0);
+	atomic_init(&run->rc, MP_EX_OK);
+	while (started < nthreads - 1 && pthread_create(&t[started], NULL, namespace_thread, run) == 0)
+		started++;
+	take_namespaces(run, run->client); /* the main thread is one of them */
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	bson_free(t);
+	if (atomic_load(&run->rc) != MP_EX_OK)
+		return atomic_load(&run->rc);
+	if (atomic_load(&run->done) == run->n)
+		return MP_EX_OK;
+	diag_error("interrupted: %d of %d collections dumped", atomic_load(&run->done), run->n);
+	return MP_EX_TEMPFAIL;
 }
 
 /* A namespace or database that does not exist is a typo until
@@ -226,7 +312,8 @@ connect_pool(struct run *run, char **uri, bson_error_t *err)
 	*uri = conn_resolve_uri(o->c.uri, o->c.uri_file, NULL, err);
 	if (*uri == NULL || (run->pool = conn_pool_new(*uri, TOOL, err)) == NULL)
 		return false;
-	mongoc_client_pool_max_size(run->pool, (uint32_t)(o->parallel > 1 ? o->parallel + 1 : 2));
+	/* each collection at once: a client, and one per --parallel range */
+	mongoc_client_pool_max_size(run->pool, (uint32_t)(o->collections * (o->parallel > 1 ? o->parallel + 1 : 2)));
 	run->client = mongoc_client_pool_pop(run->pool);
 	return conn_ping(run->client, err);
 }
@@ -241,6 +328,78 @@ print_list(char **names, int n)
 		return MP_EX_OK;
 	diag_error("writing to standard output: %s", strerror(errno));
 	return MP_EX_IOERR;
+}
+
+/* The server's version, for the archive's header ("" if it will not say). */
+static char *
+server_version(mongoc_client_t *client)
+{
+	bson_t *cmd = BCON_NEW("buildInfo", BCON_INT32(1)), reply;
+	bson_iter_t it;
+	char *v = NULL;
+
+	if (mongoc_client_command_simple(client, "admin", cmd, NULL, &reply, NULL) &&
+	    bson_iter_init_find(&it, &reply, "version") && BSON_ITER_HOLDS_UTF8(&it))
+		v = bson_strdup(bson_iter_utf8(&it, NULL));
+	bson_destroy(&reply);
+	bson_destroy(cmd);
+	return v ? v : bson_strdup("");
+}
+
+/* The archive's prelude: its header and each collection's metadata. */
+static bool
+write_prelude(struct run *run, bson_error_t *err)
+{
+	bson_t **metas = bson_malloc0(sizeof(bson_t *) * (size_t)(run->n + 1));
+	char *version = server_version(run->client);
+	bool ok = true;
+
+	for (int i = 0; ok && i < run->n; i++) {
+		char *db = NULL, *coll = NULL, *json = NULL;
+
+		ok = conn_split_ns(run->names[i], &db, &coll, err) &&
+		     (json = layout_metadata_json(run->client, db, coll, err)) != NULL;
+		if (ok)
+			metas[i] = archive_meta_doc(db, coll, json, "");
+		bson_free(json);
+		bson_free(db);
+		bson_free(coll);
+	}
+	ok = ok && archive_write_prelude(run->ar, (int32_t)run->o->collections, version, metas, run->n, err);
+	for (int i = 0; i < run->n; i++)
+		bson_destroy(metas[i]);
+	bson_free(metas);
+	bson_free(version);
+	return ok;
+}
+
+/* --archive: the prelude, every namespace into it, and the end; a file
+ * that is not complete is never renamed into place. */
+static int
+dump_archive(struct run *run)
+{
+	const struct opts *o = run->o;
+	struct docstream_writer_opts wo = {.format = DOCSTREAM_BSON, .gzip = o->c.gzip};
+	struct archive_writer aw;
+	bson_error_t err;
+	int rc;
+
+	struct docstream_writer *w = docstream_writer_open(strcmp(o->archive, "-") ? o->archive : NULL, &wo, &err);
+
+	if (w == NULL)
+		return diag_exit(&err, NULL);
+	archive_writer_init(&aw, w);
+	run->ar = &aw;
+	if (!write_prelude(run, &err))
+		rc = diag_exit(&err, NULL);
+	else if ((rc = dump_all(run)) == MP_EX_OK && !docstream_writer_close(w, &err))
+		rc = diag_exit(&err, NULL);
+	if (rc != MP_EX_OK && !docstream_writer_replaces_file(w))
+		docstream_flush(w, &err); /* what a pipe's reader has is whole segments */
+	run->ar = NULL;
+	archive_writer_clear(&aw);
+	docstream_writer_destroy(w);
+	return rc;
 }
 
 int
@@ -278,19 +437,14 @@ dump_run(const struct opts *o, const char *ns, const char *db)
 		goto out;
 	}
 	if (ns != NULL) {
-		rc = dump_one(&run, ns);
-		goto out;
+		bson_strfreev(names);
+		names = bson_malloc0(2 * sizeof(char *));
+		names[0] = bson_strdup(ns);
+		n = 1;
 	}
-	rc = MP_EX_OK;
-	for (int i = 0; i < n && rc == MP_EX_OK; i++) {
-		if (sig_stop_requested()) {
-			/* collections i..n-1 were never dumped */
-			diag_error("interrupted before %s (%d of %d collections dumped)", names[i], i, n);
-			rc = MP_EX_TEMPFAIL;
-			break;
-		}
-		rc = dump_one(&run, names[i]);
-	}
+	run.names = names;
+	run.n = n;
+	rc = o->archive ? dump_archive(&run) : dump_all(&run);
 out:
 	bson_strfreev(names);
 	bson_destroy(run.query);
