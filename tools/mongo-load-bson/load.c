@@ -18,21 +18,7 @@
 #include "nsmap.h"
 #include "sig.h"
 
-/* What one run over the input needs besides the load. */
-struct input {
-	struct docstream_reader *r;
-	const char *name; /* the input, for messages */
-	struct progress *p;
-	struct stats *stats;
-	bson_value_t resume_id; /* the checkpoint's _id: input up to it is in */
-	bool have_resume;
-	bson_value_t prev_id;   /* with --checkpoint: input must rise by _id */
-	bool have_prev;
-	uint64_t skipped;
-	int rc; /* what stopped the reading: 0, or 65/74/75 */
-};
-
-static void
+void
 load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, const char *ns)
 {
 	memset(l, 0, sizeof *l);
@@ -46,7 +32,7 @@ load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, cons
 	l->insert_opts = BCON_NEW("validate", BCON_BOOL(false));
 }
 
-static void
+void
 load_clear(struct load *l)
 {
 	bson_error_t err;
@@ -54,7 +40,7 @@ load_clear(struct load *l)
 	if (l->has_ack_id)
 		bson_value_destroy(&l->ack_id);
 	ackwin_destroy(&l->aw, batch_free);
-	if (l->reject && !reject_close(l->reject, &err))
+	if (l->reject && !l->reject_borrowed && !reject_close(l->reject, &err))
 		diag_fail(&err, NULL);
 	mongoc_write_concern_destroy(l->wc);
 	bson_destroy(l->insert_opts);
@@ -65,7 +51,7 @@ load_clear(struct load *l)
 }
 
 /* The write concern, the reject file, the checkpoint to resume from. */
-static int
+int
 load_prepare(struct load *l, struct input *in)
 {
 	bson_error_t err;
@@ -75,7 +61,7 @@ load_prepare(struct load *l, struct input *in)
 	int rc = MP_EX_OK;
 
 	if ((l->wc = bulk_write_concern_parse(l->o->write_concern, &err)) == NULL ||
-	    (l->o->reject && (l->reject = reject_open(l->o->reject, &err)) == NULL))
+	    (l->o->reject && !l->reject && (l->reject = reject_open(l->o->reject, &err)) == NULL))
 		return diag_exit(&err, NULL);
 	if (l->o->checkpoint == NULL)
 		return MP_EX_OK;
@@ -93,7 +79,7 @@ load_prepare(struct load *l, struct input *in)
 
 /* Reach the server, drop, create with the metadata's options, start the
  * workers.  Nothing of it for --dry-run. */
-static int
+int
 load_connect(struct load *l, const bson_t *meta)
 {
 	mongoc_client_t *client;
@@ -167,8 +153,8 @@ move_id(const char *field, const bson_t *doc, bson_t *out)
 }
 
 /* Hand a full batch over (or count it, --dry-run); false after a failure. */
-static bool
-ship(struct load *l, struct batch **b)
+bool
+load_ship(struct load *l, struct batch **b)
 {
 	bool ok = true;
 
@@ -229,13 +215,12 @@ take(struct load *l, struct input *in, const bson_t *doc, struct batch **b)
 	(*b)->last_rec = docstream_reader_record(in->r);
 	batch_add(*b, doc);
 	if ((*b)->n >= (uint32_t)l->o->batch_size || (*b)->len >= BATCH_BYTES_DEFAULT)
-		return ship(l, b);
+		return load_ship(l, b);
 	return true;
 }
 
-/* One record read (got > 0) or failed (got < 0); false to stop reading. */
-static bool
-handle(struct load *l, struct input *in, int got, const bson_t *doc, bson_error_t *err, struct batch **b)
+bool
+load_record(struct load *l, struct input *in, int got, const bson_t *doc, bson_error_t *err, struct batch **b)
 {
 	bson_t moved;
 	bool ok;
@@ -278,7 +263,7 @@ read_input(struct load *l, struct input *in)
 	int got;
 
 	while (b != NULL && !sig_stop_requested() && (got = docstream_read(in->r, &doc, &err)) != 0) {
-		if (!handle(l, in, got, doc, &err, &b))
+		if (!load_record(l, in, got, doc, &err, &b))
 			break;
 		if ((l->n.read & 1023) == 0) {
 			progress_update(in->p, l->n.read, docstream_reader_bytes(in->r));
@@ -288,12 +273,12 @@ read_input(struct load *l, struct input *in)
 	}
 	/* everything read before a bad record is written before we stop */
 	if (b != NULL && b->n > 0)
-		ship(l, &b);
+		load_ship(l, &b);
 	batch_destroy(b);
 }
 
-static void
-summary(struct load *l, struct input *in)
+void
+load_summary(struct load *l, struct input *in)
 {
 	bson_t x = BSON_INITIALIZER;
 	const struct counts *n = &l->n;
@@ -327,8 +312,8 @@ summary(struct load *l, struct input *in)
 
 /* After the input: the workers drained, the checkpoint saved, the indexes
  * built; the exit status of the whole. */
-static int
-finish(struct load *l, struct input *in, const bson_t *meta)
+int
+load_finish(struct load *l, struct input *in, const bson_t *meta)
 {
 	mongoc_client_t *client;
 	bson_error_t err;
@@ -359,43 +344,62 @@ finish(struct load *l, struct input *in, const bson_t *meta)
 }
 
 int
-load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const char *input,
-	const char *metapath, struct stats *stats)
+load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, struct docstream_reader *r,
+	const bson_t *meta, struct stats *stats)
 {
-	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc};
-	struct input in = {.stats = stats, .name = input};
+	struct input in = {.stats = stats, .r = r};
 	struct load l;
-	bson_t *meta = NULL;
-	bson_error_t err;
 	int rc;
 
+	in.name = strcmp(docstream_reader_name(r), "(stdin)") ? docstream_reader_name(r) : NULL;
+	if (strchr(ns, '.') == NULL || ns[0] == '.' || ns[strlen(ns) - 1] == '.') {
+		diag_error("'%s' is not DB.COLL (check --ns-from/--ns-to)", ns);
+		return MP_EX_USAGE;
+	}
 	load_init(&l, o, pool, ns);
 	if ((rc = load_prepare(&l, &in)) != MP_EX_OK)
 		goto out;
-	if (metapath && (meta = metadata_read(metapath, &err)) == NULL) {
-		rc = diag_exit(&err, NULL);
-		goto out;
-	}
-	if ((in.r = docstream_reader_open(input, &ro, &err)) == NULL) {
-		rc = diag_exit(&err, NULL);
-		goto out;
-	}
 	if ((rc = load_connect(&l, meta)) != MP_EX_OK)
 		goto out;
 	in.p = progress_new(ns, -1, o->c.progress);
 	read_input(&l, &in);
-	rc = finish(&l, &in, meta);
-	summary(&l, &in);
+	rc = load_finish(&l, &in, meta);
+	load_summary(&l, &in);
 out:
 	workers_stop(&l);
-	if (in.have_resume)
-		bson_value_destroy(&in.resume_id);
-	if (in.have_prev)
-		bson_value_destroy(&in.prev_id);
-	progress_destroy(in.p);
-	docstream_reader_destroy(in.r);
-	bson_destroy(meta);
+	input_clear(&in);
 	load_clear(&l);
+	return rc;
+}
+
+void
+input_clear(struct input *in)
+{
+	if (in->have_resume)
+		bson_value_destroy(&in->resume_id);
+	if (in->have_prev)
+		bson_value_destroy(&in->prev_id);
+	progress_destroy(in->p);
+}
+
+/* One file of a mongodump directory, with its metadata file if there is one. */
+static int
+load_file(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const char *input,
+	const char *metapath, struct stats *stats)
+{
+	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc};
+	struct docstream_reader *r = NULL;
+	bson_t *meta = NULL;
+	bson_error_t err;
+	int rc;
+
+	if ((metapath && (meta = metadata_read(metapath, &err)) == NULL) ||
+	    (r = docstream_reader_open(input, &ro, &err)) == NULL)
+		rc = diag_exit(&err, NULL);
+	else
+		rc = load_one(o, pool, ns, r, meta, stats);
+	docstream_reader_destroy(r);
+	bson_destroy(meta);
 	return rc;
 }
 
@@ -420,11 +424,20 @@ load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbd
 		/* the source namespace, as the dump named it, is what --ns-include
 		 * and the like select */
 		if (strncmp(coll, "system.", 7) != 0 && ns_selected(db, coll)) {
-			ns = bson_strdup_printf("%s.%s", o->c.db ? o->c.db : db, coll);
+			ns = bson_strdup_printf("%s.%s", db, coll);
+			if (o->c.db) {
+				bson_free(ns);
+				ns = bson_strdup_printf("%s.%s", o->c.db, coll);
+			} else {
+				char *to = ns_rename(ns);
+
+				bson_free(ns);
+				ns = to;
+			}
 			input = bson_strdup_printf("%s/%s", dbdir, f->d_name);
 			meta = bson_strdup_printf("%s/%s.metadata.json%s", dbdir, coll, gz ? ".gz" : "");
 			diag_info("loading %s into %s", input, ns);
-			rc = load_one(o, pool, ns, input, access(meta, R_OK) == 0 ? meta : NULL, stats);
+			rc = load_file(o, pool, ns, input, access(meta, R_OK) == 0 ? meta : NULL, stats);
 			(*n)++;
 			bson_free(ns);
 			bson_free(input);

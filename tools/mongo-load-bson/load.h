@@ -10,6 +10,7 @@
  *   workers.c   the writer threads, their queue, and the acknowledgement
  *               window that moves the checkpoint
  *   metadata.c  a mongodump metadata.json: options before, indexes after
+ *   archive.c   a mongodump archive: its collections loaded at once
  */
 #ifndef MP_LOAD_H
 #define MP_LOAD_H
@@ -21,6 +22,7 @@
 #include <mongoc/mongoc.h>
 
 #include "bulkwrite.h"
+#include "docstream.h"
 #include "cli.h"
 #include "progress.h"
 #include "stats.h"
@@ -34,7 +36,7 @@ enum mode { MODE_INSERT, MODE_UPSERT, MODE_MERGE, MODE_DELETE };
 
 struct opts {
 	struct cli_common c;
-	const char *from, *dir, *id_field, *reject, *checkpoint, *metadata, *write_concern;
+	const char *from, *dir, *id_field, *reject, *checkpoint, *metadata, *write_concern, *archive;
 	char **upsert_fields;
 	int mode; /* enum mode */
 	bool skip_dups, drop, dry_run, ordered, allow_missing;
@@ -66,6 +68,7 @@ struct load {
 	mongoc_write_concern_t *wc;
 	bson_t *insert_opts; /* {validate: false} */
 	struct reject_file *reject;
+	bool reject_borrowed; /* an archive's namespaces share one, closed by it */
 
 	/* the writer threads; wp.lock also guards the window and the counts,
 	 * and wp.failed / wp.err hold the first failure of any thread */
@@ -113,8 +116,45 @@ bool metadata_indexes(mongoc_client_t *client, const char *db, const char *coll,
 	bson_error_t *err);
 
 /* load.c */
-int load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const char *input,
-	const char *metapath, struct stats *stats);
+
+/* What one run over an input needs besides the load. */
+struct input {
+	struct docstream_reader *r;
+	const char *name; /* the input, for messages; NULL: standard input */
+	struct progress *p;
+	struct stats *stats;
+	bson_value_t resume_id; /* the checkpoint's _id: input up to it is in */
+	bool have_resume;
+	bson_value_t prev_id;   /* with --checkpoint: input must rise by _id */
+	bool have_prev;
+	uint64_t skipped;
+	int rc; /* what stopped the reading: 0, or 65/74/75 */
+};
+void input_clear(struct input *in);
+
+/* The steps of a load, in order: init, prepare (write concern, reject
+ * file unless one is set, checkpoint), connect (drop, create with the
+ * metadata's options, start the workers), a record at a time into batches
+ * (load_record: got as docstream_read returns it; false to stop reading),
+ * the last batch shipped, finish (drain, checkpoint, indexes: the exit
+ * status), summary, clear. */
+void load_init(struct load *l, const struct opts *o, mongoc_client_pool_t *pool, const char *ns);
+int load_prepare(struct load *l, struct input *in);
+int load_connect(struct load *l, const bson_t *meta);
+bool load_record(struct load *l, struct input *in, int got, const bson_t *doc, bson_error_t *err,
+	struct batch **b);
+bool load_ship(struct load *l, struct batch **b);
+int load_finish(struct load *l, struct input *in, const bson_t *meta);
+void load_summary(struct load *l, struct input *in);
+void load_clear(struct load *l);
+
+/* All of it for one stream (not destroyed here). */
+int load_one(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, struct docstream_reader *r,
+	const bson_t *meta, struct stats *stats);
 int load_dir(const struct opts *o, mongoc_client_pool_t *pool, const char *only_db, struct stats *stats);
+
+/* archive.c: every collection of a mongodump archive that r reads */
+int load_archive(const struct opts *o, mongoc_client_pool_t *pool, struct docstream_reader *r,
+	struct stats *stats);
 
 #endif

@@ -10,6 +10,7 @@
  * rooms of the tool.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "diag.h"
@@ -48,6 +49,8 @@ static const struct opt options[] = {
 	OPT_SECTION("Input"),
 	OPT_STRING("from", &o.from, "FILE", "the document stream (default: standard input)"),
 	OPT_STRING("dir", &o.dir, "DIR", "every DB/COLL.bson of a mongodump directory, with its metadata"),
+	OPT_OPTIONAL("archive", &o.archive, "FILE",
+		"a mongodump archive (default: standard input; one is also known by its first bytes)"),
 	OPT_SECTION("Writes"),
 	OPT_CHOICE("mode", &o.mode, NULL, modes, "how each document is written"),
 	OPT_CALL("upsert-fields", &o.upsert_fields, "F1,F2", split_fields, "the key for upsert, merge, delete"),
@@ -71,31 +74,70 @@ static const struct opt options[] = {
 
 static const struct opt_tool tool = {
 	"mongo-load-bson [--uri URI | --uri-file FILE] --ns DB.COLL [--from FILE] [options]\n"
-	"mongo-load-bson [--uri URI] --dir DIR [--db DB] [options]",
+	"mongo-load-bson [--uri URI] --dir DIR [--db DB] [options]\n"
+	"mongo-load-bson [--uri URI] [--archive[=FILE]] [options]",
 	"Load a BSON or NDJSON document stream (stdin by default) into a collection.",
 	"Exit: 0 done, 64 usage, 65 bad input or rejected document, 66 no input,\n"
 	"69 server, 73/74 output, 75 interrupted (rerun to resume).  See mongo-load-bson(1).",
 	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT | OPT_COMMON_STATS | OPT_COMMON_PROGRESS |
-		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT,
+		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT | OPT_COMMON_NSRENAME,
 	options,
 	false,
 };
 
 /* What the table cannot say: options that need or exclude each other. */
 static int
-check_options(const char *ns)
+check_options(const char *ns, const char *db)
 {
 	if (o.ordered)
 		o.workers = 1;
-	if (o.dir && (o.from || ns))
-		return opt_misuse(&tool, "--dir loads a whole mongodump directory: no --from or --ns with it");
-	if (!o.dir && ns == NULL)
-		return opt_misuse(&tool, "say where to load: --ns DB.COLL (or --dir DIR)");
-	if (o.dir && o.checkpoint)
+	if (o.dir && (o.from || ns || o.archive))
+		return opt_misuse(&tool, "--dir loads a whole mongodump directory: no --from, --ns or --archive with it");
+	if (o.archive && (o.from || ns || db || o.checkpoint || o.metadata || o.id_field))
+		return opt_misuse(&tool, "--archive loads the collections the archive names: no --from, --ns, --db, "
+			"--checkpoint, --metadata or --id-field with it (--ns-include and --ns-exclude select)");
+	if (!o.dir && !o.archive && !o.from && ns == NULL && isatty(STDIN_FILENO))
+		return opt_misuse(&tool, "say where to load: --ns DB.COLL, --dir DIR, or --archive");
+	if ((o.dir || o.archive) && o.checkpoint)
 		return opt_misuse(&tool, "--checkpoint works on one collection, not with --dir");
 	if (o.upsert_fields && o.mode == MODE_INSERT)
 		return opt_misuse(&tool, "--upsert-fields goes with --mode upsert, merge or delete");
 	return opt_check_writable(o.checkpoint);
+}
+
+/* The input, known by its first bytes: a mongodump archive, or a stream
+ * for the collection --ns names. */
+static int
+load_stream(const char *ns, mongoc_client_pool_t *pool, struct stats *stats)
+{
+	struct docstream_reader_opts ro = {.format = o.c.input_format, .max_doc = o.c.max_doc};
+	const char *path = o.archive && strcmp(o.archive, "-") ? o.archive : o.from;
+	struct docstream_reader *r = NULL;
+	bson_t *meta = NULL;
+	bson_error_t err;
+	int rc;
+
+	if ((o.metadata && (meta = metadata_read(o.metadata, &err)) == NULL) ||
+	    (r = docstream_reader_open(path, &ro, &err)) == NULL) {
+		rc = diag_exit(&err, NULL);
+	} else if (docstream_reader_format(r) == DOCSTREAM_ARCHIVE) {
+		rc = ns || o.checkpoint || o.metadata || o.id_field
+			     ? opt_misuse(&tool, "%s is a mongodump archive: it names its collections (no --ns, "
+				"--checkpoint, --metadata or --id-field with it)", docstream_reader_name(r))
+			     : load_archive(&o, pool, r, stats);
+	} else if (o.archive) {
+		diag_error("%s is not a mongodump archive (it does not start with the archive's magic number)",
+			docstream_reader_name(r));
+		rc = MP_EX_DATAERR;
+	} else if (ns == NULL) {
+		rc = opt_misuse(&tool, "say where to load: --ns DB.COLL (or --dir DIR; %s is not a mongodump "
+			"archive)", docstream_reader_name(r));
+	} else {
+		rc = load_one(&o, pool, ns, r, meta, stats);
+	}
+	docstream_reader_destroy(r);
+	bson_destroy(meta);
+	return rc;
 }
 
 static int
@@ -117,7 +159,7 @@ run(const char *ns, const char *db)
 		goto out;
 	}
 	mongoc_client_pool_max_size(pool, (uint32_t)o.workers + 1);
-	rc = o.dir ? load_dir(&o, pool, db, stats) : load_one(&o, pool, ns, o.from, o.metadata, stats);
+	rc = o.dir ? load_dir(&o, pool, db, stats) : load_stream(ns, pool, stats);
 out:
 	mongoc_client_pool_destroy(pool);
 	rc = stats_finish(stats, ns ? ns : db, rc);
@@ -136,7 +178,7 @@ main(int argc, char **argv)
 	o.retries = 8;
 	o.batch_size = 1000;
 	o.workers = 2;
-	if ((rc = opt_parse(&tool, &o.c, argc, argv, &ns, &db)) < 0 && (rc = check_options(ns)) < 0) {
+	if ((rc = opt_parse(&tool, &o.c, argc, argv, &ns, &db)) < 0 && (rc = check_options(ns, db)) < 0) {
 		cli_runtime_begin();
 		rc = run(ns, db);
 		cli_runtime_end();

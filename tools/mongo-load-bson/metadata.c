@@ -19,27 +19,26 @@ run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_err
 	return ok;
 }
 
-/* Create the collection with the options of a metadata file (before data). */
+/* Create the collection with the options of a metadata file (before data),
+ * so that a collection without documents is restored too, as mongorestore
+ * does. */
 bool
 metadata_create(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta, bson_error_t *err)
 {
 	bson_iter_t it;
-	bson_t cmd = BSON_INITIALIZER, opts;
+	bson_t cmd = BSON_INITIALIZER;
 	bool ok = true;
 
-	if (!bson_iter_init_find(&it, meta, "options") || !BSON_ITER_HOLDS_DOCUMENT(&it))
-		return true;
-	{
+	BSON_APPEND_UTF8(&cmd, "create", coll);
+	if (bson_iter_init_find(&it, meta, "options") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
 		uint32_t len;
 		const uint8_t *data;
+		bson_t opts;
 
 		bson_iter_document(&it, &len, &data);
-		bson_init_static(&opts, data, len);
+		if (bson_init_static(&opts, data, len))
+			bson_concat(&cmd, &opts);
 	}
-	if (bson_empty(&opts))
-		return true;
-	BSON_APPEND_UTF8(&cmd, "create", coll);
-	bson_concat(&cmd, &opts);
 	if (!run_command(client, db, &cmd, err)) {
 		/* an existing collection keeps its options */
 		if (err->code == 48 || strstr(err->message, "already exists"))
