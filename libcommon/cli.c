@@ -150,6 +150,9 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	case CLI_OPT_EXCLUDE_COLLECTION:
 	case CLI_OPT_EXCLUDE_PREFIX:
 		return ns_select_add((enum ns_select_kind)(opt - CLI_OPT_NS_INCLUDE), arg, err) ? 1 : -1;
+	case CLI_OPT_NS_FROM:
+	case CLI_OPT_NS_TO:
+		return ns_rename_add(opt == CLI_OPT_NS_TO, arg, err) ? 1 : -1;
 	case CLI_OPT_SOCKET_TIMEOUT:
 	case CLI_OPT_CONNECT_TIMEOUT:
 		return timeout_option(c, opt == CLI_OPT_SOCKET_TIMEOUT, arg, err) ? 1 : -1;

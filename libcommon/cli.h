@@ -35,6 +35,8 @@ enum cli_opt {
 	CLI_OPT_EXCLUDE_COLLECTION,
 	CLI_OPT_EXCLUDE_PREFIX,
 	CLI_OPT_CONNECT_TIMEOUT,
+	CLI_OPT_NS_FROM,
+	CLI_OPT_NS_TO,
 	CLI_OPT_TOOL_BASE = 1100, /* tools number their own long options from here */
 };
 

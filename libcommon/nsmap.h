@@ -50,4 +50,17 @@ bool ns_select_given(void);
 /* `*` and `\` as above, against the whole of `s`. */
 bool ns_pattern_match(const char *pattern, const char *s);
 
+/*
+ * Namespace renaming (nsrename.c), mongorestore's: --ns-from and --ns-to
+ * PATTERN (--nsFrom, --nsTo) in pairs, `*` or `$name$` variables ("db.*"
+ * to "db2.*", "$db$.logs_$y$" to "old_$db$.logs.$y$").  One set per
+ * process, given while options are parsed and checked once after.
+ */
+bool ns_rename_add(bool to, const char *arg, bson_error_t *err);
+/* After parsing: pairs complete and each well formed; false (64). */
+bool ns_rename_check(bson_error_t *err);
+bool ns_rename_given(void);
+/* The new name of "db.coll" (the same when no pair matches); bson_free it. */
+char *ns_rename(const char *ns);
+
 #endif

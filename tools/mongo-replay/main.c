@@ -64,7 +64,7 @@ static const struct opt_tool tool = {
 	"or rejected write, 66 no input, 69 server, 73/74 output.  See mongo-replay(1).",
 	OPT_COMMON_URI | OPT_COMMON_FORMAT | OPT_COMMON_GZIP | OPT_COMMON_INPUT | OPT_COMMON_STATS |
 		OPT_COMMON_PROGRESS |
-		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT,
+		OPT_COMMON_TIMEOUTS | OPT_COMMON_NSSELECT | OPT_COMMON_NSRENAME,
 	opts,
 	false,
 };

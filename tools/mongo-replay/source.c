@@ -13,6 +13,7 @@
 #include "ejson.h"
 #include "exitcode.h"
 #include "mongo-replay.h"
+#include "nsmap.h"
 #include "sig.h"
 
 /* The staging collection, sorted by _id, after the checkpoint's token. */
@@ -236,6 +237,23 @@ source_close(struct source *src, mongoc_client_pool_t *pool)
 
 /* An item for one event (NULL with err when it does not parse); `unmapped`
  * when its namespace is not to be applied. */
+/* --ns-from/--ns-to: the target namespace renamed (kept when the new name
+ * is not DB.COLL: opt_parse cannot know the names to come). */
+static void
+rename_target(struct change_item *c)
+{
+	char *ns = bson_strdup_printf("%s.%s", c->db, c->coll), *to = ns_rename(ns), *db, *coll;
+
+	if (conn_split_ns(to, &db, &coll, NULL)) {
+		bson_free(c->db);
+		bson_free(c->coll);
+		c->db = db;
+		c->coll = coll;
+	}
+	bson_free(ns);
+	bson_free(to);
+}
+
 struct item *
 item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
 {
@@ -254,10 +272,12 @@ item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_
 	}
 	/* a whole database is dropped on the target only when no rule is given
 	 * or a db.* rule maps it: never because one collection was mapped */
-	keep = !r->o->only_mapped && (ev->op != CHANGE_DROP_DATABASE || ns_map_empty(r->o->map));
+	keep = !r->o->only_mapped && (ev->op != CHANGE_DROP_DATABASE || (ns_map_empty(r->o->map) && !ns_rename_given()));
 	if (ev->op != CHANGE_INVALIDATE && (!ns_selected(ev->db, ev->coll) ||
 					     !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll)))
 		it->unmapped = true; /* not selected (--ns-include...), or not mapped with --only-mapped */
+	else if (it->c.coll != NULL && ns_rename_given())
+		rename_target(&it->c);
 	return it;
 }
 
