@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# mongodump's archive format both ways: mongodump --archive into
+# mongo-load-bson, mongo-dump-bson --archive into mongorestore, ours into
+# ours (plain, gzip, one or four collections at once), each proven with
+# mongo-hashdiff and the indexes compared; --ns-from/--ns-to rename on the
+# way; a damaged archive (cut short, a wrong CRC, a bad document) is named
+# and nothing read before the damage is lost.
+. "$(dirname "$0")/lib.sh"
+require_servers
+SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI MT=${MP_MONGO_TOOLS_BIN:-}
+
+# same COLL: the collection COLL of TEST_DB on the source and of TEST_DB2 on
+# the target hold the same documents, and the same indexes (keys, names,
+# options; the metadata as mongodump writes it, without its uuid)
+same() {
+	mongo-hashdiff -q --source "$SRC" --target "$DST" --ns "$TEST_DB.$1" --target-ns "$TEST_DB2.$1" &&
+	mongo-dump-bson --uri "$SRC" --ns "$TEST_DB.$1" --metadata src.meta -o /dev/null &&
+	mongo-dump-bson --uri "$DST" --ns "$TEST_DB2.$1" --metadata dst.meta -o /dev/null &&
+	jq -S "del(.uuid) | .indexes |= (map(del(.ns)) | sort_by(.name))" src.meta >src.ix &&
+	jq -S "del(.uuid) | .indexes |= (map(del(.ns)) | sort_by(.name))" dst.meta >dst.ix &&
+	test_cmp src.ix dst.ix
+}
+all_same() { same a && same b && same empty; }
+clean_target() { mp-probe dropdb "$DST" "$TEST_DB2" >/dev/null; }
+
+test_expect_success 'seed: three collections (one empty), an index with options' '
+	mp-gen 30000 --mixed-ids --all-types | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.a &&
+	mp-gen 5000 --start 50000 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.b &&
+	mp-probe create "$SRC" $TEST_DB.empty >/dev/null &&
+	mp-probe index "$SRC" $TEST_DB.a "{\"i\": 1, \"name\": -1}" i_name >/dev/null &&
+	mp-probe index "$SRC" $TEST_DB.b "{\"i\": 1}" i_unique --unique >/dev/null
+'
+
+test_expect_success 'ours into ours through a pipe, four collections at once, renamed' '
+	clean_target &&
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive --stats dump.stats |
+		mongo-load-bson -q --uri "$DST" --ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" --stats load.stats &&
+	all_same &&
+	jq -e "select(.type == \"summary\" and .ns == \"$TEST_DB2.a\") | .inserted == 30000" load.stats &&
+	jq -e -s "[.[] | select(.type == \"summary\")] | length == 3" dump.stats
+'
+
+test_expect_success 'the archive is a file too, with --gzip, one collection at a time; --archive=FILE reads it' '
+	clean_target &&
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive=ours.archive.gz --gzip --num-parallel-collections 1 &&
+	test "$(head -c 2 ours.archive.gz | od -An -tx1 | tr -d " ")" = 1f8b &&
+	mongo-load-bson -q --uri "$DST" --archive=ours.archive.gz --nsFrom "$TEST_DB.*" --nsTo "$TEST_DB2.*" &&
+	all_same
+'
+
+test_expect_success MONGO_TOOLS 'mongorestore restores our archive (CRCs checked), indexes included' '
+	clean_target &&
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive=ours.archive &&
+	"$MT/mongorestore" --quiet --uri "$DST" --archive=ours.archive --nsFrom "$TEST_DB.*" --nsTo "$TEST_DB2.*" &&
+	all_same
+'
+
+test_expect_success MONGO_TOOLS 'we load what mongodump --archive wrote: plain from stdin, gzip from a file' '
+	clean_target &&
+	"$MT/mongodump" --quiet --uri "$SRC" --db $TEST_DB --archive |
+		mongo-load-bson -q --uri "$DST" --ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" &&
+	all_same &&
+	"$MT/mongodump" --quiet --uri "$SRC" --db $TEST_DB --archive=md.archive.gz --gzip &&
+	mongo-load-bson -q --uri "$DST" --drop --archive=md.archive.gz --ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" &&
+	all_same
+'
+
+test_expect_success 'selection: --ns-include takes one collection of the archive' '
+	clean_target &&
+	mongo-load-bson -q --uri "$DST" --archive=ours.archive --ns-include "$TEST_DB.b" \
+		--ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" &&
+	same b &&
+	test "$(mp-probe count "$DST" $TEST_DB2.a)" = 0
+'
+
+test_expect_success '$var$ renames, as mongorestore takes them' '
+	clean_target &&
+	mongo-load-bson -q --uri "$DST" --archive=ours.archive --ns-include "$TEST_DB.b" \
+		--ns-from "\$db\$.\$c\$" --ns-to "${TEST_DB2}.\$c\$_from_\$db\$" &&
+	test "$(mp-probe count "$DST" $TEST_DB2.b_from_$TEST_DB)" = 5000
+'
+
+test_expect_success 'an archive cut short: 65, named, and what came before it loaded' '
+	clean_target &&
+	size=$(stat -c %s ours.archive) &&
+	head -c $((size - 3000)) ours.archive >cut.archive &&
+	test_expect_code 65 mongo-load-bson --uri "$DST" --archive=cut.archive --ns-from "$TEST_DB.*" \
+		--ns-to "$TEST_DB2.*" 2>err &&
+	test_grep "cut.archive" err &&
+	test "$(mp-probe count "$DST" $TEST_DB2.a)" -gt 0
+'
+
+test_expect_success 'a document changed inside the archive: its CRC says so (65)' '
+	clean_target &&
+	python3 -c "
+import sys
+b = bytearray(open(\"ours.archive\", \"rb\").read())
+i = b.index(b\"\\x02name\\x00\", len(b) // 2)  # a string field of a document
+b[i + 10] ^= 0x01                                # its first letter, another letter
+open(\"flip.archive\", \"wb\").write(b)
+" &&
+	test_expect_code 65 mongo-load-bson --uri "$DST" --archive=flip.archive --ns-from "$TEST_DB.*" \
+		--ns-to "$TEST_DB2.*" 2>err &&
+	test_grep "CRC" err
+'
+
+test_expect_success 'a bad document with --reject: set aside with its record and offset, the rest loaded' '
+	clean_target &&
+	python3 -c "
+b = bytearray(open(\"ours.archive\", \"rb\").read())
+i = b.index(b\"\\x02name\\x00\", len(b) // 2)    # a string field of a document
+b[i + 10] = 0xff                                 # its first byte: not UTF-8
+open(\"bad.archive\", \"wb\").write(b)
+" &&
+	test_expect_code 65 mongo-load-bson --uri "$DST" --archive=bad.archive --ns-from "$TEST_DB.*" \
+		--ns-to "$TEST_DB2.*" --reject rej.ndjson 2>err &&
+	test $(wc -l <rej.ndjson) = 1 &&
+	jq -e ".record > 0 and .offset > 0 and (.error | test(\"UTF-8\"))" rej.ndjson &&
+	test "$(( $(mp-probe count "$DST" $TEST_DB2.a) + $(mp-probe count "$DST" $TEST_DB2.b) ))" = 34999 &&
+	test_grep "CRC" err
+'
+
+test_expect_success 'misuse: --archive on a stream that is not one, an archive given to a one-stream tool' '
+	mongo-dump-bson -q --uri "$SRC" --ns $TEST_DB.b >b.bson &&
+	test_expect_code 65 mongo-load-bson --uri "$DST" --archive=b.bson 2>err &&
+	test_grep "not a mongodump archive" err &&
+	test_expect_code 64 mongo-load-bson --uri "$DST" --ns $TEST_DB2.x --archive=ours.archive 2>err &&
+	test_expect_code 64 mongo-load-bson --uri "$DST" --ns $TEST_DB2.x <ours.archive 2>err &&
+	test_grep "is a mongodump archive" err &&
+	test_expect_code 65 mongo-hashdiff --source-file ours.archive --target-file b.bson 2>err &&
+	test_grep "is a mongodump archive" err &&
+	test_expect_code 64 mongo-dump-bson --uri "$SRC" --db $TEST_DB --archive --out d 2>err &&
+	test_expect_code 64 mongo-load-bson --ns-from "a.*" 2>err &&
+	test_grep "pairs" err
+'
+
+test_expect_success '--num-parallel-collections for --out: every collection written' '
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --out par --numParallelCollections 3 &&
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --out seq --num-parallel-collections 1 &&
+	for c in a b empty; do cmp par/$TEST_DB/$c.bson seq/$TEST_DB/$c.bson || return 1; done
+'
+
+test_done
