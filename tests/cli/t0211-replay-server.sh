@@ -122,6 +122,15 @@ test_expect_success '--ns-map sends events to another database; --only-mapped sk
 	test $(mp-probe count "$DST" $TEST_DB.m2) -eq 0
 '
 
+test_expect_success '--ns-from/--ns-to rename events as mongorestore renames; a dropDatabase is not renamed' '
+	{ ins r1 1; ins r2 2; } >events &&
+	mongo-replay --uri "$DST" --ns-from "$TEST_DB.r*" --ns-to "$TEST_DB2.renamed_*" <events &&
+	test "$(ids $TEST_DB2.renamed_1)" = "1 " && test "$(ids $TEST_DB2.renamed_2)" = "2 " &&
+	test $(mp-probe count "$DST" $TEST_DB.r1) -eq 0 &&
+	mongo-replay --uri "$DST" --nsFrom "\$c\$.\$n\$" --nsTo "$TEST_DB2.\$n\$_copy" <events &&
+	test "$(ids $TEST_DB2.r1_copy)" = "1 "
+'
+
 test_expect_success 'a staging collection replays in token order, by dump or with --from-ns' '
 	mp-gen 3000 --events $TEST_DB.st >events.bson &&
 	mongo-load-bson --uri "$DST" --ns $TEST_DB.staging --mode insert --skip-duplicates -q <events.bson &&
