@@ -50,7 +50,8 @@ putf(struct ejson_buf *out, const char *fmt, ...)
 }
 
 /* Go's strconv.FormatFloat(v, 'g', -1, 64), which %v prints too: the
- * shortest digits, in exponent form below 1e-4 and from 1e21 up. */
+ * shortest digits, in exponent form below 1e-4 and from 1e6 up (%g's
+ * precision 6 decides when the digits are the shortest). */
 static void
 put_go_float(struct ejson_buf *out, double v, bool json)
 {
@@ -71,7 +72,7 @@ put_go_float(struct ejson_buf *out, double v, bool json)
 	if (signbit(v))
 		puts_(out, "-");
 	exp = nd + exp10 - 1;
-	if (exp < -4 || exp >= 21) {
+	if (exp < -4 || exp >= 6) {
 		cput(out, d, 1);
 		if (nd > 1) {
 			puts_(out, ".");
@@ -178,6 +179,7 @@ put_go_quoted(struct ejson_buf *out, const char *s, size_t n)
 }
 
 static void put_json(struct ejson_buf *out, const bson_iter_t *it);
+static void put_json_elements(struct ejson_buf *out, bson_iter_t *child, bool array);
 
 /* The elements of child: {"k":v,...} or [v,...], with no spaces. */
 static void
@@ -199,16 +201,44 @@ put_json_elements(struct ejson_buf *out, bson_iter_t *child, bool array)
 	puts_(out, array ? "]" : "}");
 }
 
+/* Remove the blanks outside strings from out[from..): Go's encoding/json
+ * compacts what a type's MarshalJSON returns, so {"$oid": ...} nested in a
+ * document loses the spaces that mongoexport's plain cells keep. */
+static void
+compact(struct ejson_buf *out, size_t from)
+{
+	size_t w = from;
+	bool in_str = false;
+
+	for (size_t r = from; r < out->len; r++) {
+		uint8_t c = out->p[r];
+
+		if (in_str) {
+			out->p[w++] = c;
+			if (c == '\\' && r + 1 < out->len)
+				out->p[w++] = out->p[++r];
+			else if (c == '"')
+				in_str = false;
+		} else if (c != ' ') {
+			out->p[w++] = c;
+			in_str = c == '"';
+		}
+	}
+	out->len = w;
+}
+
 /* The document or array at it. */
 static void
 put_json_container(struct ejson_buf *out, const bson_iter_t *it, bool array)
 {
 	bson_iter_t child;
+	size_t from = out->len;
 
 	if (bson_iter_recurse(it, &child))
 		put_json_elements(out, &child, array);
 	else
 		puts_(out, array ? "[]" : "{}");
+	compact(out, from);
 }
 
 static void
@@ -250,54 +280,18 @@ put_common(struct ejson_buf *out, const bson_iter_t *it)
 	}
 }
 
-/* The value inside a document or an array (common/json's Marshal). */
+/* The JSON of the types seldom seen in a CSV cell. */
 static void
-put_json(struct ejson_buf *out, const bson_iter_t *it)
+put_json_rare(struct ejson_buf *out, const bson_iter_t *it)
 {
-	char s[BSON_DECIMAL128_STRING];
-	bson_decimal128_t dec;
+	char s[25];
+	const bson_oid_t *oid;
 	const uint8_t *bin;
 	const char *str, *opts, *coll;
-	const bson_oid_t *oid;
 	bson_subtype_t sub;
 	uint32_t n;
 
-	if (put_common(out, it))
-		return;
 	switch (bson_iter_type(it)) {
-	case BSON_TYPE_DOCUMENT:
-	case BSON_TYPE_ARRAY:
-		put_json_container(out, it, bson_iter_type(it) == BSON_TYPE_ARRAY);
-		break;
-	case BSON_TYPE_UTF8:
-	case BSON_TYPE_SYMBOL:
-		str = bson_iter_type(it) == BSON_TYPE_UTF8 ? bson_iter_utf8(it, &n) : bson_iter_symbol(it, &n);
-		put_json_string(out, str, n);
-		break;
-	case BSON_TYPE_INT64:
-		putf(out, "{ \"$numberLong\": \"%" PRId64 "\" }", bson_iter_int64(it));
-		break;
-	case BSON_TYPE_DOUBLE:
-		put_go_float(out, bson_iter_double(it), true);
-		break;
-	case BSON_TYPE_OID:
-		bson_oid_to_string(bson_iter_oid(it), s);
-		putf(out, "{ \"$oid\": \"%s\" }", s);
-		break;
-	case BSON_TYPE_DATE_TIME:
-		if (bson_iter_date_time(it) < CSV_DATE_FORMATABLE_MS) {
-			puts_(out, "{ \"$date\": \"");
-			put_date_text(out, bson_iter_date_time(it));
-			puts_(out, "\" }");
-		} else {
-			putf(out, "{ \"$date\": { \"$numberLong\" : \"%" PRId64 "\" }}", bson_iter_date_time(it));
-		}
-		break;
-	case BSON_TYPE_DECIMAL128:
-		bson_iter_decimal128(it, &dec);
-		bson_decimal128_to_string(&dec, s);
-		putf(out, "{ \"$numberDecimal\" : \"%s\" }", s);
-		break;
 	case BSON_TYPE_BINARY:
 		bson_iter_binary(it, &sub, &n, &bin);
 		puts_(out, "{ \"$binary\": \"");
@@ -349,22 +343,13 @@ put_json(struct ejson_buf *out, const bson_iter_t *it)
 	}
 }
 
+/* The value inside a document or an array (common/json's Marshal). */
 static void
-put_hex_upper(struct ejson_buf *out, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		putf(out, "%02X", p[i]);
-}
-
-void
-csv_render_cell(const bson_iter_t *it, struct ejson_buf *out)
+put_json(struct ejson_buf *out, const bson_iter_t *it)
 {
 	char s[BSON_DECIMAL128_STRING];
 	bson_decimal128_t dec;
-	const bson_oid_t *oid;
-	const uint8_t *bin;
-	const char *str, *opts, *coll;
-	bson_subtype_t sub;
+	const char *str;
 	uint32_t n;
 
 	if (put_common(out, it))
@@ -375,34 +360,60 @@ csv_render_cell(const bson_iter_t *it, struct ejson_buf *out)
 		put_json_container(out, it, bson_iter_type(it) == BSON_TYPE_ARRAY);
 		break;
 	case BSON_TYPE_UTF8:
-		str = bson_iter_utf8(it, &n);
-		cput(out, str, n);
-		break;
 	case BSON_TYPE_SYMBOL:
-		str = bson_iter_symbol(it, &n);
-		cput(out, str, n);
+		str = bson_iter_type(it) == BSON_TYPE_UTF8 ? bson_iter_utf8(it, &n) : bson_iter_symbol(it, &n);
+		put_json_string(out, str, n);
 		break;
 	case BSON_TYPE_INT64:
-		putf(out, "%" PRId64, bson_iter_int64(it));
+		putf(out, "{ \"$numberLong\": \"%" PRId64 "\" }", bson_iter_int64(it));
 		break;
 	case BSON_TYPE_DOUBLE:
-		put_go_float(out, bson_iter_double(it), false);
+		put_go_float(out, bson_iter_double(it), true);
 		break;
 	case BSON_TYPE_OID:
 		bson_oid_to_string(bson_iter_oid(it), s);
-		putf(out, "ObjectId(%s)", s);
+		putf(out, "{ \"$oid\": \"%s\" }", s);
 		break;
 	case BSON_TYPE_DATE_TIME:
-		if (bson_iter_date_time(it) < CSV_DATE_FORMATABLE_MS)
+		if (bson_iter_date_time(it) < CSV_DATE_FORMATABLE_MS) {
+			puts_(out, "{ \"$date\": \"");
 			put_date_text(out, bson_iter_date_time(it));
-		else
-			put_json(out, it);
+			puts_(out, "\" }");
+		} else {
+			putf(out, "{ \"$date\": { \"$numberLong\" : \"%" PRId64 "\" }}", bson_iter_date_time(it));
+		}
 		break;
 	case BSON_TYPE_DECIMAL128:
 		bson_iter_decimal128(it, &dec);
 		bson_decimal128_to_string(&dec, s);
-		puts_(out, s);
+		putf(out, "{ \"$numberDecimal\" : \"%s\" }", s);
 		break;
+	default:
+		put_json_rare(out, it);
+		break;
+	}
+}
+
+static void
+put_hex_upper(struct ejson_buf *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		putf(out, "%02X", p[i]);
+}
+
+/* The cells of the types seldom seen in CSV (Go's %v of mongoexport's
+ * types: their String methods). */
+static void
+render_rare(const bson_iter_t *it, struct ejson_buf *out)
+{
+	char s[25];
+	const bson_oid_t *oid;
+	const uint8_t *bin;
+	const char *str, *opts, *coll;
+	bson_subtype_t sub;
+	uint32_t n;
+
+	switch (bson_iter_type(it)) {
 	case BSON_TYPE_BINARY:
 		bson_iter_binary(it, &sub, &n, &bin);
 		/* the old binary subtype holds its own length first */
@@ -441,6 +452,56 @@ csv_render_cell(const bson_iter_t *it, struct ejson_buf *out)
 		puts_(out, "$MaxKey");
 		break;
 	default: /* null is an empty cell */
+		break;
+	}
+}
+
+void
+csv_render_cell(const bson_iter_t *it, struct ejson_buf *out)
+{
+	char s[BSON_DECIMAL128_STRING];
+	bson_decimal128_t dec;
+	const char *str;
+	uint32_t n;
+
+	if (put_common(out, it))
+		return;
+	switch (bson_iter_type(it)) {
+	case BSON_TYPE_DOCUMENT:
+	case BSON_TYPE_ARRAY:
+		put_json_container(out, it, bson_iter_type(it) == BSON_TYPE_ARRAY);
+		break;
+	case BSON_TYPE_UTF8:
+		str = bson_iter_utf8(it, &n);
+		cput(out, str, n);
+		break;
+	case BSON_TYPE_SYMBOL:
+		str = bson_iter_symbol(it, &n);
+		cput(out, str, n);
+		break;
+	case BSON_TYPE_INT64:
+		putf(out, "%" PRId64, bson_iter_int64(it));
+		break;
+	case BSON_TYPE_DOUBLE:
+		put_go_float(out, bson_iter_double(it), false);
+		break;
+	case BSON_TYPE_OID:
+		bson_oid_to_string(bson_iter_oid(it), s);
+		putf(out, "ObjectId(%s)", s);
+		break;
+	case BSON_TYPE_DATE_TIME:
+		if (bson_iter_date_time(it) < CSV_DATE_FORMATABLE_MS)
+			put_date_text(out, bson_iter_date_time(it));
+		else
+			put_json(out, it);
+		break;
+	case BSON_TYPE_DECIMAL128:
+		bson_iter_decimal128(it, &dec);
+		bson_decimal128_to_string(&dec, s);
+		puts_(out, s);
+		break;
+	default:
+		render_rare(it, out);
 		break;
 	}
 }

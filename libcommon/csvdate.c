@@ -167,6 +167,33 @@ zone_name(const char **v)
 	return true;
 }
 
+/* Seconds, and a fraction after them that the layout (rest) does not
+ * name: Go takes it. */
+static bool
+seconds(bool fixed, const char **v, const char *rest, struct when *w)
+{
+	size_t len;
+	int z;
+	enum std after = next_std(rest, &len, &z);
+
+	if (!getnum(v, fixed, &w->sec) || w->sec >= 60)
+		return false;
+	if (((*v)[0] == '.' || (*v)[0] == ',') && isdigit((unsigned char)(*v)[1]) && after != STD_FRAC0 &&
+	    after != STD_FRAC9)
+		return frac(v, 0, w);
+	return true;
+}
+
+/* PM or AM (pm or am when the layout says so in lower case). */
+static bool
+am_pm(bool upper, const char **v, struct when *w)
+{
+	w->pm = strncmp(*v, upper ? "PM" : "pm", 2) == 0;
+	w->am = strncmp(*v, upper ? "AM" : "am", 2) == 0;
+	*v += w->pm || w->am ? 2 : 0;
+	return w->pm || w->am;
+}
+
 /* One element of the layout read from *v. */
 static bool
 parse_std(enum std std, int tz, const char **v, const char *rest, struct when *w)
@@ -214,28 +241,11 @@ parse_std(enum std std, int tz, const char **v, const char *rest, struct when *w
 	case STD_ZERO_MINUTE:
 		return getnum(v, std == STD_ZERO_MINUTE, &w->min) && w->min < 60;
 	case STD_SECOND:
-	case STD_ZERO_SECOND: {
-		size_t len;
-		int z;
-		enum std after = next_std(rest, &len, &z);
-
-		if (!getnum(v, std == STD_ZERO_SECOND, &w->sec) || w->sec >= 60)
-			return false;
-		/* Go takes a fraction after the seconds that the layout does not name */
-		if (((*v)[0] == '.' || (*v)[0] == ',') && isdigit((unsigned char)(*v)[1]) && after != STD_FRAC0 &&
-		    after != STD_FRAC9)
-			return frac(v, 0, w);
-		return true;
-	}
+	case STD_ZERO_SECOND:
+		return seconds(std == STD_ZERO_SECOND, v, rest, w);
 	case STD_PM_UPPER:
-	case STD_PM_LOWER: {
-		const char *pm = std == STD_PM_UPPER ? "PM" : "pm", *am = std == STD_PM_UPPER ? "AM" : "am";
-
-		w->pm = strncmp(*v, pm, 2) == 0;
-		w->am = strncmp(*v, am, 2) == 0;
-		*v += 2;
-		return w->pm || w->am;
-	}
+	case STD_PM_LOWER:
+		return am_pm(std == STD_PM_UPPER, v, w);
 	case STD_ISO_Z:
 		if (**v == 'Z') {
 			(*v)++;

@@ -126,11 +126,44 @@ go_hex_syntax(const char *p)
 	return *p == '\0';
 }
 
+/* Go's underscoreOK: each '_' between two digits (or after 0x), and
+ * then the text without them in buf. */
+static bool
+strip_underscores(const char *s, char *buf, size_t len)
+{
+	const char *p = s + (s[0] == '+' || s[0] == '-');
+	bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	size_t n = 0;
+
+	for (const char *q = s; *q && n + 1 < len; q++) {
+		if (*q != '_') {
+			buf[n++] = *q;
+			continue;
+		}
+		bool before = q > p && (isxdigit((unsigned char)q[-1]) || (hex && q == p + 2)) &&
+			(hex || isdigit((unsigned char)q[-1]) || q[-1] == 'x' || q[-1] == 'X');
+		bool after = hex ? isxdigit((unsigned char)q[1]) : isdigit((unsigned char)q[1]);
+
+		if (!before || !after)
+			return false;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
 /* strconv.ParseFloat(s, 64): false for what it refuses, overflow included. */
 static bool
 go_parse_float(const char *s, double *out)
 {
-	const char *p = s + (s[0] == '+' || s[0] == '-');
+	char buf[512];
+	const char *p;
+
+	if (strchr(s, '_') != NULL) {
+		if (strlen(s) >= sizeof buf || !strip_underscores(s, buf, sizeof buf))
+			return false;
+		s = buf;
+	}
+	p = s + (s[0] == '+' || s[0] == '-');
 
 	if (strcasecmp(p, "inf") == 0 || strcasecmp(p, "infinity") == 0) {
 		*out = s[0] == '-' ? -INFINITY : INFINITY;
