@@ -115,14 +115,16 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	}
 	switch (opt) {
 	case CLI_OPT_FORMAT:
-		if (!docstream_format_parse(arg, &c->format)) {
-			mp_error_set(err, MP_EX_USAGE, "--format takes bson or ndjson, not '%s'", arg);
+		if (!docstream_format_parse(arg, c->tabular, &c->format)) {
+			mp_error_set(err, MP_EX_USAGE, "--format takes bson%s, not '%s'",
+				c->tabular ? ", ndjson, csv or tsv" : " or ndjson", arg);
 			return -1;
 		}
 		return 1;
 	case CLI_OPT_INPUT_FORMAT:
-		if (!docstream_format_parse(arg, &c->input_format)) {
-			mp_error_set(err, MP_EX_USAGE, "--input-format takes bson or ndjson, not '%s'", arg);
+		if (!docstream_format_parse(arg, c->tabular, &c->input_format)) {
+			mp_error_set(err, MP_EX_USAGE, "--input-format takes bson%s, not '%s'",
+				c->tabular ? ", ndjson, csv or tsv" : " or ndjson", arg);
 			return -1;
 		}
 		return 1;

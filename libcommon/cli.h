@@ -54,6 +54,7 @@ struct cli_common {
 	int32_t socket_timeout_ms, connect_timeout_ms; /* conn_set_timeouts() */
 	int verbosity;
 	bool help, version;
+	bool tabular; /* set by a tool that reads or writes CSV/TSV: --format/--input-format take csv|tsv */
 };
 
 void cli_common_init(struct cli_common *c);

@@ -14,8 +14,7 @@
 
 #include <zlib.h>
 
-#include "docstream.h"
-#include "ejson.h"
+#include "docreaderint.h"
 #include "ejsonint.h"
 #include "exitcode.h"
 #include "sig.h"
@@ -32,51 +31,17 @@
 #define ARCHIVE_MAGIC_BYTES "\x6d\xe2\x99\x81"
 #define ARCHIVE_TERMINATOR "\xff\xff\xff\xff"
 
-struct docstream_reader {
-	int fd;
-	bool own_fd;
-	char *name;
-	enum docstream_format format;
-	size_t max_doc;
-	bool validate;
-
-	/* decompression */
-	bool gzip;
-	z_stream zs;
-	bool zs_ready;
-	uint8_t *zin;
-	size_t zin_cap;
-	bool zs_member_done;
-
-	bool raw_eof; /* the fd reported end of file */
-	uint8_t *buf;
-	size_t cap, start, end;
-	uint64_t consumed; /* stream bytes before buf[start] */
-
-	uint64_t record;
-	uint64_t rec_offset;
-	uint64_t line; /* lines consumed so far */
-	uint64_t line_start; /* stream offset where the current line starts */
-	uint64_t rec_line_start; /* ... and where the record's first line does */
-	bool in_array;       /* inside a top-level JSON array of objects */
-	uint64_t rec_line;
-	const uint8_t *raw;
-	size_t raw_len;
-	bool dead;
-	bool can_continue;
-
-	struct ejson_buf jbuf; /* the BSON of the last NDJSON line */
-	bson_t json;
-	bson_t stat;
-};
-
 bool
-docstream_format_parse(const char *s, enum docstream_format *out)
+docstream_format_parse(const char *s, bool tabular, enum docstream_format *out)
 {
 	if (strcmp(s, "bson") == 0)
 		*out = DOCSTREAM_BSON;
 	else if (strcmp(s, "ndjson") == 0 || strcmp(s, "json") == 0)
 		*out = DOCSTREAM_NDJSON;
+	else if (tabular && strcmp(s, "csv") == 0)
+		*out = DOCSTREAM_CSV;
+	else if (tabular && strcmp(s, "tsv") == 0)
+		*out = DOCSTREAM_TSV;
 	else
 		return false;
 	return true;
@@ -104,6 +69,10 @@ docstream_format_name(enum docstream_format f)
 		return "ndjson";
 	case DOCSTREAM_ARCHIVE:
 		return "archive";
+	case DOCSTREAM_CSV:
+		return "csv";
+	case DOCSTREAM_TSV:
+		return "tsv";
 	default:
 		return "auto";
 	}
@@ -201,10 +170,8 @@ fill_gzip(struct docstream_reader *r, bson_error_t *err)
 	}
 }
 
-/* Ensure `need` bytes are buffered after start; false only on error.  Fewer
- * than `need` are available afterwards only at end of stream. */
-static bool
-fill(struct docstream_reader *r, size_t need, bson_error_t *err)
+bool
+docreader_fill(struct docstream_reader *r, size_t need, bson_error_t *err)
 {
 	while (r->end - r->start < need) {
 		ssize_t got;
@@ -259,7 +226,7 @@ detect(struct docstream_reader *r, bson_error_t *err)
 		memcpy(r->buf, r->zin, have);
 		r->end = have;
 	}
-	if (!fill(r, 4, err))
+	if (!docreader_fill(r, 4, err))
 		return false;
 	if (r->format == DOCSTREAM_AUTO && r->end - r->start >= 4 &&
 	    memcmp(r->buf + r->start, ARCHIVE_MAGIC_BYTES, 4) == 0) {
@@ -292,7 +259,8 @@ docstream_reader_open_fd(int fd, const char *name, const struct docstream_reader
 	r->zin_cap = READ_CHUNK;
 	r->zin = bson_malloc(r->zin_cap);
 	r->can_continue = true;
-	if (!detect(r, err)) {
+	if (!detect(r, err) ||
+	    ((r->format == DOCSTREAM_CSV || r->format == DOCSTREAM_TSV) && !docreader_csv_open(r, opts->csv, err))) {
 		docstream_reader_destroy(r);
 		return NULL;
 	}
@@ -359,7 +327,7 @@ read_bson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 	uint32_t len;
 	char why[256];
 
-	if (!fill(r, 4, err))
+	if (!docreader_fill(r, 4, err))
 		return -1;
 	avail = r->end - r->start;
 	if (avail == 0)
@@ -381,7 +349,7 @@ read_bson(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 		return fail_framing(r, err, "document length %u exceeds the limit of %zu bytes%s", len,
 			r->max_doc,
 			looks_like_text(p, 4) ? " (the bytes look like text: NDJSON mixed into a BSON stream?)" : "");
-	if (!fill(r, len, err))
+	if (!docreader_fill(r, len, err))
 		return -1;
 	avail = r->end - r->start;
 	p = r->buf + r->start;
@@ -447,7 +415,7 @@ ndjson_skip_space(struct docstream_reader *r, bson_error_t *err)
 		uint8_t c;
 
 		if (r->start == r->end) {
-			if (!fill(r, 1, err))
+			if (!docreader_fill(r, 1, err))
 				return -1;
 			if (r->start == r->end)
 				return 0;
@@ -498,7 +466,7 @@ ndjson_line(struct docstream_reader *r, size_t max, size_t *len, bson_error_t *e
 			return true;
 		}
 		scanned = avail;
-		if (!fill(r, avail + 1, err))
+		if (!docreader_fill(r, avail + 1, err))
 			return false;
 		if (r->end - r->start == avail) {
 			*len = avail;
@@ -606,7 +574,7 @@ ndjson_scan(struct docstream_reader *r, size_t max, size_t *span, bool *open, bs
 		*span = avail;
 		if (avail > max)
 			return true;
-		if (!fill(r, avail * 2 > READ_CHUNK ? avail * 2 : READ_CHUNK, err))
+		if (!docreader_fill(r, avail * 2 > READ_CHUNK ? avail * 2 : READ_CHUNK, err))
 			return false; /* an I/O error is never the end of the stream */
 		if (r->end - r->start == avail)
 			return true;
@@ -719,7 +687,7 @@ read_begin(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 int
 docstream_read_archive(struct docstream_reader *r, const bson_t **doc, bson_error_t *err)
 {
-	if (!read_begin(r, doc, err) || !fill(r, 4, err))
+	if (!read_begin(r, doc, err) || !docreader_fill(r, 4, err))
 		return -1;
 	if (r->end - r->start >= 4 && memcmp(r->buf + r->start, ARCHIVE_TERMINATOR, 4) == 0) {
 		r->start += 4;
@@ -740,14 +708,23 @@ docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t *err
 		return -1;
 	}
 	if (r->format == DOCSTREAM_AUTO) {
-		if (!fill(r, 4, err))
+		if (!docreader_fill(r, 4, err))
 			return -1;
 		if (r->end == r->start)
 			return 0;
 		size_t n = r->end - r->start < 4 ? r->end - r->start : 4;
 		r->format = memchr(r->buf + r->start, 0, n) ? DOCSTREAM_BSON : DOCSTREAM_NDJSON;
 	}
+	r->row_skipped = false;
+	if (r->csv != NULL)
+		return docreader_csv_read(r, doc, err);
 	return r->format == DOCSTREAM_BSON ? read_bson(r, doc, err) : read_ndjson(r, doc, err);
+}
+
+bool
+docstream_reader_row_skipped(const struct docstream_reader *r)
+{
+	return r->row_skipped;
 }
 
 bool
@@ -766,7 +743,7 @@ docstream_reader_raw(const struct docstream_reader *r, size_t *len)
 void
 docstream_reader_where(const struct docstream_reader *r, char *buf, size_t len)
 {
-	if (r->format == DOCSTREAM_NDJSON)
+	if (r->format == DOCSTREAM_NDJSON || r->csv != NULL)
 		snprintf(buf, len, "%s: record %llu (line %llu, byte offset %llu)", r->name,
 			(unsigned long long)r->record, (unsigned long long)r->rec_line,
 			(unsigned long long)r->rec_offset);
@@ -790,7 +767,7 @@ docstream_reader_offset(const struct docstream_reader *r)
 uint64_t
 docstream_reader_line(const struct docstream_reader *r)
 {
-	return r->format == DOCSTREAM_NDJSON ? r->rec_line : 0;
+	return r->format == DOCSTREAM_NDJSON || r->csv != NULL ? r->rec_line : 0;
 }
 
 uint64_t
@@ -824,6 +801,7 @@ docstream_reader_destroy(struct docstream_reader *r)
 		return;
 	if (r->zs_ready)
 		inflateEnd(&r->zs);
+	docreader_csv_free(r);
 	if (r->own_fd)
 		close(r->fd);
 	ejson_buf_free(&r->jbuf);

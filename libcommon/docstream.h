@@ -19,12 +19,16 @@
 #include <stdint.h>
 #include <bson/bson.h>
 
+struct csv_spec;
+
 enum docstream_format {
 	DOCSTREAM_AUTO = 0, /* readers only: detect */
 	DOCSTREAM_BSON,
 	DOCSTREAM_NDJSON,
 	DOCSTREAM_ARCHIVE, /* readers only: a mongodump archive, found by its
 			    * magic number; read with docstream_read_archive() */
+	DOCSTREAM_CSV, /* mongoexport/mongoimport --type csv (csv.h): chosen, never detected */
+	DOCSTREAM_TSV, /* ... and --type tsv */
 };
 
 enum docstream_json {
@@ -36,8 +40,9 @@ enum docstream_json {
  * the server allows for its own internal documents. */
 #define DOCSTREAM_DEFAULT_MAX_DOC (16 * 1024 * 1024 + 16 * 1024)
 
-/* Parse "bson"/"ndjson" (and "json" for ndjson); false if neither. */
-bool docstream_format_parse(const char *s, enum docstream_format *out);
+/* Parse "bson"/"ndjson" (and "json" for ndjson), and "csv"/"tsv" when
+ * tabular; false if none. */
+bool docstream_format_parse(const char *s, bool tabular, enum docstream_format *out);
 /* Parse "canonical"/"relaxed". */
 bool docstream_json_parse(const char *s, enum docstream_json *out);
 const char *docstream_format_name(enum docstream_format f);
@@ -50,6 +55,7 @@ struct docstream_reader_opts {
 	enum docstream_format format; /* DOCSTREAM_AUTO to detect */
 	size_t max_doc;               /* 0: DOCSTREAM_DEFAULT_MAX_DOC */
 	bool no_validate;             /* skip the UTF-8/structure check of BSON */
+	const struct csv_spec *csv;   /* the columns of DOCSTREAM_CSV/TSV (csv.h) */
 };
 
 /*
@@ -73,6 +79,10 @@ struct docstream_reader *docstream_reader_open_fd(int fd, const char *name,
  * tool with --reject may go on, or the stream cannot be read further.
  */
 int docstream_read(struct docstream_reader *r, const bson_t **doc, bson_error_t *err);
+
+/* After -1: the record is a CSV/TSV row left out by --parse-grace skipRow
+ * (err says why), not bad input. */
+bool docstream_reader_row_skipped(const struct docstream_reader *r);
 
 bool docstream_reader_can_continue(const struct docstream_reader *r);
 
@@ -109,7 +119,7 @@ bool docstream_check_bytes(const uint8_t *data, size_t len, char *why, size_t wh
 uint64_t docstream_reader_record(const struct docstream_reader *r);
 /* Byte offset (in the decompressed stream) where that record starts. */
 uint64_t docstream_reader_offset(const struct docstream_reader *r);
-/* Line of that record (NDJSON), 0 for BSON. */
+/* Line of that record (NDJSON, CSV, TSV), 0 for BSON. */
 uint64_t docstream_reader_line(const struct docstream_reader *r);
 /* Decompressed bytes consumed so far. */
 uint64_t docstream_reader_bytes(const struct docstream_reader *r);
@@ -133,6 +143,8 @@ struct docstream_writer_opts {
 	int gzip_level; /* 0: zlib's default */
 	bool json_array; /* NDJSON as one JSON array: "[", objects a line each
 			  * with ',' between them, "]" at close */
+	char *const *fields; /* CSV/TSV: the field paths of the cells, NULL-terminated */
+	bool no_header;      /* CSV/TSV: no header line of the field names */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "atomicfile.h"
+#include "csv.h"
 #include "docstream.h"
 #include "ejson.h"
 #include "exitcode.h"
@@ -34,6 +35,8 @@ struct docstream_writer {
 	enum docstream_format format;
 	enum docstream_json json;
 	bool json_array;
+	char **fields; /* CSV/TSV */
+	size_t nfields;
 
 	bool gzip;
 	z_stream zs;
@@ -115,6 +118,31 @@ drain(struct docstream_writer *w, int flush, bson_error_t *err)
 	return true;
 }
 
+/* CSV/TSV: the fields, and the header line first (mongoexport writes it
+ * for an empty collection too). */
+static bool
+tabular_init(struct docstream_writer *w, const struct docstream_writer_opts *opts, bson_error_t *err)
+{
+	size_t n = 0;
+
+	while (opts->fields && opts->fields[n])
+		n++;
+	if (n == 0) {
+		mp_error_set(err, MP_EX_USAGE, "%s: CSV and TSV need the fields to write (--fields or --field-file)",
+			w->name);
+		return false;
+	}
+	w->fields = bson_malloc0(sizeof(char *) * (n + 1));
+	for (size_t i = 0; i < n; i++)
+		w->fields[i] = bson_strdup(opts->fields[i]);
+	w->nfields = n;
+	if (!opts->no_header) {
+		csv_write_header(w->fields, n, w->format == DOCSTREAM_CSV ? ',' : '\t', &w->out);
+		w->bytes += w->out.len;
+	}
+	return true;
+}
+
 static struct docstream_writer *
 writer_new(int fd, const char *name, const struct docstream_writer_opts *opts, bson_error_t *err)
 {
@@ -122,11 +150,17 @@ writer_new(int fd, const char *name, const struct docstream_writer_opts *opts, b
 
 	w->fd = fd;
 	w->name = bson_strdup(name);
-	w->format = opts && opts->format == DOCSTREAM_NDJSON ? DOCSTREAM_NDJSON : DOCSTREAM_BSON;
+	w->format = opts && opts->format != DOCSTREAM_AUTO ? opts->format : DOCSTREAM_BSON;
 	w->json = opts ? opts->json : DOCSTREAM_JSON_CANONICAL;
 	w->json_array = w->format == DOCSTREAM_NDJSON && opts && opts->json_array;
 	w->gzip = opts && opts->gzip;
 	ejson_buf_reserve(&w->out, WBUF_SIZE);
+	if (w->format == DOCSTREAM_CSV || w->format == DOCSTREAM_TSV) {
+		if (!tabular_init(w, opts, err)) {
+			docstream_writer_destroy(w);
+			return NULL;
+		}
+	}
 	if (w->gzip) {
 		int level = opts->gzip_level ? opts->gzip_level : Z_DEFAULT_COMPRESSION;
 
@@ -217,7 +251,7 @@ append(struct docstream_writer *w, const uint8_t *p, size_t n, bson_error_t *err
 /* A document the writer cannot write as Extended JSON: named by the record
  * it was read from, or by its place in the output. */
 static bool
-unwritable(struct docstream_writer *w, const char *why, bson_error_t *err)
+unwritable(struct docstream_writer *w, const char *as, const char *why, bson_error_t *err)
 {
 	char where[512];
 
@@ -225,7 +259,7 @@ unwritable(struct docstream_writer *w, const char *why, bson_error_t *err)
 		docstream_reader_where(w->source, where, sizeof where);
 	else
 		snprintf(where, sizeof where, "%s: output record %llu", w->name, (unsigned long long)w->docs + 1);
-	mp_error_set(err, MP_EX_DATAERR, "%s: document cannot be represented as Extended JSON: %s", where, why);
+	mp_error_set(err, MP_EX_DATAERR, "%s: document cannot be represented as %s: %s", where, as, why);
 	return false;
 }
 
@@ -242,6 +276,14 @@ docstream_write_raw(struct docstream_writer *w, const uint8_t *data, size_t len,
 		w->bytes += len;
 		return true;
 	}
+	if (w->format == DOCSTREAM_CSV || w->format == DOCSTREAM_TSV) {
+		if (!csv_write_row(data, len, w->fields, w->nfields, w->format == DOCSTREAM_CSV ? ',' : '\t', &w->out,
+			    why, sizeof why))
+			return unwritable(w, w->format == DOCSTREAM_CSV ? "CSV" : "TSV", why, err);
+		w->docs++;
+		w->bytes += w->out.len - at;
+		return w->out.len < WBUF_SIZE || drain(w, Z_NO_FLUSH, err);
+	}
 	if (w->json_array) {
 		ejson_buf_reserve(&w->out, 2);
 		memcpy(w->out.p + w->out.len, w->docs == 0 ? "[\n" : ",\n", 2);
@@ -250,7 +292,7 @@ docstream_write_raw(struct docstream_writer *w, const uint8_t *data, size_t len,
 	if (!ejson_write(data, len, w->json == DOCSTREAM_JSON_RELAXED ? EJSON_RELAXED : EJSON_CANONICAL, &w->out,
 		    why, sizeof why)) {
 		w->out.len = at;
-		return unwritable(w, why, err);
+		return unwritable(w, "Extended JSON", why, err);
 	}
 	if (!w->json_array)
 		w->out.p[w->out.len++] = '\n'; /* ejson_write leaves room for its NUL */
@@ -373,6 +415,7 @@ docstream_writer_destroy(struct docstream_writer *w)
 		sig_cleanup_remove(w->tmppath);
 		bson_free(w->tmppath);
 	}
+	bson_strfreev(w->fields);
 	bson_free(w->path);
 	bson_free(w->name);
 	ejson_buf_free(&w->out);

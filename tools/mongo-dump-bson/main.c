@@ -5,6 +5,7 @@
  * This file holds the options and main; run.c does a run (the files are
  * listed in mongo-dump-bson.h).
  */
+#include "csv.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "mongo-dump-bson.h"
@@ -34,6 +35,32 @@ opt_share(const char *arg, void *dest, bson_error_t *err)
 	return true;
 }
 
+/* --type json|csv|tsv (mongoexport's spelling of --format) */
+static bool
+opt_type(const char *arg, void *dest, bson_error_t *err)
+{
+	if (!docstream_format_parse(arg, true, dest)) {
+		mp_error_set(err, MP_EX_USAGE, "takes json, csv or tsv (or bson, ndjson), not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
+/* --fields a,b.c: the CSV/TSV columns */
+static bool
+opt_fields(const char *arg, void *dest, bson_error_t *err)
+{
+	char ***out = dest;
+
+	bson_strfreev(*out);
+	*out = csv_fields_split(arg);
+	if (**out == NULL || ***out == '\0') {
+		mp_error_set(err, MP_EX_USAGE, "takes a comma-separated list of fields, not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
 static const struct opt options[] = {
 	OPT_SECTION("Source"),
 	OPT_STRING("from", &o.from, "PATH", "read a file or a mongodump directory instead of a server"),
@@ -54,6 +81,12 @@ static const struct opt options[] = {
 		"one mongodump archive of every collection, with metadata (default: standard output)"),
 	{OPT_FLAG, "json-array", 0, &o.json_array, NULL, "NDJSON as one JSON array, as mongoexport --jsonArray",
 		0, 0, NULL, NULL, "jsonArray"},
+	OPT_CALL("type", &o.c.format, "json|csv|tsv", opt_type, "mongoexport's --type: the same as --format"),
+	OPT_CALL("fields", &o.fields, "F1,F2", opt_fields, "CSV/TSV: the fields of the cells (a.b, a.0 reach in)"),
+	{OPT_STRING, "field-file", 0, &o.field_file, "FILE", "CSV/TSV: the fields, one a line", 0, 0, NULL, NULL,
+		"fieldFile"},
+	{OPT_FLAG, "no-header-line", 0, &o.no_header, NULL, "CSV/TSV: no line of field names first", 0, 0, NULL,
+		NULL, "noHeaderLine"},
 	OPT_SECTION("Speed"),
 	OPT_INT("parallel", &o.parallel, "N", 1, 64, "read N ranges of _id at once"),
 	{OPT_INT, "num-parallel-collections", 0, &o.collections, "N", "dump N collections at once (default 4)", 1,
@@ -73,8 +106,9 @@ const struct opt_tool dump_tool = {
 	"mongo-dump-bson [--uri URI | --uri-file FILE] (--ns DB.COLL | --db DB) [options]\n"
 	"mongo-dump-bson [--uri URI] --archive[=FILE] [--ns DB.COLL | --db DB] [options]\n"
 	"mongo-dump-bson --from PATH [--ns DB.COLL] [--format F] [--output FILE]\n"
+	"mongo-dump-bson ... --format csv|tsv (--fields F1,F2 | --field-file FILE) [--no-header-line]\n"
 	"mongo-dump-bson --list [--db DB]",
-	"Write the documents of a collection (or a file) as a BSON or NDJSON stream.",
+	"Write the documents of a collection (or a file) as a BSON or NDJSON stream, or as CSV or TSV.",
 	"Exit: 0 done, 64 usage, 65 bad input, 66 no such input or namespace, 69 server,\n"
 	"73/74 output, 75 interrupted.\n"
 	"See mongo-dump-bson(1).",
@@ -85,11 +119,35 @@ const struct opt_tool dump_tool = {
 	false,
 };
 
+/* CSV and TSV need their fields, from one place, and one stream.  -1 to
+ * go on, else the exit status. */
+static int
+check_tabular(void)
+{
+	bool tabular = o.c.format == DOCSTREAM_CSV || o.c.format == DOCSTREAM_TSV;
+	bson_error_t err;
+
+	if (!tabular && (o.fields || o.field_file || o.no_header))
+		return opt_misuse(&dump_tool, "--fields, --field-file and --no-header-line go with --format csv or tsv");
+	if (!tabular)
+		return -1;
+	if (o.out_dir || o.json_array)
+		return opt_misuse(&dump_tool, "CSV and TSV are one stream: not with --out or --json-array");
+	if (o.fields && o.field_file)
+		return opt_misuse(&dump_tool, "--fields and --field-file are exclusive");
+	if (!o.fields && !o.field_file)
+		return opt_misuse(&dump_tool, "CSV and TSV need the fields to write: --fields F1,F2 or --field-file FILE");
+	if (o.field_file && (o.fields = csv_fields_from_file(o.field_file, &err)) == NULL)
+		return diag_exit(&err, "--field-file");
+	return -1;
+}
+
 /* What cannot go together.  -1 to go on, else 64. */
 static int
 check_options(const char *ns, const char *db)
 {
 	bool ranges = o.parallel > 1 || o.part.n;
+	int rc;
 
 	if (!o.from && !o.list && !ns && !db && !o.out_dir && !o.archive)
 		return opt_misuse(&dump_tool, "say what to dump: --ns DB.COLL, --db DB, or --out DIR or --archive for "
@@ -114,6 +172,8 @@ check_options(const char *ns, const char *db)
 		return opt_misuse(&dump_tool, "--json-array writes one stream, not a mongodump directory (--out)");
 	if (o.json_array)
 		o.c.format = DOCSTREAM_NDJSON; /* a JSON array is JSON */
+	if ((rc = check_tabular()) >= 0)
+		return rc;
 	return opt_check_writable(o.checkpoint);
 }
 
@@ -125,6 +185,7 @@ main(int argc, char **argv)
 
 	diag_init(argv[0]);
 	cli_common_init(&o.c);
+	o.c.tabular = true;
 	o.batch_size = 10000;
 	o.retries = 8;
 	o.collections = 4;
@@ -136,6 +197,7 @@ main(int argc, char **argv)
 		rc = dump_run(&o, ns, db);
 		cli_runtime_end();
 	}
+	bson_strfreev(o.fields);
 	bson_free(ns);
 	bson_free(db);
 	return rc;

@@ -40,9 +40,11 @@ struct opts {
 	struct cli_common c;
 	const char *query, *projection, *sort, *ids_from, *pipeline, *from, *out_dir, *output;
 	const char *resume_after_id, *checkpoint, *metadata, *archive;
+	char **fields;          /* CSV/TSV: --fields, or the lines of --field-file */
+	const char *field_file;
 	int64_t limit, batch_size, parallel, retries, collections;
 	struct share part;
-	bool list, allow_missing, json_array;
+	bool list, allow_missing, json_array, no_header;
 };
 
 /* For a misuse found after the options are parsed. */

@@ -38,7 +38,7 @@ open_output(struct job *j, char **meta, bson_error_t *err)
 {
 	const struct opts *o = j->o;
 	struct docstream_writer_opts wo = {.format = o->c.format, .json = o->c.json, .gzip = o->c.gzip,
-		.json_array = o->json_array};
+		.json_array = o->json_array, .fields = o->fields, .no_header = o->no_header};
 	const char *gz = o->c.gzip ? ".gz" : "";
 	char *dir = NULL, *path = NULL;
 	bool ok = false;

@@ -93,6 +93,7 @@ transcode(const struct opts *o, const char *ns, struct stats *stats)
 	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc,
 		.no_validate = o->c.format == DOCSTREAM_NDJSON};
 	struct docstream_writer_opts wo = {.format = o->c.format, .json = o->c.json, .gzip = o->c.gzip,
+		.fields = o->fields, .no_header = o->no_header,
 		.json_array = o->json_array};
 	struct docstream_reader *r = NULL;
 	struct docstream_writer *w = NULL;

@@ -121,7 +121,7 @@ reject_record(struct load *l, struct input *in, const char *why)
 		docstream_reader_offset(in->r)};
 	size_t len;
 	const uint8_t *raw = docstream_reader_raw(in->r, &len);
-	bool text = raw && docstream_reader_format(in->r) == DOCSTREAM_NDJSON &&
+	bool text = raw && docstream_reader_format(in->r) != DOCSTREAM_BSON &&
 		    bson_utf8_validate((const char *)raw, len, false);
 	bson_error_t err;
 
@@ -225,6 +225,10 @@ load_record(struct load *l, struct input *in, int got, const bson_t *doc, bson_e
 	bson_t moved;
 	bool ok;
 
+	if (got < 0 && docstream_reader_row_skipped(in->r) && !l->reject) {
+		diag_warn("%s", err->message);
+		return true;
+	}
 	if (got < 0) {
 		if (l->reject && docstream_reader_can_continue(in->r)) {
 			diag_warn("%s; set aside in %s", err->message, l->o->reject);
@@ -387,7 +391,7 @@ static int
 load_file(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, const char *input,
 	const char *metapath, struct stats *stats)
 {
-	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc};
+	struct docstream_reader_opts ro = {.format = o->c.input_format, .max_doc = o->c.max_doc, .csv = &o->csv};
 	struct docstream_reader *r = NULL;
 	bson_t *meta = NULL;
 	bson_error_t err;

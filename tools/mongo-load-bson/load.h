@@ -24,6 +24,7 @@
 #include "bulkwrite.h"
 #include "docstream.h"
 #include "cli.h"
+#include "csv.h"
 #include "progress.h"
 #include "stats.h"
 #include "reject.h"
@@ -39,6 +40,9 @@ struct opts {
 	const char *from, *dir, *id_field, *reject, *checkpoint, *metadata, *write_concern, *archive;
 	char **upsert_fields;
 	int mode; /* enum mode */
+	struct csv_spec csv;    /* CSV/TSV columns: --fields (or the lines of --field-file), --header-line, ... */
+	const char *field_file;
+	int grace;              /* enum csv_grace */
 	bool skip_dups, drop, dry_run, ordered, allow_missing;
 	int64_t batch_size, workers, retries;
 };

@@ -45,12 +45,53 @@ split_fields(const char *arg, void *dest, bson_error_t *err)
 	return n > 0;
 }
 
+static const char *const graces[] = {"autoCast", "skipField", "skipRow", "stop", NULL};
+
+/* --type json|csv|tsv (mongoimport's spelling of --input-format) */
+static bool
+opt_type(const char *arg, void *dest, bson_error_t *err)
+{
+	if (!docstream_format_parse(arg, true, dest)) {
+		mp_error_set(err, MP_EX_USAGE, "takes json, csv or tsv (or bson, ndjson), not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
+/* --fields a,b.c,d.date(2006-01-02): the CSV/TSV columns */
+static bool
+opt_fields(const char *arg, void *dest, bson_error_t *err)
+{
+	char ***out = dest;
+
+	bson_strfreev(*out);
+	*out = csv_fields_split(arg);
+	if (**out == NULL || ***out == '\0') {
+		mp_error_set(err, MP_EX_USAGE, "takes a comma-separated list of fields, not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
 static const struct opt options[] = {
 	OPT_SECTION("Input"),
 	OPT_STRING("from", &o.from, "FILE", "the document stream (default: standard input)"),
 	OPT_STRING("dir", &o.dir, "DIR", "every DB/COLL.bson of a mongodump directory, with its metadata"),
 	OPT_OPTIONAL("archive", &o.archive, "FILE",
 		"a mongodump archive (default: standard input; one is also known by its first bytes)"),
+	OPT_CALL("type", &o.c.input_format, "json|csv|tsv", opt_type, "mongoimport's --type: the same as --input-format"),
+	OPT_SECTION("CSV/TSV"),
+	OPT_CALL("fields", &o.csv.fields, "F1,F2", opt_fields, "the columns' names (a.b builds {a: {b: ...}})"),
+	{OPT_STRING, "field-file", 0, &o.field_file, "FILE", "the columns' names, one a line", 0, 0, NULL, NULL,
+		"fieldFile"},
+	{OPT_FLAG, "header-line", 0, &o.csv.header_line, NULL, "the first line names the columns", 0, 0, NULL, NULL,
+		"headerline"},
+	{OPT_FLAG, "columns-have-types", 0, &o.csv.typed, NULL, "names are typed: age.int32(), when.date(2006-01-02)",
+		0, 0, NULL, NULL, "columnsHaveTypes"},
+	{OPT_CHOICE, "parse-grace", 0, &o.grace, NULL, "a typed value that does not parse (default stop)", 0, 0,
+		graces, NULL, "parseGrace"},
+	{OPT_FLAG, "ignore-blanks", 0, &o.csv.ignore_blanks, NULL, "an empty cell is no field", 0, 0, NULL, NULL,
+		"ignoreBlanks"},
 	OPT_SECTION("Writes"),
 	OPT_CHOICE("mode", &o.mode, NULL, modes, "how each document is written"),
 	OPT_CALL("upsert-fields", &o.upsert_fields, "F1,F2", split_fields, "the key for upsert, merge, delete"),
@@ -75,8 +116,9 @@ static const struct opt options[] = {
 static const struct opt_tool tool = {
 	"mongo-load-bson [--uri URI | --uri-file FILE] --ns DB.COLL [--from FILE] [options]\n"
 	"mongo-load-bson [--uri URI] --dir DIR [--db DB] [options]\n"
-	"mongo-load-bson [--uri URI] [--archive[=FILE]] [options]",
-	"Load a BSON or NDJSON document stream (stdin by default) into a collection.",
+	"mongo-load-bson [--uri URI] [--archive[=FILE]] [options]\n"
+	"mongo-load-bson ... --type csv|tsv (--fields F1,F2 | --field-file FILE | --header-line) [options]",
+	"Load a document stream (BSON, NDJSON, CSV or TSV; stdin by default) into a collection.",
 	"Exit: 0 done, 64 usage, 65 bad input or rejected document, 66 no input,\n"
 	"69 server, 73/74 output, 75 interrupted (rerun to resume).  See mongo-load-bson(1).",
 	OPT_COMMON_URI | OPT_COMMON_NS | OPT_COMMON_DB | OPT_COMMON_INPUT | OPT_COMMON_STATS | OPT_COMMON_PROGRESS |
@@ -85,10 +127,47 @@ static const struct opt_tool tool = {
 	false,
 };
 
+/* CSV and TSV take their columns from one place; the column options
+ * need CSV or TSV.  -1 to go on, else the exit status. */
+static int
+check_tabular(void)
+{
+	bool tabular = o.c.input_format == DOCSTREAM_CSV || o.c.input_format == DOCSTREAM_TSV;
+	int sources = (o.csv.fields != NULL) + (o.field_file != NULL) + o.csv.header_line;
+	bson_error_t err;
+	struct csv_columns *cols;
+	size_t n = 0;
+
+	o.csv.grace = (enum csv_grace)o.grace;
+	if (!tabular && (sources || o.csv.typed || o.csv.ignore_blanks || o.grace != CSV_GRACE_STOP))
+		return opt_misuse(&tool, "--fields, --field-file, --header-line, --columns-have-types, --parse-grace "
+			"and --ignore-blanks go with --type csv or tsv");
+	if (!tabular)
+		return -1;
+	if (o.dir)
+		return opt_misuse(&tool, "--dir reads BSON: not with --type csv or tsv");
+	if (sources != 1)
+		return opt_misuse(&tool, "CSV and TSV take their columns from one of --fields, --field-file and "
+			"--header-line");
+	if (o.field_file && (o.csv.fields = csv_fields_from_file(o.field_file, &err)) == NULL)
+		return diag_exit(&err, "--field-file");
+	if (o.csv.fields == NULL)
+		return -1;
+	while (o.csv.fields[n])
+		n++;
+	cols = csv_columns_new(o.csv.fields, n, o.csv.typed, o.csv.grace, &err);
+	csv_columns_destroy(cols);
+	return cols ? -1 : opt_misuse(&tool, "%s", err.message);
+}
+
 /* What the table cannot say: options that need or exclude each other. */
 static int
 check_options(const char *ns, const char *db)
 {
+	int rc;
+
+	if ((rc = check_tabular()) >= 0)
+		return rc;
 	if (o.ordered)
 		o.workers = 1;
 	if (o.dir && (o.from || ns || o.archive))
@@ -110,7 +189,7 @@ check_options(const char *ns, const char *db)
 static int
 load_stream(const char *ns, mongoc_client_pool_t *pool, struct stats *stats)
 {
-	struct docstream_reader_opts ro = {.format = o.c.input_format, .max_doc = o.c.max_doc};
+	struct docstream_reader_opts ro = {.format = o.c.input_format, .max_doc = o.c.max_doc, .csv = &o.csv};
 	const char *path = o.archive && strcmp(o.archive, "-") ? o.archive : o.from;
 	struct docstream_reader *r = NULL;
 	bson_t *meta = NULL;
@@ -175,6 +254,8 @@ main(int argc, char **argv)
 
 	diag_init(argv[0]);
 	cli_common_init(&o.c);
+	o.c.tabular = true;
+	o.grace = CSV_GRACE_STOP;
 	o.retries = 8;
 	o.batch_size = 1000;
 	o.workers = 2;
@@ -184,6 +265,7 @@ main(int argc, char **argv)
 		cli_runtime_end();
 	}
 	bson_strfreev(o.upsert_fields);
+	bson_strfreev(o.csv.fields);
 	bson_free(ns);
 	bson_free(db);
 	return rc;
