@@ -23,6 +23,32 @@ struct common_opt {
 static const struct common_opt commons[] = {
 	{OPT_COMMON_URI, {"uri", required_argument, NULL, CLI_OPT_URI}, "--uri URI"},
 	{OPT_COMMON_URI, {"uri-file", required_argument, NULL, CLI_OPT_URI_FILE}, "--uri-file FILE"},
+	{OPT_COMMON_URI, {"host", required_argument, NULL, CLI_OPT_HOST}, "--host HOST[:PORT][,...]"},
+	{OPT_COMMON_URI, {"port", required_argument, NULL, CLI_OPT_PORT}, "--port PORT"},
+	{OPT_COMMON_URI, {"username", required_argument, NULL, 'u'}, "-u|--username USER"},
+	{OPT_COMMON_URI, {"password", required_argument, NULL, 'p'}, "-p|--password PASSWORD"},
+	{OPT_COMMON_URI, {"authentication-database", required_argument, NULL, CLI_OPT_AUTH_DB},
+		"--authentication-database|--authenticationDatabase DB"},
+	{OPT_COMMON_URI, {"authenticationDatabase", required_argument, NULL, CLI_OPT_AUTH_DB}, NULL},
+	{OPT_COMMON_URI, {"authentication-mechanism", required_argument, NULL, CLI_OPT_AUTH_MECH},
+		"--authentication-mechanism|--authenticationMechanism MECH"},
+	{OPT_COMMON_URI, {"authenticationMechanism", required_argument, NULL, CLI_OPT_AUTH_MECH}, NULL},
+	{OPT_COMMON_URI, {"tls", no_argument, NULL, CLI_OPT_TLS}, "--tls"},
+	{OPT_COMMON_URI, {"tls-ca-file", required_argument, NULL, CLI_OPT_TLS_CA_FILE}, "--tls-ca-file|--tlsCAFile FILE"},
+	{OPT_COMMON_URI, {"tlsCAFile", required_argument, NULL, CLI_OPT_TLS_CA_FILE}, NULL},
+	{OPT_COMMON_URI, {"tls-certificate-key-file", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_FILE},
+		"--tls-certificate-key-file|--tlsCertificateKeyFile FILE"},
+	{OPT_COMMON_URI, {"tlsCertificateKeyFile", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_FILE}, NULL},
+	{OPT_COMMON_URI, {"tls-certificate-key-file-password", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_PASSWORD},
+		"--tls-certificate-key-file-password|--tlsCertificateKeyFilePassword PASSWORD"},
+	{OPT_COMMON_URI, {"tlsCertificateKeyFilePassword", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_PASSWORD},
+		NULL},
+	{OPT_COMMON_URI, {"tls-insecure", no_argument, NULL, CLI_OPT_TLS_INSECURE}, "--tls-insecure|--tlsInsecure"},
+	{OPT_COMMON_URI, {"tlsInsecure", no_argument, NULL, CLI_OPT_TLS_INSECURE}, NULL},
+	{OPT_COMMON_URI, {"read-preference", required_argument, NULL, CLI_OPT_READ_PREFERENCE},
+		"--read-preference|--readPreference MODE"},
+	{OPT_COMMON_URI, {"readPreference", required_argument, NULL, CLI_OPT_READ_PREFERENCE}, NULL},
+	{OPT_COMMON_URI, {"config", required_argument, NULL, CLI_OPT_CONFIG}, "--config FILE"},
 	{OPT_COMMON_NS, {"ns", required_argument, NULL, CLI_OPT_NS}, "--ns DB.COLL"},
 	{OPT_COMMON_DB, {"db", required_argument, NULL, CLI_OPT_DB}, "--db DB"},
 	{OPT_COMMON_DB, {"collection", required_argument, NULL, CLI_OPT_COLLECTION}, "--collection C"},
@@ -264,6 +290,10 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 	bson_error_t err;
 
 	*ns_out = *db_out = NULL;
+	if (t->common & OPT_COMMON_URI) {
+		bson_strncpy(shorts + ns, "u:p:", sizeof shorts - ns); /* mongo-tools' -u USER -p PASSWORD */
+		ns = strlen(shorts);
+	}
 	for (size_t i = 0; i < NCOMMONS; i++)
 		if (commons[i].mask == 0 || (t->common & commons[i].mask))
 			lo[n++] = commons[i].o;
@@ -325,6 +355,12 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 		return opt_misuse(t, "unexpected argument '%s'", argv[optind]);
 	if (!cli_common_namespace(c, ns_out, db_out, &err))
 		return opt_misuse(t, "%s", err.message);
+	if ((t->common & OPT_COMMON_URI) && !cli_common_connection(c, &err)) {
+		bson_free(*ns_out);
+		bson_free(*db_out);
+		*ns_out = *db_out = NULL;
+		return err.code == MP_EX_USAGE ? opt_misuse(t, "%s", err.message) : diag_exit(&err, NULL);
+	}
 	return -1;
 }
 
