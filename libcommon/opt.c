@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "conn.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "opt.h"
@@ -361,6 +362,22 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 		*ns_out = *db_out = NULL;
 		return err.code == MP_EX_USAGE ? opt_misuse(t, "%s", err.message) : diag_exit(&err, NULL);
 	}
+	return -1;
+}
+
+int
+opt_uri_file(const struct opt_tool *t, const char *side, const char **plain, const char *file, char **owned)
+{
+	bson_error_t err;
+
+	*owned = NULL;
+	if (file == NULL)
+		return -1;
+	if (*plain != NULL)
+		return opt_misuse(t, "--%s and --%s-uri-file are mutually exclusive", side, side);
+	if ((*owned = conn_read_uri_file(file, &err)) == NULL)
+		return err.code == MP_EX_USAGE ? opt_misuse(t, "%s", err.message) : diag_exit(&err, NULL);
+	*plain = *owned;
 	return -1;
 }
 
