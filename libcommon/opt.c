@@ -163,10 +163,15 @@ opt_usage(const struct opt_tool *t, FILE *f, bool verbose)
 			help_item(&h, buf);
 		}
 	}
+	if (t->common & OPT_COMMON_URI)
+		help_section(&h, "Connect");
+	for (size_t i = 0; i < NCOMMONS; i++) /* an alias has no help: its line names it */
+		if ((t->common & commons[i].mask & OPT_COMMON_URI) && commons[i].help != NULL)
+			help_item(&h, commons[i].help);
 	help_section(&h, "Common");
 	for (size_t i = 0; i < NCOMMONS; i++)
-		if ((commons[i].mask == 0 || (t->common & commons[i].mask)) && commons[i].help != NULL)
-			help_item(&h, commons[i].help); /* an alias has none: its line names it */
+		if ((commons[i].mask == 0 || (t->common & commons[i].mask & ~OPT_COMMON_URI)) && commons[i].help != NULL)
+			help_item(&h, commons[i].help);
 	fprintf(f, "\n\n%s\n", t->exits);
 }
 
