@@ -136,6 +136,21 @@ take_secret(const char *arg, char **copy)
 	return *copy;
 }
 
+/* The connection options that are not a plain string. */
+static int
+conn_option(struct cli_common *c, int opt, const char *arg)
+{
+	if (opt == 'p')
+		c->conn.password = take_secret(arg, &password_copy);
+	else if (opt == CLI_OPT_TLS_CERT_KEY_PASSWORD)
+		c->conn.tls_cert_key_password = take_secret(arg, &tls_password_copy);
+	else if (opt == CLI_OPT_TLS)
+		c->conn.tls = true;
+	else if (opt == CLI_OPT_TLS_INSECURE)
+		c->conn.tls_insecure = true;
+	return 1;
+}
+
 int
 cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err)
 {
@@ -179,17 +194,10 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 		c->progress = true;
 		return 1;
 	case 'p':
-		c->conn.password = take_secret(arg, &password_copy);
-		return 1;
 	case CLI_OPT_TLS_CERT_KEY_PASSWORD:
-		c->conn.tls_cert_key_password = take_secret(arg, &tls_password_copy);
-		return 1;
 	case CLI_OPT_TLS:
-		c->conn.tls = true;
-		return 1;
 	case CLI_OPT_TLS_INSECURE:
-		c->conn.tls_insecure = true;
-		return 1;
+		return conn_option(c, opt, arg);
 	case CLI_OPT_NS_INCLUDE:
 	case CLI_OPT_NS_EXCLUDE:
 	case CLI_OPT_EXCLUDE_COLLECTION:
@@ -273,12 +281,12 @@ prompt_password(bson_error_t *err)
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	dprintf(fd, "%s: password: ", diag_progname());
-	tcsetattr(fd, TCSAFLUSH, &quiet);
+	tcsetattr(fd, TCSANOW, &quiet); /* keep what was typed ahead */
 	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
 		if (n + 1 < sizeof buf)
 			buf[n++] = ch;
 	buf[n] = '\0';
-	tcsetattr(fd, TCSAFLUSH, &saved);
+	tcsetattr(fd, TCSANOW, &saved);
 	dprintf(fd, "\n");
 	close(fd);
 	if (n == 0) {
