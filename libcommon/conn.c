@@ -160,7 +160,8 @@ conn_parse_hosts(const char *host, const char *port, char **list, char **replset
 	int64_t v;
 
 	*list = *replset = NULL;
-	if (port && (!all_of(port, strlen(port), "0123456789") || (v = atoll(port)) < 1 || v > 65535)) {
+	if (port && (strlen(port) > 5 || !all_of(port, strlen(port), "0123456789") || (v = atoll(port)) < 1 ||
+	    v > 65535)) {
 		mp_error_set(err, MP_EX_USAGE, "--port takes 1 to 65535, not '%s'", port);
 		goto fail;
 	}

@@ -61,6 +61,7 @@ test_hosts(void)
 	hosts_bad("[::1", NULL, "not '[::1'");
 	hosts_bad("a b/db1", NULL, "bad replica set name");
 	hosts_bad("db1", "http", "--port takes 1 to 65535, not 'http'");
+	hosts_bad("db1", "99999999999999999999999", "--port takes 1 to 65535");
 }
 
 static void
