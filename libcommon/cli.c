@@ -2,10 +2,13 @@
  * cli.c: the options every tool shares, parsed in one place.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <mongoc/mongoc.h>
 
@@ -99,8 +102,53 @@ string_option(struct cli_common *c, int opt)
 	case CLI_OPT_DB: return &c->db;
 	case CLI_OPT_COLLECTION: return &c->collection;
 	case CLI_OPT_STATS: return &c->stats_path;
+	case CLI_OPT_HOST: return &c->conn.host;
+	case CLI_OPT_PORT: return &c->conn.port;
+	case 'u': return &c->conn.username;
+	case CLI_OPT_AUTH_DB: return &c->conn.auth_db;
+	case CLI_OPT_AUTH_MECH: return &c->conn.auth_mech;
+	case CLI_OPT_TLS_CA_FILE: return &c->conn.tls_ca_file;
+	case CLI_OPT_TLS_CERT_KEY_FILE: return &c->conn.tls_cert_key_file;
+	case CLI_OPT_READ_PREFERENCE: return &c->conn.read_preference;
+	case CLI_OPT_CONFIG: return &c->config;
 	default: return NULL;
 	}
+}
+
+/* What the connection options read or were given, kept for the whole run
+ * (static: no tool has to free them). */
+static struct conn_config config_file;
+static char *uri_file_text, *password_copy, *tls_password_copy, *prompted;
+
+/*
+ * A password given on the command line: keep a copy and overwrite the
+ * argument in place, so that ps(1) and /proc/PID/cmdline, which show the
+ * memory of argv, no longer show it.  An empty one stays empty (asked for
+ * on the terminal later).
+ */
+static const char *
+take_secret(const char *arg, char **copy)
+{
+	bson_free(*copy);
+	*copy = bson_strdup(arg);
+	diag_add_secret(*copy);
+	memset((char *)arg, 'x', strlen(arg));
+	return *copy;
+}
+
+/* The connection options that are not a plain string. */
+static int
+conn_option(struct cli_common *c, int opt, const char *arg)
+{
+	if (opt == 'p')
+		c->conn.password = take_secret(arg, &password_copy);
+	else if (opt == CLI_OPT_TLS_CERT_KEY_PASSWORD)
+		c->conn.tls_cert_key_password = take_secret(arg, &tls_password_copy);
+	else if (opt == CLI_OPT_TLS)
+		c->conn.tls = true;
+	else if (opt == CLI_OPT_TLS_INSECURE)
+		c->conn.tls_insecure = true;
+	return 1;
 }
 
 int
@@ -147,6 +195,11 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	case CLI_OPT_PROGRESS:
 		c->progress = true;
 		return 1;
+	case 'p':
+	case CLI_OPT_TLS_CERT_KEY_PASSWORD:
+	case CLI_OPT_TLS:
+	case CLI_OPT_TLS_INSECURE:
+		return conn_option(c, opt, arg);
 	case CLI_OPT_NS_INCLUDE:
 	case CLI_OPT_NS_EXCLUDE:
 	case CLI_OPT_EXCLUDE_COLLECTION:
@@ -211,6 +264,92 @@ cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, b
 			*ns_out = bson_strdup_printf("%s.%s", c->db, c->collection);
 	}
 	return true;
+}
+
+/* Read a line from the terminal without echo: an empty --password, as
+ * mongo-tools asks for it.  The prompt goes to the terminal itself, not
+ * stderr, which may be a log.  64 without a terminal. */
+static char *
+prompt_password(bson_error_t *err)
+{
+	struct termios saved, quiet;
+	char buf[1024], ch;
+	size_t n = 0;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 || tcgetattr(fd, &saved) != 0) {
+		mp_error_set(err, MP_EX_USAGE, "--password is empty and there is no terminal to ask for it on");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	dprintf(fd, "%s: password: ", diag_progname());
+	tcsetattr(fd, TCSANOW, &quiet); /* keep what was typed ahead */
+	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
+		if (n + 1 < sizeof buf)
+			buf[n++] = ch;
+	buf[n] = '\0';
+	tcsetattr(fd, TCSANOW, &saved);
+	dprintf(fd, "\n");
+	close(fd);
+	if (n == 0) {
+		mp_error_set(err, MP_EX_USAGE, "no password given at the prompt");
+		return NULL;
+	}
+	diag_add_secret(buf);
+	prompted = bson_strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return prompted;
+}
+
+/* --config FILE: its values stand in for the options not given. */
+static bool
+apply_config_file(struct cli_common *c, bson_error_t *err)
+{
+	if (c->config == NULL)
+		return true;
+	conn_config_clear(&config_file);
+	if (!conn_config_read(c->config, &config_file, err))
+		return false;
+	if (!c->uri && !c->uri_file && config_file.uri)
+		c->uri = config_file.uri;
+	if (!c->conn.password && config_file.password)
+		c->conn.password = config_file.password;
+	if (!c->conn.tls_cert_key_password && config_file.tls_cert_key_password)
+		c->conn.tls_cert_key_password = config_file.tls_cert_key_password;
+	return true;
+}
+
+bool
+cli_common_connection(struct cli_common *c, bson_error_t *err)
+{
+	mongoc_uri_t *u;
+
+	if (c->uri != NULL && c->uri_file != NULL) {
+		mp_error_set(err, MP_EX_USAGE, "--uri and --uri-file are mutually exclusive");
+		return false;
+	}
+	if (!apply_config_file(c, err))
+		return false;
+	if (c->uri_file != NULL && uri_file_text == NULL && (uri_file_text = conn_read_uri_file(c->uri_file, err)) == NULL)
+		return false;
+	c->conn.uri = c->uri_file ? uri_file_text : c->uri;
+	if (c->conn.password && *c->conn.password == '\0' && (c->conn.password = prompt_password(err)) == NULL)
+		return false;
+	if (!conn_flags_given(&c->conn))
+		return true; /* $MONGODB_URI or the default, when the tool connects */
+	if ((u = conn_resolve(&c->conn, NULL, err)) == NULL)
+		return false;
+	mongoc_uri_destroy(u);
+	return true;
+}
+
+mongoc_uri_t *
+cli_common_uri(const struct cli_common *c, bson_error_t *err)
+{
+	return conn_resolve(&c->conn, NULL, err);
 }
 
 int

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <bson/bson.h>
 
+#include "conn.h"
 #include "docstream.h"
 
 enum cli_opt {
@@ -37,11 +38,24 @@ enum cli_opt {
 	CLI_OPT_CONNECT_TIMEOUT,
 	CLI_OPT_NS_FROM,
 	CLI_OPT_NS_TO,
+	CLI_OPT_HOST, /* mongo-tools' connection flags (struct conn_flags) */
+	CLI_OPT_PORT,
+	CLI_OPT_AUTH_DB,
+	CLI_OPT_AUTH_MECH,
+	CLI_OPT_TLS,
+	CLI_OPT_TLS_CA_FILE,
+	CLI_OPT_TLS_CERT_KEY_FILE,
+	CLI_OPT_TLS_CERT_KEY_PASSWORD,
+	CLI_OPT_TLS_INSECURE,
+	CLI_OPT_READ_PREFERENCE,
+	CLI_OPT_CONFIG,
 	CLI_OPT_TOOL_BASE = 1100, /* tools number their own long options from here */
 };
 
 struct cli_common {
 	const char *uri, *uri_file;
+	struct conn_flags conn; /* -u, -p, --host, ... (its uri: set by cli_common_connection) */
+	const char *config;     /* --config FILE */
 	const char *ns, *db, *collection; /* --ns, or --db [--collection] */
 	enum docstream_format format;       /* output; default BSON */
 	enum docstream_format input_format; /* default: detect */
@@ -68,6 +82,20 @@ void cli_runtime_end(void);
 /* Handle one getopt result: 1 if it was a common option, 0 if not (the tool
  * handles it), -1 for a bad value (err says which, exit status 64). */
 int cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err);
+
+/*
+ * After parsing, for a tool that takes --uri: read --uri-file and --config
+ * (refused when group or others may read or write it: 66), ask for an empty
+ * --password on the terminal, and put the URI text in c->conn.uri.  Then,
+ * if anything about the connection was given, check it now (conn_resolve)
+ * so that a contradiction is a usage error before any work.  False with err
+ * (64 misuse, 65 a bad config line, 66 a file that cannot be read).
+ */
+bool cli_common_connection(struct cli_common *c, bson_error_t *err);
+
+/* The connection of a tool that takes --uri (conn_resolve of c->conn):
+ * mongoc_uri_destroy() it; NULL with err. */
+mongoc_uri_t *cli_common_uri(const struct cli_common *c, bson_error_t *err);
 
 /*
  * After parsing: fold --db/--collection into a namespace ("db.coll" in

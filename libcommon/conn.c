@@ -11,8 +11,8 @@
 #include "exitcode.h"
 #include "nsmap.h"
 
-static char *
-read_uri_file(const char *path, bson_error_t *err)
+char *
+conn_read_uri_file(const char *path, bson_error_t *err)
 {
 	char buf[8192];
 	size_t n;
@@ -76,7 +76,7 @@ conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bso
 	if (uri_opt != NULL)
 		uri = bson_strdup(uri_opt);
 	else if (uri_file != NULL)
-		uri = read_uri_file(uri_file, err);
+		uri = conn_read_uri_file(uri_file, err);
 	else if (from_env != NULL && *from_env != '\0')
 		uri = bson_strdup(from_env);
 	else
@@ -86,6 +86,278 @@ conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bso
 	checked = conn_check_uri(uri, err);
 	bson_free(uri);
 	return checked;
+}
+
+/* ---- mongo-tools' connection flags ---- */
+
+bool
+conn_flags_given(const struct conn_flags *f)
+{
+	return f->uri || f->host || f->port || f->username || f->password || f->auth_db || f->auth_mech ||
+	       f->tls || f->tls_insecure || f->tls_ca_file || f->tls_cert_key_file || f->tls_cert_key_password ||
+	       f->read_preference;
+}
+
+static bool
+all_of(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(set, s[i]) || s[i] == '\0')
+			return false;
+	return n > 0;
+}
+
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+
+/* One host of --host, "name", "name:port", "[v6]" or "[v6]:port", into s
+ * with --port where it names none.  Only these characters reach the URI
+ * text, so nothing in a host can be read as a user, a path or an option. */
+static bool
+append_host(bson_string_t *s, const char *h, size_t n, const char *port, bson_error_t *err)
+{
+	const char *end = h + n, *colon;
+	size_t name_len;
+
+	if (n > 0 && h[0] == '[') {
+		const char *close = memchr(h, ']', n);
+
+		if (!close || !all_of(h + 1, (size_t)(close - h - 1), "0123456789abcdefABCDEF:."))
+			goto bad;
+		name_len = (size_t)(close + 1 - h);
+		colon = close + 1 < end ? close + 1 : NULL;
+		if (colon && *colon != ':')
+			goto bad;
+	} else {
+		colon = memchr(h, ':', n);
+		name_len = colon ? (size_t)(colon - h) : n;
+		if (!all_of(h, name_len, NAME_CHARS))
+			goto bad;
+	}
+	if (colon) {
+		size_t plen = (size_t)(end - colon - 1);
+
+		if (plen > 5 || !all_of(colon + 1, plen, "0123456789") || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+			goto bad;
+		if (port && (strlen(port) != plen || strncmp(port, colon + 1, plen) != 0)) {
+			mp_error_set(err, MP_EX_USAGE, "--port %s contradicts --host %.*s", port, (int)n, h);
+			return false;
+		}
+	}
+	bson_string_append_printf(s, "%s%.*s", s->len ? "," : "", (int)(colon ? n : name_len), h);
+	if (!colon && port)
+		bson_string_append_printf(s, ":%s", port);
+	return true;
+bad:
+	mp_error_set(err, MP_EX_USAGE, "--host takes host, host:port, h1:p1,h2:p2 or set/h1,h2, not '%.*s'", (int)n, h);
+	return false;
+}
+
+bool
+conn_parse_hosts(const char *host, const char *port, char **list, char **replset, bson_error_t *err)
+{
+	const char *slash, *p;
+	bson_string_t *s = bson_string_new(NULL);
+	int64_t v;
+
+	*list = *replset = NULL;
+	if (port && (strlen(port) > 5 || !all_of(port, strlen(port), "0123456789") || (v = atoll(port)) < 1 ||
+	    v > 65535)) {
+		mp_error_set(err, MP_EX_USAGE, "--port takes 1 to 65535, not '%s'", port);
+		goto fail;
+	}
+	host = host ? host : "localhost";
+	if ((slash = strchr(host, '/')) != NULL) {
+		if (!all_of(host, (size_t)(slash - host), NAME_CHARS)) {
+			mp_error_set(err, MP_EX_USAGE, "--host: bad replica set name in '%s'", host);
+			goto fail;
+		}
+		*replset = bson_strndup(host, (size_t)(slash - host));
+		host = slash + 1;
+	}
+	for (p = host;; p += strcspn(p, ",") + 1) {
+		if (!append_host(s, p, strcspn(p, ","), port, err))
+			goto fail;
+		if (p[strcspn(p, ",")] == '\0')
+			break;
+	}
+	*list = bson_string_free(s, false);
+	return true;
+fail:
+	bson_string_free(s, true);
+	bson_free(*replset);
+	*replset = NULL;
+	return false;
+}
+
+/* The URI text the flags start from (see conn_resolve). */
+static char *
+base_uri(const struct conn_flags *f, const char *env, bson_error_t *err)
+{
+	const char *from_env = getenv(env ? env : "MONGODB_URI");
+	char *list, *rs, *uri;
+
+	if (f->uri && (f->host || f->port)) {
+		mp_error_set(err, MP_EX_USAGE, "--%s contradicts the connection string, which names its hosts",
+			f->host ? "host" : "port");
+		return NULL;
+	}
+	if (f->uri)
+		return bson_strdup(f->uri);
+	if (!f->host && !f->port)
+		return bson_strdup(from_env && *from_env ? from_env : CONN_DEFAULT_URI);
+	if (!conn_parse_hosts(f->host, f->port, &list, &rs, err))
+		return NULL;
+	uri = bson_strdup_printf("mongodb://%s/%s%s", list, rs ? "?replicaSet=" : "", rs ? rs : "");
+	bson_free(list);
+	bson_free(rs);
+	return uri;
+}
+
+/* Set a text field the URI may already hold: the same is fine, another
+ * value is a contradiction (64). */
+static bool
+same_or_set(const char *flag, const char *have, const char *want, bool secret, bson_error_t *err)
+{
+	if (have == NULL || strcmp(have, want) == 0)
+		return true;
+	if (secret)
+		mp_error_set(err, MP_EX_USAGE, "%s contradicts the password of the connection string", flag);
+	else
+		mp_error_set(err, MP_EX_USAGE, "%s '%s' contradicts '%s' in the connection string", flag, want, have);
+	return false;
+}
+
+static const char *
+credential(const mongoc_uri_t *u, const char *key)
+{
+	bson_iter_t it;
+
+	if (bson_iter_init_find_case(&it, mongoc_uri_get_credentials(u), key) && BSON_ITER_HOLDS_UTF8(&it))
+		return bson_iter_utf8(&it, NULL);
+	return NULL;
+}
+
+static bool
+apply_auth(mongoc_uri_t *u, const struct conn_flags *f, bson_error_t *err)
+{
+	if (f->username) {
+		if (!same_or_set("--username", mongoc_uri_get_username(u), f->username, false, err))
+			return false;
+		mongoc_uri_set_username(u, f->username);
+	}
+	if (f->password) {
+		if (!same_or_set("--password", mongoc_uri_get_password(u), f->password, true, err))
+			return false;
+		if (mongoc_uri_get_username(u) == NULL) {
+			mp_error_set(err, MP_EX_USAGE, "--password needs a user name (--username, or in the URI)");
+			return false;
+		}
+		mongoc_uri_set_password(u, f->password);
+	}
+	if (f->auth_db) {
+		if (!same_or_set("--authentication-database", credential(u, MONGOC_URI_AUTHSOURCE), f->auth_db, false, err))
+			return false;
+		mongoc_uri_set_auth_source(u, f->auth_db);
+	}
+	if (f->auth_mech) {
+		if (strcmp(f->auth_mech, "SCRAM-SHA-1") != 0 && strcmp(f->auth_mech, "SCRAM-SHA-256") != 0 &&
+		    strcmp(f->auth_mech, "MONGODB-X509") != 0 && strcmp(f->auth_mech, "PLAIN") != 0) {
+			mp_error_set(err, MP_EX_USAGE, "--authentication-mechanism takes SCRAM-SHA-1, SCRAM-SHA-256, "
+				"MONGODB-X509 or PLAIN, not '%s'", f->auth_mech);
+			return false;
+		}
+		if (!same_or_set("--authentication-mechanism", mongoc_uri_get_auth_mechanism(u), f->auth_mech, false, err))
+			return false;
+		mongoc_uri_set_auth_mechanism(u, f->auth_mech);
+	}
+	return true;
+}
+
+/* A boolean URI option a flag turns on: false in the URI contradicts it. */
+static bool
+turn_on(mongoc_uri_t *u, const char *flag, const char *opt, bson_error_t *err)
+{
+	if (mongoc_uri_has_option(u, opt) && !mongoc_uri_get_option_as_bool(u, opt, true)) {
+		mp_error_set(err, MP_EX_USAGE, "%s contradicts %s=false in the connection string", flag, opt);
+		return false;
+	}
+	mongoc_uri_set_option_as_bool(u, opt, true);
+	return true;
+}
+
+static bool
+set_text_option(mongoc_uri_t *u, const char *flag, const char *opt, const char *v, bool secret, bson_error_t *err)
+{
+	if (v == NULL)
+		return true;
+	if (!same_or_set(flag, mongoc_uri_get_option_as_utf8(u, opt, NULL), v, secret, err))
+		return false;
+	mongoc_uri_set_option_as_utf8(u, opt, v);
+	return true;
+}
+
+static bool
+apply_tls(mongoc_uri_t *u, const struct conn_flags *f, bson_error_t *err)
+{
+	return (!f->tls || turn_on(u, "--tls", MONGOC_URI_TLS, err)) &&
+	       (!f->tls_insecure || turn_on(u, "--tls-insecure", MONGOC_URI_TLSINSECURE, err)) &&
+	       set_text_option(u, "--tls-ca-file", MONGOC_URI_TLSCAFILE, f->tls_ca_file, false, err) &&
+	       set_text_option(u, "--tls-certificate-key-file", MONGOC_URI_TLSCERTIFICATEKEYFILE,
+		       f->tls_cert_key_file, false, err) &&
+	       set_text_option(u, "--tls-certificate-key-file-password", MONGOC_URI_TLSCERTIFICATEKEYFILEPASSWORD,
+		       f->tls_cert_key_password, true, err);
+}
+
+static const char *const read_modes[] = {"primary", "primaryPreferred", "secondary", "secondaryPreferred",
+	"nearest"};
+static const mongoc_read_mode_t read_mode_values[] = {MONGOC_READ_PRIMARY, MONGOC_READ_PRIMARY_PREFERRED,
+	MONGOC_READ_SECONDARY, MONGOC_READ_SECONDARY_PREFERRED, MONGOC_READ_NEAREST};
+
+static bool
+apply_read_preference(mongoc_uri_t *u, const char *mode, bson_error_t *err)
+{
+	const char *have = mongoc_uri_get_option_as_utf8(u, MONGOC_URI_READPREFERENCE, NULL);
+	mongoc_read_prefs_t *rp;
+
+	for (size_t i = 0; mode && i < sizeof read_modes / sizeof read_modes[0]; i++) {
+		if (strcmp(mode, read_modes[i]) != 0)
+			continue;
+		if (have && strcasecmp(have, mode) != 0) {
+			mp_error_set(err, MP_EX_USAGE, "--read-preference '%s' contradicts '%s' in the connection string",
+				mode, have);
+			return false;
+		}
+		rp = mongoc_read_prefs_copy(mongoc_uri_get_read_prefs_t(u));
+		mongoc_read_prefs_set_mode(rp, read_mode_values[i]);
+		mongoc_uri_set_read_prefs_t(u, rp);
+		mongoc_read_prefs_destroy(rp);
+		return true;
+	}
+	if (mode)
+		mp_error_set(err, MP_EX_USAGE, "--read-preference takes primary, primaryPreferred, secondary, "
+			"secondaryPreferred or nearest, not '%s'", mode);
+	return mode == NULL;
+}
+
+mongoc_uri_t *
+conn_resolve(const struct conn_flags *f, const char *env, bson_error_t *err)
+{
+	char *text = base_uri(f, env, err);
+	char *checked = text ? conn_check_uri(text, err) : NULL;
+	mongoc_uri_t *u = checked ? mongoc_uri_new_with_error(checked, NULL) : NULL;
+
+	bson_free(text);
+	bson_free(checked);
+	if (u == NULL)
+		return NULL;
+	diag_add_secret(f->password);
+	diag_add_secret(f->tls_cert_key_password);
+	diag_add_secret(mongoc_uri_get_option_as_utf8(u, MONGOC_URI_TLSCERTIFICATEKEYFILEPASSWORD, NULL));
+	if (!apply_auth(u, f, err) || !apply_tls(u, f, err) || !apply_read_preference(u, f->read_preference, err)) {
+		mongoc_uri_destroy(u);
+		return NULL;
+	}
+	return u;
 }
 
 static int32_t socket_timeout_ms = CONN_SOCKET_TIMEOUT_MS, connect_timeout_ms = CONN_CONNECT_TIMEOUT_MS;
@@ -125,25 +397,38 @@ tls_files_readable(const mongoc_uri_t *u, bson_error_t *err)
 	return true;
 }
 
-static mongoc_uri_t *
-make_uri(const char *uri, const char *tool, bson_error_t *err)
+/* Where the tool connects, and as whom, for -v: never a password. */
+static void
+log_target(const mongoc_uri_t *u)
 {
-	bson_error_t uerr;
-	mongoc_uri_t *u = mongoc_uri_new_with_error(uri, &uerr);
+	bson_string_t *s = bson_string_new(NULL);
+
+	for (const mongoc_host_list_t *h = mongoc_uri_get_hosts(u); h; h = h->next)
+		bson_string_append_printf(s, "%s%s", s->len ? "," : "", h->host_and_port);
+	if (s->len == 0 && mongoc_uri_get_srv_hostname(u))
+		bson_string_append(s, mongoc_uri_get_srv_hostname(u));
+	if (mongoc_uri_get_username(u))
+		bson_string_append_printf(s, " as %s (authSource %s%s%s)", mongoc_uri_get_username(u),
+			mongoc_uri_get_auth_source(u), mongoc_uri_get_auth_mechanism(u) ? ", " : "",
+			mongoc_uri_get_auth_mechanism(u) ? mongoc_uri_get_auth_mechanism(u) : "");
+	if (mongoc_uri_get_tls(u))
+		bson_string_append(s, " with TLS");
+	diag_info("connecting to %s", s->str);
+	bson_string_free(s, true);
+}
+
+/* A copy of `base` with the suite's settings, after checking what it
+ * names can be used. */
+static mongoc_uri_t *
+make_uri_from(const mongoc_uri_t *base, const char *tool, bson_error_t *err)
+{
+	mongoc_uri_t *u;
 	char appname[128];
 
-	if (u == NULL) {
-		char *shown = conn_redact(uri);
-
-		mp_error_set(err, MP_EX_USAGE, "invalid connection string %s: %s", shown, uerr.message);
-		bson_free(shown);
+	diag_add_secret(mongoc_uri_get_password(base));
+	if (!tls_files_readable(base, err))
 		return NULL;
-	}
-	diag_add_secret(mongoc_uri_get_password(u));
-	if (!tls_files_readable(u, err)) {
-		mongoc_uri_destroy(u);
-		return NULL;
-	}
+	u = mongoc_uri_copy(base);
 	default_option(u, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
 	default_option(u, MONGOC_URI_CONNECTTIMEOUTMS, connect_timeout_ms);
 	default_option(u, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, connect_timeout_ms);
@@ -151,13 +436,59 @@ make_uri(const char *uri, const char *tool, bson_error_t *err)
 		snprintf(appname, sizeof appname, "mongo-pipes/%s", tool);
 		mongoc_uri_set_appname(u, appname);
 	}
+	log_target(u);
 	return u;
 }
+
+static mongoc_uri_t *
+make_uri(const char *uri, const char *tool, bson_error_t *err)
+{
+	bson_error_t uerr;
+	mongoc_uri_t *parsed = mongoc_uri_new_with_error(uri, &uerr), *u;
+
+	if (parsed == NULL) {
+		char *shown = conn_redact(uri);
+
+		mp_error_set(err, MP_EX_USAGE, "invalid connection string %s: %s", shown, uerr.message);
+		bson_free(shown);
+		return NULL;
+	}
+	u = make_uri_from(parsed, tool, err);
+	mongoc_uri_destroy(parsed);
+	return u;
+}
+
+static mongoc_client_t *client_new(mongoc_uri_t *u, bson_error_t *err);
+static mongoc_client_pool_t *pool_new(mongoc_uri_t *u, bson_error_t *err);
 
 mongoc_client_t *
 conn_client_new(const char *uri, const char *tool, bson_error_t *err)
 {
-	mongoc_uri_t *u = make_uri(uri, tool, err);
+	return client_new(make_uri(uri, tool, err), err);
+}
+
+mongoc_client_t *
+conn_client_new_uri(const mongoc_uri_t *uri, const char *tool, bson_error_t *err)
+{
+	return client_new(make_uri_from(uri, tool, err), err);
+}
+
+mongoc_client_pool_t *
+conn_pool_new(const char *uri, const char *tool, bson_error_t *err)
+{
+	return pool_new(make_uri(uri, tool, err), err);
+}
+
+mongoc_client_pool_t *
+conn_pool_new_uri(const mongoc_uri_t *uri, const char *tool, bson_error_t *err)
+{
+	return pool_new(make_uri_from(uri, tool, err), err);
+}
+
+/* A client of u, which it destroys (NULL: err is set already). */
+static mongoc_client_t *
+client_new(mongoc_uri_t *u, bson_error_t *err)
+{
 	mongoc_client_t *c;
 	bson_error_t cerr;
 
@@ -179,10 +510,10 @@ conn_client_new(const char *uri, const char *tool, bson_error_t *err)
 	return c;
 }
 
-mongoc_client_pool_t *
-conn_pool_new(const char *uri, const char *tool, bson_error_t *err)
+/* A pool of u, which it destroys (NULL: err is set already). */
+static mongoc_client_pool_t *
+pool_new(mongoc_uri_t *u, bson_error_t *err)
 {
-	mongoc_uri_t *u = make_uri(uri, tool, err);
 	mongoc_client_pool_t *p;
 	bson_error_t perr;
 

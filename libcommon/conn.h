@@ -1,8 +1,10 @@
 /*
  * conn.h: where a tool's server is and how to reach it.  The URI comes from
  * --uri, else --uri-file (so a password stays out of ps(1)), else
- * $MONGODB_URI, else mongodb://localhost:27017.  Its password is registered
- * with diag so that no line the suite prints shows it.
+ * $MONGODB_URI, else mongodb://localhost:27017; mongo-tools' connection
+ * flags (--host, --username, --tls, ...) add to it (struct conn_flags).  Its
+ * passwords are registered with diag so that no line the suite prints shows
+ * them.
  */
 #ifndef MP_CONN_H
 #define MP_CONN_H
@@ -21,6 +23,70 @@
  */
 char *conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env,
 	bson_error_t *err);
+
+/*
+ * mongo-tools' connection flags, as given (NULL or false: not given), and
+ * the URI text they add to (--uri, or what --uri-file or --config held).
+ */
+struct conn_flags {
+	const char *uri;
+	const char *host, *port; /* "h", "h:p", "h1:p1,h2:p2", "rs/h1,h2"; "27017" */
+	const char *username, *password, *auth_db, *auth_mech;
+	bool tls, tls_insecure;
+	const char *tls_ca_file, *tls_cert_key_file, *tls_cert_key_password;
+	const char *read_preference;
+};
+
+/* True when any field of f is given. */
+bool conn_flags_given(const struct conn_flags *f);
+
+/*
+ * The connection f describes, in one place: f->uri, else a URI of
+ * --host/--port (these name the server, so $MONGODB_URI does not apply),
+ * else $`env` (NULL: "MONGODB_URI"), else mongodb://localhost:27017; then
+ * each flag set with the mongoc_uri_t setters, so that a user name or
+ * password needs no escaping.  A flag the URI already says the same is
+ * harmless; one that contradicts it (--host with a URI, another user, tls
+ * off in the URI) is refused (64), as is a malformed URI (its password not
+ * shown).  Passwords are registered as secrets.  Returns a URI to
+ * mongoc_uri_destroy(), or NULL with err.
+ */
+mongoc_uri_t *conn_resolve(const struct conn_flags *f, const char *env, bson_error_t *err);
+
+/*
+ * --host and --port as a host list for a URI ("h1:p1,h2:27017") and the
+ * replica set name of the "rs/h1,h2" form (NULL without one).  A host is a
+ * name, an IPv4 address or an [IPv6] address, each with an optional port;
+ * --port (NULL: none) goes to the hosts that name none, and contradicts one
+ * that names another (64).  Either may be NULL (localhost, 27017).  Free
+ * both with bson_free.
+ */
+bool conn_parse_hosts(const char *host, const char *port, char **list, char **replset, bson_error_t *err);
+
+/*
+ * A --config FILE as mongo-tools reads it: YAML of one `key: value` a line,
+ * the value plain or quoted ('...' or "..."), `#` comments; the keys uri,
+ * password and tlsCertificateKeyFilePassword (sslPEMKeyPassword, its old
+ * name).  Fields not in the file stay NULL; free them with
+ * conn_config_clear().  Every password is registered as a secret.
+ */
+struct conn_config {
+	char *uri, *password, *tls_cert_key_password;
+};
+
+/* Parse the text of `path`: false with err (65) naming the line that is not
+ * `key: value` of a known key, or repeats one. */
+bool conn_config_parse(const char *text, const char *path, struct conn_config *out, bson_error_t *err);
+
+/* Read and parse `path`: false with err, 66 naming it when it cannot be
+ * read, or when group or others may read or write it (as ssh refuses a key
+ * file: a password file anyone can read is no secret). */
+bool conn_config_read(const char *path, struct conn_config *out, bson_error_t *err);
+void conn_config_clear(struct conn_config *c);
+
+/* The text of a --uri-file (- is standard input), trailing blanks removed:
+ * bson_free() it; NULL with err (66 unreadable, 64 empty). */
+char *conn_read_uri_file(const char *path, bson_error_t *err);
 
 /*
  * A connection string given explicitly, with no fallback (a two-sided tool's
@@ -58,6 +124,10 @@ mongoc_client_t *conn_client_new(const char *uri, const char *tool, bson_error_t
 
 /* A thread-safe pool for --workers/--parallel, same settings. */
 mongoc_client_pool_t *conn_pool_new(const char *uri, const char *tool, bson_error_t *err);
+
+/* The same from a parsed URI (conn_resolve), which stays the caller's. */
+mongoc_client_t *conn_client_new_uri(const mongoc_uri_t *uri, const char *tool, bson_error_t *err);
+mongoc_client_pool_t *conn_pool_new_uri(const mongoc_uri_t *uri, const char *tool, bson_error_t *err);
 
 /* Run {ping: 1}: true when the deployment answers (else 69 in err). */
 bool conn_ping(mongoc_client_t *client, bson_error_t *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "conn.h"
 #include "diag.h"
 #include "exitcode.h"
 #include "nsmap.h"
@@ -24,6 +25,33 @@ struct common_opt {
 static const struct common_opt commons[] = {
 	{OPT_COMMON_URI, {"uri", required_argument, NULL, CLI_OPT_URI}, "--uri URI"},
 	{OPT_COMMON_URI, {"uri-file", required_argument, NULL, CLI_OPT_URI_FILE}, "--uri-file FILE"},
+	{OPT_COMMON_URI, {"host", required_argument, NULL, CLI_OPT_HOST}, "--host HOST[:PORT][,...]"},
+	{OPT_COMMON_URI, {"port", required_argument, NULL, CLI_OPT_PORT}, "--port PORT"},
+	{OPT_COMMON_URI, {"username", required_argument, NULL, 'u'}, "-u|--username USER"},
+	{OPT_COMMON_URI, {"password", required_argument, NULL, 'p'}, "-p|--password PASSWORD"},
+	{OPT_COMMON_URI, {"authentication-database", required_argument, NULL, CLI_OPT_AUTH_DB},
+		"--authentication-database|--authenticationDatabase DB"},
+	{OPT_COMMON_URI, {"authenticationDatabase", required_argument, NULL, CLI_OPT_AUTH_DB}, NULL},
+	{OPT_COMMON_URI, {"authentication-mechanism", required_argument, NULL, CLI_OPT_AUTH_MECH},
+		"--authentication-mechanism|--authenticationMechanism MECH"},
+	{OPT_COMMON_URI, {"authenticationMechanism", required_argument, NULL, CLI_OPT_AUTH_MECH}, NULL},
+	{OPT_COMMON_URI, {"tls", no_argument, NULL, CLI_OPT_TLS}, "--tls"},
+	{OPT_COMMON_URI, {"tls-ca-file", required_argument, NULL, CLI_OPT_TLS_CA_FILE}, "--tls-ca-file|--tlsCAFile FILE"},
+	{OPT_COMMON_URI, {"tlsCAFile", required_argument, NULL, CLI_OPT_TLS_CA_FILE}, NULL},
+	{OPT_COMMON_URI, {"tls-certificate-key-file", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_FILE},
+		"--tls-certificate-key-file|--tlsCertificateKeyFile FILE"},
+	{OPT_COMMON_URI, {"tlsCertificateKeyFile", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_FILE}, NULL},
+	/* both spellings together would pass 79 columns: one item each */
+	{OPT_COMMON_URI, {"tls-certificate-key-file-password", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_PASSWORD},
+		"--tls-certificate-key-file-password PASSWORD"},
+	{OPT_COMMON_URI, {"tlsCertificateKeyFilePassword", required_argument, NULL, CLI_OPT_TLS_CERT_KEY_PASSWORD},
+		"--tlsCertificateKeyFilePassword PASSWORD"},
+	{OPT_COMMON_URI, {"tls-insecure", no_argument, NULL, CLI_OPT_TLS_INSECURE}, "--tls-insecure|--tlsInsecure"},
+	{OPT_COMMON_URI, {"tlsInsecure", no_argument, NULL, CLI_OPT_TLS_INSECURE}, NULL},
+	{OPT_COMMON_URI, {"read-preference", required_argument, NULL, CLI_OPT_READ_PREFERENCE},
+		"--read-preference|--readPreference MODE"},
+	{OPT_COMMON_URI, {"readPreference", required_argument, NULL, CLI_OPT_READ_PREFERENCE}, NULL},
+	{OPT_COMMON_URI, {"config", required_argument, NULL, CLI_OPT_CONFIG}, "--config FILE"},
 	{OPT_COMMON_NS, {"ns", required_argument, NULL, CLI_OPT_NS}, "--ns DB.COLL"},
 	{OPT_COMMON_DB, {"db", required_argument, NULL, CLI_OPT_DB}, "--db DB"},
 	{OPT_COMMON_DB, {"collection", required_argument, NULL, CLI_OPT_COLLECTION}, "--collection C"},
@@ -143,10 +171,15 @@ opt_usage(const struct opt_tool *t, FILE *f, bool verbose)
 			help_item(&h, buf);
 		}
 	}
+	if (t->common & OPT_COMMON_URI)
+		help_section(&h, "Connect");
+	for (size_t i = 0; i < NCOMMONS; i++) /* an alias has no help: its line names it */
+		if ((t->common & commons[i].mask & OPT_COMMON_URI) && commons[i].help != NULL)
+			help_item(&h, commons[i].help);
 	help_section(&h, "Common");
 	for (size_t i = 0; i < NCOMMONS; i++)
-		if ((commons[i].mask == 0 || (t->common & commons[i].mask)) && commons[i].help != NULL)
-			help_item(&h, commons[i].help); /* an alias has none: its line names it */
+		if ((commons[i].mask == 0 || (t->common & commons[i].mask & ~OPT_COMMON_URI)) && commons[i].help != NULL)
+			help_item(&h, commons[i].help);
 	fprintf(f, "\n\n%s\n", t->exits);
 }
 
@@ -264,6 +297,9 @@ count_rows(const struct opt *opts)
 	return n;
 }
 
+static int after_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out,
+	char **db_out);
+
 int
 opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out, char **db_out)
 {
@@ -274,6 +310,10 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 	bson_error_t err;
 
 	*ns_out = *db_out = NULL;
+	if (t->common & OPT_COMMON_URI) {
+		bson_strncpy(shorts + ns, "u:p:", sizeof shorts - ns); /* mongo-tools' -u USER -p PASSWORD */
+		ns = strlen(shorts);
+	}
 	for (size_t i = 0; i < NCOMMONS; i++)
 		if (commons[i].mask == 0 || (t->common & commons[i].mask))
 			lo[n++] = commons[i].o;
@@ -324,8 +364,16 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 			rc = opt_misuse(t, "%s", err.message);
 	}
 	bson_free(lo);
-	if (rc >= 0)
-		return rc;
+	return rc >= 0 ? rc : after_parse(t, c, argc, argv, ns_out, db_out);
+}
+
+/* What opt_parse does once every option is read: --help, --version, the
+ * operands, the namespace, the connection. */
+static int
+after_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv, char **ns_out, char **db_out)
+{
+	bson_error_t err;
+
 	if (c->help) {
 		opt_usage(t, stdout, c->verbosity > DIAG_WARN);
 		return MP_EX_OK;
@@ -336,6 +384,28 @@ opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **argv,
 		return opt_misuse(t, "unexpected argument '%s'", argv[optind]);
 	if (!cli_common_namespace(c, ns_out, db_out, &err) || !ns_rename_check(&err))
 		return opt_misuse(t, "%s", err.message);
+	if ((t->common & OPT_COMMON_URI) && !cli_common_connection(c, &err)) {
+		bson_free(*ns_out);
+		bson_free(*db_out);
+		*ns_out = *db_out = NULL;
+		return err.code == MP_EX_USAGE ? opt_misuse(t, "%s", err.message) : diag_exit(&err, NULL);
+	}
+	return -1;
+}
+
+int
+opt_uri_file(const struct opt_tool *t, const char *side, const char **plain, const char *file, char **owned)
+{
+	bson_error_t err;
+
+	*owned = NULL;
+	if (file == NULL)
+		return -1;
+	if (*plain != NULL)
+		return opt_misuse(t, "--%s and --%s-uri-file are mutually exclusive", side, side);
+	if ((*owned = conn_read_uri_file(file, &err)) == NULL)
+		return err.code == MP_EX_USAGE ? opt_misuse(t, "%s", err.message) : diag_exit(&err, NULL);
+	*plain = *owned;
 	return -1;
 }
 

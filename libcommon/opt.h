@@ -93,6 +93,15 @@ int opt_parse(const struct opt_tool *t, struct cli_common *c, int argc, char **a
  * can be saved, else the reason printed and 73 (checkpoint_writable). */
 int opt_check_writable(const char *path);
 
+/*
+ * A two-sided tool's --source-uri-file/--target-uri-file: the URI read from
+ * `file` (NULL: none given) goes to *plain, the --source/--target it stands
+ * for, and to *owned to bson_free() at the end.  Returns -1 when all is
+ * well, 64 when both forms are given (`side` names them), 66 for a file
+ * that cannot be read.
+ */
+int opt_uri_file(const struct opt_tool *t, const char *side, const char **plain, const char *file, char **owned);
+
 /* Print "<prog>: <reason>" and the usage to stderr; return 64. */
 int opt_misuse(const struct opt_tool *t, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
 

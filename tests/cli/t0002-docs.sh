@@ -11,7 +11,7 @@ for page in "$TEST_ROOT"/man/*.1; do
 	'
 	if command -v "$tool" >/dev/null; then
 		test_expect_success "every option of $tool --help is in $tool(1)" '
-			'"$tool"' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >opts &&
+			'"$tool"' --help | grep -o -- "--[a-z][a-zA-Z-]*" | sort -u >opts &&
 			test -s opts &&
 			missing= &&
 			for o in $(cat opts); do
@@ -20,8 +20,8 @@ for page in "$TEST_ROOT"/man/*.1; do
 			{ [ -z "$missing" ] || { echo "not in the man page:$missing"; false; }; }
 		'
 		test_expect_success "every option $tool(1) describes is in $tool --help" '
-			'"$tool"' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >opts &&
-			grep "^\.It Fl" "'"$page"'" | grep -o "Fl -[a-z][a-z-]*" | sed "s/^Fl -/--/" | sort -u >described &&
+			'"$tool"' --help | grep -o -- "--[a-z][a-zA-Z-]*" | sort -u >opts &&
+			grep "^\.It Fl" "'"$page"'" | grep -o "Fl -[a-z][a-zA-Z-]*" | sed "s/^Fl -/--/" | sort -u >described &&
 			comm -13 opts described >extra &&
 			{ [ ! -s extra ] || { echo "not in --help: $(cat extra)"; false; }; }
 		'

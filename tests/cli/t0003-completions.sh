@@ -14,7 +14,7 @@ for tool in "$MP_BUILD"/bin/*; do
 	t=$(basename "$tool")
 	test_expect_success "$t: bash and zsh completion exist and offer every --help option" '
 		test -f "$COMP/bash/'$t'" && test -f "$COMP/zsh/_'$t'" &&
-		'$t' --help | grep -o -- "--[a-z][a-z-]*" | sort -u >opts &&
+		'$t' --help | grep -o -- "--[a-z][a-zA-Z-]*" | sort -u >opts &&
 		for o in $(cat opts); do
 			grep -qE -- "[\" ]$o[\" ]" "$COMP/bash/'$t'" && grep -q -- "'"'"'$o" "$COMP/zsh/_'$t'" ||
 				{ echo "missing $o"; exit 1; }

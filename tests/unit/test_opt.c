@@ -154,7 +154,9 @@ test_help(void)
 	has_str(text, "usage: tool --ns DB.COLL [options]\n       tool --dir DIR\n", "the synopsis, two lines");
 	has_str(text, "Writes:   --drop  --mode insert|upsert|merge  --batch-size N", "a section on one line");
 	has_str(text, "Safety:   --reject FILE  -o|--output FILE  --even N", "the next section");
-	has_str(text, "Common:   --uri URI  --uri-file FILE  --ns DB.COLL  --stats FILE  --stats-fd N", "the shared options of the mask");
+	has_str(text, "Connect:  --uri URI  --uri-file FILE  --host HOST[:PORT][,...]  --port PORT\n"
+		"          -u|--username USER  -p|--password PASSWORD\n", "the connection options under their own heading");
+	has_str(text, "Common:   --ns DB.COLL  --stats FILE  --stats-fd N", "the other shared options of the mask");
 	ok(strstr(text, "--gzip") == NULL && strstr(text, "--db") == NULL, "and only those");
 	has_str(text, "-h|--help", "help and version always");
 	has_str(text, "Exit: 0 done, 64 usage.", "the exit statuses last");

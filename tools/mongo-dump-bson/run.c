@@ -305,12 +305,14 @@ out:
 /* A pool (a connection per --parallel range and one more) and a client of
  * it, after a ping. */
 static bool
-connect_pool(struct run *run, char **uri, bson_error_t *err)
+connect_pool(struct run *run, bson_error_t *err)
 {
 	const struct opts *o = run->o;
+	mongoc_uri_t *uri = cli_common_uri(&o->c, err);
 
-	*uri = conn_resolve_uri(o->c.uri, o->c.uri_file, NULL, err);
-	if (*uri == NULL || (run->pool = conn_pool_new(*uri, TOOL, err)) == NULL)
+	run->pool = uri ? conn_pool_new_uri(uri, TOOL, err) : NULL;
+	mongoc_uri_destroy(uri);
+	if (run->pool == NULL)
 		return false;
 	/* each collection at once: a client, and one per --parallel range */
 	mongoc_client_pool_max_size(run->pool, (uint32_t)(o->collections * (o->parallel > 1 ? o->parallel + 1 : 2)));
@@ -406,7 +408,7 @@ int
 dump_run(const struct opts *o, const char *ns, const char *db)
 {
 	struct run run = {.o = o};
-	char *uri = NULL, **names = NULL;
+	char **names = NULL;
 	bson_error_t err;
 	int rc = MP_EX_SOFTWARE, n = 0;
 
@@ -418,7 +420,7 @@ dump_run(const struct opts *o, const char *ns, const char *db)
 		rc = transcode(o, ns, run.stats);
 		goto out;
 	}
-	if (!connect_pool(&run, &uri, &err)) {
+	if (!connect_pool(&run, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
@@ -453,6 +455,5 @@ out:
 		mongoc_client_pool_push(run.pool, run.client);
 	mongoc_client_pool_destroy(run.pool);
 	rc = stats_finish(run.stats, ns ? ns : db, rc);
-	bson_free(uri);
 	return rc;
 }

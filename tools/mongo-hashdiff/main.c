@@ -38,8 +38,10 @@ parse_partition(const char *arg, void *dest, bson_error_t *err)
 static const struct opt opts[] = {
 	OPT_SECTION("Sides"),
 	OPT_STRING("source", &o.source, "URI", "the source server"),
+	OPT_STRING("source-uri-file", &o.source_uri_file, "FILE", "the source server's URI, read from FILE"),
 	OPT_STRING("source-file", &o.source_file, "PATH", "a file as the source (- is standard input)"),
 	OPT_STRING("target", &o.target, "URI", "the target server"),
+	OPT_STRING("target-uri-file", &o.target_uri_file, "FILE", "the target server's URI, read from FILE"),
 	OPT_STRING("target-file", &o.target_file, "PATH", "a file as the target"),
 	OPT_STRING("target-ns", &o.target_ns, "DB.COLL", "the name on the target (with --db: its database)"),
 	OPT_SECTION("Equal"),
@@ -65,8 +67,8 @@ static const struct opt opts[] = {
 };
 
 static const struct opt_tool tool = {
-	"mongo-hashdiff --source URI|--source-file PATH\n"
-	"               --target URI|--target-file PATH\n"
+	"mongo-hashdiff --source URI|--source-uri-file FILE|--source-file PATH\n"
+	"               --target URI|--target-uri-file FILE|--target-file PATH\n"
 	"               [--ns DB.COLL [--target-ns DB.COLL] | --db DB] [options]",
 	"Compare two collections (or files); write one record per difference.",
 	"Exit: 0 equal, 1 differences, 64 usage, 65 bad input, 66 no such input or\n"
@@ -88,8 +90,8 @@ check_options(const char *ns, const char *db)
 
 	if ((!o.source && !o.source_file) || (!o.target && !o.target_file) || (o.source && o.source_file) ||
 	    (o.target && o.target_file))
-		return opt_misuse(&tool,
-			"give one source (--source or --source-file) and one target (--target or --target-file)");
+		return opt_misuse(&tool, "give one source (--source, --source-uri-file or --source-file) "
+					 "and one target (--target, --target-uri-file or --target-file)");
 	if ((o.source || o.target) && ns == NULL && db == NULL)
 		return opt_misuse(&tool, "say what to compare: --ns DB.COLL or --db DB");
 	if (ns == NULL && db && (o.source_file || o.target_file))
@@ -154,11 +156,15 @@ main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	o.hash = hashes[o.hash_algo];
-	if ((rc = check_options(ns, db)) < 0) {
+	if ((rc = opt_uri_file(&tool, "source", &o.source, o.source_uri_file, &o.source_text)) < 0 &&
+	    (rc = opt_uri_file(&tool, "target", &o.target, o.target_uri_file, &o.target_text)) < 0 &&
+	    (rc = check_options(ns, db)) < 0) {
 		if (o.emit == EMIT_REPAIR && o.c.format == DOCSTREAM_AUTO)
 			o.c.format = DOCSTREAM_NDJSON;
 		rc = run(ns, db);
 	}
+	bson_free(o.source_text);
+	bson_free(o.target_text);
 	bson_free(ns);
 	bson_free(db);
 	return rc;

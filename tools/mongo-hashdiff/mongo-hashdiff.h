@@ -38,7 +38,8 @@ struct share {
 struct opts {
 	struct cli_common c;
 	const char *source, *target, *target_ns, *source_file, *target_file, *ignore, *hash, *checkpoint,
-		*output;
+		*output, *source_uri_file, *target_uri_file;
+	char *source_text, *target_text; /* what the --*-uri-file held */
 	int mode; /* enum dochash_mode */
 	int emit; /* enum emit */
 	int hash_algo; /* index into the --hash choices */

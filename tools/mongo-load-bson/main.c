@@ -225,15 +225,15 @@ run(const char *ns, const char *db)
 	struct stats *stats = NULL;
 	mongoc_client_pool_t *pool = NULL;
 	bson_error_t err;
-	char *uri = NULL;
+	mongoc_uri_t *uri = NULL;
 	int rc;
 
 	if ((stats = stats_open(o.c.stats_path, o.c.stats_fd, TOOL, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
-	uri = conn_resolve_uri(o.c.uri, o.c.uri_file, NULL, &err);
-	if (uri == NULL || (pool = conn_pool_new(uri, TOOL, &err)) == NULL) {
+	uri = cli_common_uri(&o.c, &err);
+	if (uri == NULL || (pool = conn_pool_new_uri(uri, TOOL, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
@@ -242,7 +242,7 @@ run(const char *ns, const char *db)
 out:
 	mongoc_client_pool_destroy(pool);
 	rc = stats_finish(stats, ns ? ns : db, rc);
-	bson_free(uri);
+	mongoc_uri_destroy(uri);
 	return rc;
 }
 

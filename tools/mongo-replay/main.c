@@ -92,7 +92,7 @@ static bool
 replay_open(struct replay *r, struct source *src, bson_error_t *err)
 {
 	struct docstream_writer_opts wo = {o.c.format, o.c.json, o.c.gzip, 0};
-	char *uri = NULL;
+	mongoc_uri_t *uri = NULL;
 	bool ok = false;
 
 	r->apply = (struct change_apply){o.wc, o.prefer_full, (int)o.retries, NULL, NULL, o.map,
@@ -104,8 +104,8 @@ replay_open(struct replay *r, struct source *src, bson_error_t *err)
 	if (o.dry_run && (r->dry = r->apply.dry = docstream_writer_open(NULL, &wo, err)) == NULL)
 		goto out;
 	if (!o.dry_run) {
-		uri = conn_resolve_uri(o.c.uri, o.c.uri_file, NULL, err);
-		if (uri == NULL || (r->pool = conn_pool_new(uri, TOOL, err)) == NULL)
+		uri = cli_common_uri(&o.c, err);
+		if (uri == NULL || (r->pool = conn_pool_new_uri(uri, TOOL, err)) == NULL)
 			goto out;
 		mongoc_client_pool_max_size(r->pool, (uint32_t)o.workers + 2);
 	}
@@ -114,7 +114,7 @@ replay_open(struct replay *r, struct source *src, bson_error_t *err)
 	r->progress = progress_new("replay", -1, o.c.progress);
 	ok = true;
 out:
-	bson_free(uri);
+	mongoc_uri_destroy(uri);
 	return ok;
 }
 

@@ -27,7 +27,8 @@ static const char *const formats[] = {"text", "json", "markdown", "html", NULL};
 static struct {
 	struct cli_common c;
 	int fmt;
-	const char *output, *title, *source, *target, *snapshot;
+	const char *output, *title, *source, *target, *snapshot, *source_uri_file, *target_uri_file;
+	char *source_text, *target_text; /* what the --*-uri-file held */
 	bool live, events;
 	int64_t refresh, iterations;
 } o;
@@ -39,7 +40,9 @@ static const struct opt opts[] = {
 		NULL},
 	OPT_STRING("title", &o.title, "TEXT", "the HTML page's title"),
 	OPT_STRING("source", &o.source, "URI", "the source server: each collection's count there"),
+	OPT_STRING("source-uri-file", &o.source_uri_file, "FILE", "the source server's URI, read from FILE"),
 	OPT_STRING("target", &o.target, "URI", "the target server: each collection's count there"),
+	OPT_STRING("target-uri-file", &o.target_uri_file, "FILE", "the target server's URI, read from FILE"),
 	OPT_FLAG("events", &o.events, "the inputs are change-event streams, nothing else"),
 	OPT_SECTION("Live"),
 	OPT_FLAG("live", &o.live, "a terminal monitor, redrawn until Ctrl-C"),
@@ -51,7 +54,8 @@ static const struct opt opts[] = {
 
 static const struct opt_tool tool = {
 	"mongo-report [--format text|json|markdown|html] [-o|--output FILE]\n"
-	"             [--source URI] [--target URI] [--events] [FILE...]\n"
+	"             [--source URI|--source-uri-file FILE] [--target URI|--target-uri-file FILE]\n"
+	"             [--events] [FILE...]\n"
 	"mongo-report --live --source URI --target URI [--ns DB.COLL | --db DB] [STATS...]\n"
 	"mongo-report --live --events [--source URI --target URI] [EVENTS]",
 	"Summarise stats streams (--stats of any tool), diff streams (mongo-hashdiff) and\n"
@@ -157,7 +161,9 @@ main(int argc, char **argv)
 	rc = opt_parse(&tool, &o.c, argc, argv, &ns, &db);
 	if (rc >= 0)
 		return rc;
-	if ((rc = check_options(argc - optind)) >= 0)
+	if ((rc = opt_uri_file(&tool, "source", &o.source, o.source_uri_file, &o.source_text)) >= 0 ||
+	    (rc = opt_uri_file(&tool, "target", &o.target, o.target_uri_file, &o.target_text)) >= 0 ||
+	    (rc = check_options(argc - optind)) >= 0)
 		goto out;
 	diag_set_verbosity(o.c.verbosity);
 	if (ns) { /* one collection: --ns, or --db with --collection */
@@ -168,6 +174,8 @@ main(int argc, char **argv)
 	rc = run(argv + optind, argc - optind, ns, db);
 	cli_runtime_end();
 out:
+	bson_free(o.source_text);
+	bson_free(o.target_text);
 	bson_free(ns);
 	bson_free(db);
 	return rc;

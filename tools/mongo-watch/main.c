@@ -208,15 +208,15 @@ run(struct watch *w)
 	struct stats *stats = NULL;
 	struct progress *p = NULL;
 	bson_error_t err;
-	char *uri = NULL;
+	mongoc_uri_t *uri = NULL;
 	int rc = MP_EX_SOFTWARE;
 
 	if (o.resume_file && !load_resume_file(&err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
-	uri = conn_resolve_uri(o.c.uri, o.c.uri_file, NULL, &err);
-	if (uri == NULL || (w->client = conn_client_new(uri, TOOL, &err)) == NULL) {
+	uri = cli_common_uri(&o.c, &err);
+	if (uri == NULL || (w->client = conn_client_new_uri(uri, TOOL, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
@@ -237,7 +237,7 @@ out:
 	progress_destroy(p);
 	rc = stats_finish(stats, o.ns ? o.ns : o.db ? o.db : "*", rc);
 	mongoc_client_destroy(w->client);
-	bson_free(uri);
+	mongoc_uri_destroy(uri);
 	return rc;
 }
 
