@@ -197,15 +197,18 @@ static void
 vfail(const bson_error_t *err, const char *fmt, va_list ap)
 {
 	char ctx[LINE_MAX_LEN / 2], msg[LINE_MAX_LEN];
+	/* a reader that stops (`| head`) is a normal end of a pipeline, said
+	 * only with -v, as tools killed by SIGPIPE say nothing */
+	enum diag_level level = err->domain == MP_ERROR_DOMAIN && err->code == MP_EX_PIPE ? DIAG_INFO : DIAG_ERROR;
 
 	if (fmt == NULL) {
 		snprintf(msg, sizeof msg, "%s%s", err->message, error_hint(err));
-		emit(DIAG_ERROR, msg);
+		emit(level, msg);
 		return;
 	}
 	vsnprintf(ctx, sizeof ctx, fmt, ap);
 	snprintf(msg, sizeof msg, "%s: %s%s", ctx, err->message, error_hint(err));
-	emit(DIAG_ERROR, msg);
+	emit(level, msg);
 }
 
 bool

@@ -70,8 +70,7 @@ write_all(struct docstream_writer *w, const uint8_t *p, size_t n, bson_error_t *
 			w->failed = true;
 			if (errno == EPIPE) {
 				w->broken_pipe = true;
-				mp_error_set(err, MP_EX_IOERR, "%s: the reading end of the pipe was closed",
-					w->name);
+				mp_error_set(err, MP_EX_PIPE, "%s: the reader of the output went away", w->name);
 			} else {
 				mp_error_set(err, MP_EX_IOERR, "%s: write error: %s", w->name, strerror(errno));
 			}

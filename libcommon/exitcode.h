@@ -25,6 +25,8 @@ enum mp_exit {
 	MP_EX_CANTCREAT = 73,    /* cannot create output */
 	MP_EX_IOERR = 74,        /* I/O error */
 	MP_EX_TEMPFAIL = 75,     /* temporary failure, safe to retry */
+	MP_EX_PIPE = 141,        /* the reader of the output went away: 128 + SIGPIPE, as a
+				  * tool killed by SIGPIPE ends, silently (`| head`) */
 };
 
 /* Domain of errors raised by libcommon; `code` is an enum mp_exit. */

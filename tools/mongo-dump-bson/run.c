@@ -88,7 +88,7 @@ dump_failed(struct job *j, const bson_error_t *err)
 		return MP_EX_TEMPFAIL;
 	}
 	if (docstream_writer_broken_pipe(j->w)) {
-		diag_error("%s: stopped: the reader of the output went away after %llu documents", j->ns, docs);
+		diag_info("%s: stopped: the reader of the output went away after %llu documents", j->ns, docs);
 		return mp_error_exitcode(err);
 	}
 	diag_fail(err, NULL);
@@ -328,6 +328,10 @@ print_list(char **names, int n)
 		printf("%s\n", names[i]);
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return MP_EX_OK;
+	if (errno == EPIPE) { /* `--list | head`: a normal end, said with -v */
+		diag_info("writing to standard output: %s", strerror(errno));
+		return MP_EX_PIPE;
+	}
 	diag_error("writing to standard output: %s", strerror(errno));
 	return MP_EX_IOERR;
 }

@@ -26,7 +26,8 @@ write_stdout(const struct report *r, enum fmt fmt, const char *title, bson_error
 {
 	render(stdout, r, fmt, title);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		mp_error_set(err, MP_EX_IOERR, "writing stdout failed: %s", strerror(errno));
+		mp_error_set(err, errno == EPIPE ? MP_EX_PIPE : MP_EX_IOERR, "writing stdout failed: %s",
+			strerror(errno));
 		return false;
 	}
 	return true;

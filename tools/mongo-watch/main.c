@@ -196,8 +196,8 @@ close_output(struct docstream_writer *out, int rc)
 		return rc;
 	if (!docstream_writer_broken_pipe(out))
 		return diag_exit(&err, NULL);
-	diag_error("stopped: the reader of the output went away");
-	return mp_error_exitcode(&err);
+	diag_info("stopped: the reader of the output went away");
+	return MP_EX_PIPE;
 }
 
 static int
