@@ -71,10 +71,21 @@ test_expect_success '--events takes change events only: anything else is 65, nam
 	test_grep "stats.ndjson: record 1 (line 1): not a change event" err
 '
 
+test_expect_success 'a rejects file among the inputs (mongo-report *.ndjson) is skipped with one warning' '
+	printf "%s\n" "{\"error\":\"bad\",\"record\":1,\"raw\":\"x\"}" "{\"error\":\"bad\",\"record\":2,\"raw\":\"y\"}" >rej.ndjson &&
+	mongo-report --format json "$D/stats.ndjson" >alone.json &&
+	mongo-report --format json "$D/stats.ndjson" rej.ndjson >both.json 2>err &&
+	test_cmp alone.json both.json &&
+	test $(wc -l <err) = 1 &&
+	test_grep "rej.ndjson: record 1 (line 1): neither a stats record.*skipped, and 1 more" err &&
+	printf "not json\n" >broken.ndjson &&
+	test_expect_code 65 mongo-report "$D/stats.ndjson" broken.ndjson 2>err
+'
+
 test_expect_success '-o FILE is replaced whole or not at all' '
 	echo old >out.html &&
-	printf "%s\n" "{\"hello\": 1}" >bad.ndjson &&
-	test_expect_code 65 mongo-report --format html -o out.html "$D/stats.ndjson" bad.ndjson 2>err &&
+	printf "not json\n" >notjson.ndjson &&
+	test_expect_code 65 mongo-report --format html -o out.html "$D/stats.ndjson" notjson.ndjson 2>err &&
 	test "$(cat out.html)" = old &&
 	mongo-report --format html -o out.html "$D/stats.ndjson" && test_grep "</html>" out.html &&
 	test_expect_code 73 mongo-report -o no/such/dir/r.txt "$D/stats.ndjson" 2>err &&
@@ -128,10 +139,13 @@ test_expect_success 'a run that went well ends with its summary; exit records ad
 	mongo-report --format json exits.ndjson | jq -e "(.namespaces | length) == 0 and (has(\"failures\") | not)"
 '
 
-test_expect_success 'a record of no known shape is 65, naming it' '
-	printf "%s\n" "{\"hello\": 1}" >bad.ndjson &&
+test_expect_success 'a record of no known shape is skipped, named in a warning; a file that is not JSON is 65' '
+	printf "%s\n" "{\"hello\": 1}" >odd.ndjson &&
+	mongo-report odd.ndjson 2>err &&
+	test_grep "odd.ndjson: record 1 (line 1).*skipped" err &&
+	printf "%s\n" "{\"hello\": 1" >bad.ndjson &&
 	test_expect_code 65 mongo-report bad.ndjson 2>err &&
-	test_grep "bad.ndjson: record 1 (line 1)" err &&
+	test_grep "bad.ndjson: record 1 (line 1" err &&
 	test_expect_code 66 mongo-report missing.ndjson 2>err &&
 	test_expect_code 64 mongo-report --format pdf 2>err
 '

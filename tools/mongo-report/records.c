@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diag.h"
 #include "ejson.h"
 #include "exitcode.h"
 #include "mongo-report.h"
@@ -321,6 +322,8 @@ report_record_error(const struct docstream_reader *rd, const char *path, const c
 		(unsigned long long)(line ? line : docstream_reader_offset(rd)), what);
 }
 
+static const char not_ours[] = "neither a stats record, a diff record nor a change event";
+
 /* Take one record by its shape; NULL, or why it was not taken. */
 static const char *
 take_record(struct report *r, const bson_t *d, bool only_events)
@@ -340,7 +343,7 @@ take_record(struct report *r, const bson_t *d, bool only_events)
 	else if (bson_iter_init_find(&it, d, "diff") && bson_iter_init_find(&it, d, "ns"))
 		take_diff(r, d);
 	else
-		return "neither a stats record, a diff record nor a change event";
+		return not_ours;
 	return NULL;
 }
 
@@ -351,18 +354,32 @@ report_read(struct report *r, const char *path, const struct cli_common *c, bool
 	struct docstream_reader *rd = NULL;
 	const bson_t *d;
 	const char *refused;
+	uint64_t skipped = 0;
+	bson_error_t first;
 	int got = -1;
 
 	if ((rd = docstream_reader_open(path, &ro, err)) == NULL)
 		goto out;
 	while ((got = docstream_read(rd, &d, err)) == 1) {
-		r->records++;
-		if ((refused = take_record(r, d, only_events)) != NULL) {
+		if ((refused = take_record(r, d, only_events)) == NULL) {
+			r->records++;
+			continue;
+		}
+		if (refused != not_ours) {
 			report_record_error(rd, path, refused, err);
 			got = -1;
 			break;
 		}
+		/* a rejects file or another tool's NDJSON beside ours in a glob
+		 * (mongo-report *.ndjson): not a report's business, but said */
+		if (skipped++ == 0)
+			report_record_error(rd, path, refused, &first);
 	}
+	if (skipped == 1)
+		diag_warn("%s: skipped", first.message);
+	else if (skipped > 1)
+		diag_warn("%s: skipped, and %llu more records of the file like it", first.message,
+			(unsigned long long)(skipped - 1));
 out:
 	docstream_reader_destroy(rd);
 	return got == 0;
