@@ -63,6 +63,15 @@ conn_check_uri(const char *uri, bson_error_t *err)
 	return bson_strdup(uri);
 }
 
+/* Nothing says where the server is: say that the default is taken, so that
+ * a forgotten --uri is not a silent run against localhost. */
+static char *
+default_uri(void)
+{
+	diag_warn("no --uri, --host or MONGODB_URI given: the server is %s", CONN_DEFAULT_URI);
+	return bson_strdup(CONN_DEFAULT_URI);
+}
+
 char *
 conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bson_error_t *err)
 {
@@ -80,7 +89,7 @@ conn_resolve_uri(const char *uri_opt, const char *uri_file, const char *env, bso
 	else if (from_env != NULL && *from_env != '\0')
 		uri = bson_strdup(from_env);
 	else
-		uri = bson_strdup(CONN_DEFAULT_URI);
+		uri = default_uri();
 	if (uri == NULL)
 		return NULL;
 	checked = conn_check_uri(uri, err);
@@ -204,7 +213,7 @@ base_uri(const struct conn_flags *f, const char *env, bson_error_t *err)
 	if (f->uri)
 		return bson_strdup(f->uri);
 	if (!f->host && !f->port)
-		return bson_strdup(from_env && *from_env ? from_env : CONN_DEFAULT_URI);
+		return from_env && *from_env ? bson_strdup(from_env) : default_uri();
 	if (!conn_parse_hosts(f->host, f->port, &list, &rs, err))
 		return NULL;
 	uri = bson_strdup_printf("mongodb://%s/%s%s", list, rs ? "?replicaSet=" : "", rs ? rs : "");

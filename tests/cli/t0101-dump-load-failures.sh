@@ -80,6 +80,12 @@ test_expect_success 'a server that is down is 69, with the password redacted' '
 	test_expect_code 69 mongo-load-bson --uri "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300" --ns a.b <good.bson
 '
 
+test_expect_success 'no URI at all: the default server is named, never taken in silence' '
+	# 69 here; 66 (no a.b) where a server does listen on localhost
+	! env -u MONGODB_URI mongo-dump-bson --ns a.b --connect-timeout 1 -o /dev/null 2>err &&
+	test_grep "no --uri, --host or MONGODB_URI given: the server is mongodb://localhost:27017" err
+'
+
 test_expect_success 'a full disk is 74' '
 	test_expect_code 74 mongo-dump-bson --from good.bson >/dev/full 2>err &&
 	test_grep "No space left" err

@@ -50,4 +50,17 @@ test_expect_success 'we load what mongodump wrote (plain and gzip), indexes incl
 	mp-probe indexes "$DST" $TEST_DB.c >ix && test_grep "i_name" ix
 '
 
+test_expect_success 'mongoexport spellings: --queryFile, --sort, --skip, --limit, --jsonFormat select what mongoexport does' '
+	echo "{\"i\": {\"\$gte\": 10}}" >q.json &&
+	"$MT/mongoexport" --quiet --uri "$SRC" --db $TEST_DB --collection c --queryFile q.json \
+		--sort "{\"_id\": 1}" --skip 5 --limit 20 --jsonFormat canonical >me.ndjson &&
+	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --queryFile q.json --sort "{\"_id\": 1}" --skip 5 --limit 20 \
+		--format ndjson --jsonFormat canonical >ours.ndjson &&
+	test $(wc -l <ours.ndjson) = 20 &&
+	jq -cS . me.ndjson >me.sorted && jq -cS . ours.ndjson >ours.sorted &&
+	test_cmp me.sorted ours.sorted &&
+	test_expect_code 64 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --skip 1 --parallel 2 2>err &&
+	test_expect_code 64 mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --query "{}" --queryFile q.json 2>err
+'
+
 test_done

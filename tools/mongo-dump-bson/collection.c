@@ -21,6 +21,8 @@
 int64_t
 dump_expected(const struct opts *o, int64_t count)
 {
+	if (count >= 0)
+		count = count > o->skip ? count - o->skip : 0;
 	return o->limit > 0 && (count < 0 || o->limit < count) ? o->limit : count;
 }
 
@@ -246,7 +248,7 @@ dump_find(struct job *j, mongoc_collection_t *coll, const bson_value_t *start)
 	bool track = j->o->checkpoint != NULL || j->o->resume_after_id != NULL;
 	/* a --projection may drop or change _id: the last one written would not
 	 * say where to go on from */
-	bool ordered = track && j->o->sort == NULL && j->o->limit == 0 && j->o->projection == NULL;
+	bool ordered = track && j->o->sort == NULL && j->o->limit == 0 && j->o->skip == 0 && j->o->projection == NULL;
 	bson_value_t after;
 	bool have_after = start != NULL, ok;
 	int attempt = 0;

@@ -67,9 +67,11 @@ static const struct opt options[] = {
 	OPT_FLAG("list", &o.list, "print the namespaces and exit"),
 	OPT_SECTION("Select"),
 	OPT_STRING("query", &o.query, "JSON", "the documents matching this filter"),
+	{OPT_STRING, "query-file", 0, &o.query_file, "FILE", "the filter is in FILE", 0, 0, NULL, NULL, "queryFile"},
 	OPT_STRING("projection", &o.projection, "JSON", "the fields to keep"),
 	OPT_STRING("sort", &o.sort, "JSON", "the order of the documents"),
 	OPT_CALL("limit", &o.limit, "N", opt_limit, "at most N documents"),
+	OPT_INT("skip", &o.skip, "N", 0, INT64_MAX, "leave out the first N documents"),
 	OPT_STRING("ids-from", &o.ids_from, "FILE", "the documents whose _id FILE lists, one a line"),
 	OPT_STRING("pipeline", &o.pipeline, "JSON", "the result of this aggregation"),
 	OPT_INT("batch-size", &o.batch_size, "N", 1, 1000000, "documents per batch from the server"),
@@ -159,9 +161,14 @@ check_options(const char *ns, const char *db)
 			  o.c.format == DOCSTREAM_NDJSON))
 		return opt_misuse(&dump_tool, "--archive writes one BSON stream of its own: not with --out, --output, "
 			"--from, --checkpoint, --metadata, --json-array or --format ndjson");
-	if (ranges && (o.limit || o.sort || o.ids_from || o.pipeline || o.resume_after_id || o.checkpoint))
-		return opt_misuse(&dump_tool, "--parallel/--partition cannot be combined with --limit, --sort, "
+	if (ranges && (o.limit || o.skip || o.sort || o.ids_from || o.pipeline || o.resume_after_id || o.checkpoint))
+		return opt_misuse(&dump_tool, "--parallel/--partition cannot be combined with --limit, --skip, --sort, "
 			"--ids-from, --pipeline or resuming");
+	if (o.query && o.query_file)
+		return opt_misuse(&dump_tool, "--query and --query-file are exclusive");
+	if (o.skip && (o.from || o.ids_from || o.pipeline || o.checkpoint || o.resume_after_id))
+		return opt_misuse(&dump_tool, "--skip goes with a find on a server: not with --from, --ids-from, "
+			"--pipeline or resuming");
 	if (o.out_dir && o.output)
 		return opt_misuse(&dump_tool, "--out DIR and --output FILE are exclusive");
 	if (o.checkpoint && !ns)

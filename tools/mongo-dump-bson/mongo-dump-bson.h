@@ -39,10 +39,10 @@ struct share {
 struct opts {
 	struct cli_common c;
 	const char *query, *projection, *sort, *ids_from, *pipeline, *from, *out_dir, *output;
-	const char *resume_after_id, *checkpoint, *metadata, *archive;
+	const char *resume_after_id, *checkpoint, *metadata, *archive, *query_file;
 	char **fields;          /* CSV/TSV: --fields, or the lines of --field-file */
 	const char *field_file;
-	int64_t limit, batch_size, parallel, retries, collections;
+	int64_t limit, skip, batch_size, parallel, retries, collections;
 	struct share part;
 	bool list, allow_missing, json_array, no_header;
 };

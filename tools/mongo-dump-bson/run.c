@@ -274,7 +274,14 @@ parse_selection(struct run *run, int *rc)
 	bson_error_t err;
 	bool ok = false;
 
-	run->query = o->query ? cli_parse_json_doc(o->query, "--query", &err) : bson_new();
+	if (o->query_file) {
+		char *at = bson_strdup_printf("@%s", o->query_file);
+
+		run->query = cli_parse_json_doc(at, "--query-file", &err);
+		bson_free(at);
+	} else {
+		run->query = o->query ? cli_parse_json_doc(o->query, "--query", &err) : bson_new();
+	}
 	if (run->query == NULL)
 		goto out;
 	run->find_opts = bson_new();
@@ -295,6 +302,8 @@ parse_selection(struct run *run, int *rc)
 	}
 	if (o->limit > 0)
 		BSON_APPEND_INT64(run->find_opts, "limit", o->limit);
+	if (o->skip > 0)
+		BSON_APPEND_INT64(run->find_opts, "skip", o->skip);
 	ok = true;
 out:
 	if (!ok)
