@@ -266,7 +266,9 @@ read_segments(struct demux *d)
 	}
 }
 
-/* A view of the prelude (it has no documents): created as the metadata says. */
+/* A view of the prelude (it has no documents): created as the metadata
+ * says, its options kept even with --no-options-restore (without viewOn and
+ * pipeline it would be an empty collection, not a view). */
 static void
 create_view(struct demux *d, struct coll *c)
 {
@@ -282,7 +284,7 @@ create_view(struct demux *d, struct coll *c)
 		return;
 	}
 	client = mongoc_client_pool_pop(d->pool);
-	if (!metadata_create(client, db, coll, c->meta, &err)) {
+	if (!metadata_create(client, db, coll, c->meta, 0, &err)) {
 		diag_fail(&err, "creating view %s", c->target);
 		fail(d, mp_error_exitcode(&err) == MP_EX_SOFTWARE ? MP_EX_UNAVAILABLE : mp_error_exitcode(&err));
 	} else {
