@@ -356,7 +356,11 @@ load_archive(const struct opts *o, mongoc_client_pool_t *pool, struct docstream_
 		fail(&d, diag_exit(&err, NULL));
 	free_colls(&d);
 	if (d.rc == MP_EX_OK && sig_stop_requested()) {
-		diag_error("%s: interrupted; rerun with --drop to load it again", docstream_reader_name(r));
+		/* a rerun goes past what was loaded, unless a duplicate stops it */
+		diag_error("%s: interrupted; %s", docstream_reader_name(r),
+			o->mode == MODE_INSERT && o->stop_on_error
+				? "rerun with --drop to load it again"
+				: "rerun the same command to load the rest");
 		return MP_EX_TEMPFAIL;
 	}
 	return d.rc == MP_EX_OK && d.damaged ? MP_EX_DATAERR : d.rc;
