@@ -266,7 +266,9 @@ read_segments(struct demux *d)
 	}
 }
 
-/* A view of the prelude (it has no documents): created as the metadata says. */
+/* A view of the prelude (it has no documents): created as the metadata
+ * says, its options kept even with --no-options-restore (without viewOn and
+ * pipeline it would be an empty collection, not a view). */
 static void
 create_view(struct demux *d, struct coll *c)
 {
@@ -282,7 +284,7 @@ create_view(struct demux *d, struct coll *c)
 		return;
 	}
 	client = mongoc_client_pool_pop(d->pool);
-	if (!metadata_create(client, db, coll, c->meta, &err)) {
+	if (!metadata_create(client, db, coll, c->meta, 0, &err)) {
 		diag_fail(&err, "creating view %s", c->target);
 		fail(d, mp_error_exitcode(&err) == MP_EX_SOFTWARE ? MP_EX_UNAVAILABLE : mp_error_exitcode(&err));
 	} else {
@@ -354,7 +356,11 @@ load_archive(const struct opts *o, mongoc_client_pool_t *pool, struct docstream_
 		fail(&d, diag_exit(&err, NULL));
 	free_colls(&d);
 	if (d.rc == MP_EX_OK && sig_stop_requested()) {
-		diag_error("%s: interrupted; rerun with --drop to load it again", docstream_reader_name(r));
+		/* a rerun goes past what was loaded, unless a duplicate stops it */
+		diag_error("%s: interrupted; %s", docstream_reader_name(r),
+			o->mode == MODE_INSERT && o->stop_on_error
+				? "rerun with --drop to load it again"
+				: "rerun the same command to load the rest");
 		return MP_EX_TEMPFAIL;
 	}
 	return d.rc == MP_EX_OK && d.damaged ? MP_EX_DATAERR : d.rc;

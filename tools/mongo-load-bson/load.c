@@ -77,6 +77,30 @@ load_prepare(struct load *l, struct input *in)
 	return rc;
 }
 
+static int
+create_how(const struct opts *o)
+{
+	return (o->no_options_restore ? META_NO_OPTIONS : 0) | (o->preserve_uuid ? META_UUID : 0);
+}
+
+/* --preserve-uuid: the uuid read before the collection is dropped, so that
+ * a bad one leaves the target as it was. */
+static int
+check_uuid(const struct load *l, const bson_t *meta)
+{
+	uint8_t uuid[16];
+	bson_error_t err;
+
+	if (!l->o->preserve_uuid)
+		return MP_EX_OK;
+	if (!metadata_has_uuid(meta)) {
+		diag_warn("%s: %s: --preserve-uuid has no uuid to keep; the server gives it a new one", l->ns,
+			meta ? "its metadata has no uuid" : "no metadata");
+		return MP_EX_OK;
+	}
+	return metadata_uuid(meta, uuid, &err) ? MP_EX_OK : diag_exit(&err, "%s", l->ns);
+}
+
 /* Reach the server, drop, create with the metadata's options, start the
  * workers.  Nothing of it for --dry-run. */
 int
@@ -88,6 +112,8 @@ load_connect(struct load *l, const bson_t *meta)
 
 	if (l->o->dry_run)
 		return MP_EX_OK;
+	if ((rc = check_uuid(l, meta)) != MP_EX_OK)
+		return rc;
 	client = mongoc_client_pool_pop(l->pool);
 	if (!conn_ping(client, &err)) {
 		rc = diag_exit(&err, NULL);
@@ -103,7 +129,7 @@ load_connect(struct load *l, const bson_t *meta)
 			goto out;
 		}
 	}
-	if (meta && !metadata_create(client, l->db, l->coll, meta, &err)) {
+	if (meta && !metadata_create(client, l->db, l->coll, meta, create_how(l->o), &err)) {
 		rc = diag_exit(&err, "creating %s", l->ns);
 		goto out;
 	}
@@ -312,6 +338,12 @@ load_summary(struct load *l, struct input *in)
 			(unsigned long long)n->duplicates, (unsigned long long)n->rejected);
 	if (n->rejected > 0)
 		diag_warn("%s: %llu record(s) set aside in %s", l->ns, (unsigned long long)n->rejected, l->o->reject);
+	/* gone past as mongorestore goes past them, but never in silence: the
+	 * document there has the same _id, not necessarily the same content */
+	if (n->duplicates > 0 && l->o->restoring && !l->o->skip_dups)
+		diag_warn("%s: %llu document(s) not written: one with the same _id was there already, maybe with "
+			"other content (--mode upsert replaces them, mongo-hashdiff shows what differs, "
+			"--stop-on-error stops at the first)", l->ns, (unsigned long long)n->duplicates);
 }
 
 /* After the input: the workers drained, the checkpoint saved, the indexes
@@ -334,7 +366,7 @@ load_finish(struct load *l, struct input *in, const bson_t *meta)
 	}
 	if (in->rc != MP_EX_OK)
 		return in->rc;
-	if (meta && !l->o->dry_run && !sig_stop_requested()) {
+	if (meta && !l->o->dry_run && !l->o->no_index_restore && !sig_stop_requested()) {
 		client = mongoc_client_pool_pop(l->pool);
 		rc = metadata_indexes(client, l->db, l->coll, meta, &err) ? MP_EX_OK : diag_exit(&err, NULL);
 		mongoc_client_pool_push(l->pool, client);

@@ -44,6 +44,12 @@ struct opts {
 	const char *field_file;
 	int grace;              /* enum csv_grace */
 	bool skip_dups, drop, dry_run, ordered, allow_missing;
+	/* mongorestore's restore options */
+	bool stop_on_error, keep_order, no_index_restore, no_options_restore, bypass_validation, preserve_uuid;
+	/* the input is a mongodump's output (--dir, an archive) restored in
+	 * insert mode: a duplicate _id means the document is there, counted and
+	 * gone past as mongorestore does (not with --stop-on-error) */
+	bool restoring;
 	int64_t batch_size, workers, retries;
 };
 
@@ -114,8 +120,16 @@ bool checkpoint_save_ack(struct load *l, bson_error_t *err);
 
 /* metadata.c */
 bson_t *metadata_read(const char *path, bson_error_t *err);
-bool metadata_create(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta,
+/* How metadata_create creates: without the metadata's options
+ * (--no-options-restore), with its uuid through applyOps (--preserve-uuid;
+ * a server that refuses it is an error, never a create without the uuid). */
+enum { META_NO_OPTIONS = 1, META_UUID = 2 };
+bool metadata_create(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta, int how,
 	bson_error_t *err);
+/* The metadata (may be NULL) has a uuid; metadata_uuid reads it, false
+ * (65) unless it is 32 hex digits as mongodump writes it. */
+bool metadata_has_uuid(const bson_t *meta);
+bool metadata_uuid(const bson_t *meta, uint8_t out[16], bson_error_t *err);
 bool metadata_indexes(mongoc_client_t *client, const char *db, const char *coll, const bson_t *meta,
 	bson_error_t *err);
 

@@ -100,6 +100,13 @@ static const struct opt options[] = {
 	OPT_FLAG("drop", &o.drop, "drop the collection first"),
 	OPT_FLAG("dry-run", &o.dry_run, "read and check everything, write nothing"),
 	OPT_FLAG("ordered", &o.ordered, "ordered bulk writes, one writer"),
+	{OPT_FLAG, "maintain-insertion-order", 0, &o.keep_order, NULL,
+		"--ordered, and stop at the first refused document (as mongorestore)", 0, 0, NULL, NULL,
+		"maintainInsertionOrder"},
+	{OPT_FLAG, "stop-on-error", 0, &o.stop_on_error, NULL,
+		"--dir, archive: a duplicate _id stops the load (65), as with --ns", 0, 0, NULL, NULL, "stopOnError"},
+	{OPT_FLAG, "bypass-document-validation", 0, &o.bypass_validation, NULL, "writes skip the target's validator",
+		0, 0, NULL, NULL, "bypassDocumentValidation"},
 	OPT_STRING("write-concern", &o.write_concern, "W", "majority (default), N, or {\"w\": 1, \"j\": true}"),
 	OPT_SECTION("Speed"),
 	OPT_INT("workers", &o.workers, "N", 1, 64, "writer threads (default 2)"),
@@ -109,6 +116,12 @@ static const struct opt options[] = {
 	OPT_STRING("reject", &o.reject, "FILE", "set refused documents and bad records aside"),
 	OPT_STRING("checkpoint", &o.checkpoint, "FILE", "the last _id acknowledged, to resume"),
 	OPT_STRING("metadata", &o.metadata, "FILE", "a mongodump metadata.json"),
+	{OPT_FLAG, "no-index-restore", 0, &o.no_index_restore, NULL, "do not build the metadata's indexes", 0, 0, NULL,
+		NULL, "noIndexRestore"},
+	{OPT_FLAG, "no-options-restore", 0, &o.no_options_restore, NULL,
+		"create collections without the metadata's options", 0, 0, NULL, NULL, "noOptionsRestore"},
+	{OPT_FLAG, "preserve-uuid", 0, &o.preserve_uuid, NULL, "with --drop: create with the metadata's uuid", 0, 0,
+		NULL, NULL, "preserveUUID"},
 	OPT_FLAG("allow-missing", &o.allow_missing, "a --dir without data files is nothing to load, not an error"),
 	OPT_END_OF_TABLE,
 };
@@ -168,6 +181,18 @@ check_options(const char *ns, const char *db)
 
 	if ((rc = check_tabular()) >= 0)
 		return rc;
+	if (o.stop_on_error && (o.reject || o.skip_dups))
+		return opt_misuse(&tool, "--stop-on-error stops at the first refused document: not with --reject or "
+			"--skip-duplicates, which go on past it");
+	if (o.preserve_uuid && !o.drop)
+		return opt_misuse(&tool, "--preserve-uuid creates each collection anew with the uuid of its metadata: "
+			"it needs --drop (as mongorestore)");
+	/* as mongorestore: ordered, and a refused document stops the load,
+	 * unless --reject or --skip-duplicates say what becomes of it */
+	if (o.keep_order) {
+		o.ordered = true;
+		o.stop_on_error = !o.reject && !o.skip_dups;
+	}
 	if (o.ordered)
 		o.workers = 1;
 	if (o.dir && (o.from || ns || o.archive))
@@ -182,6 +207,17 @@ check_options(const char *ns, const char *db)
 	if (o.upsert_fields && o.mode == MODE_INSERT)
 		return opt_misuse(&tool, "--upsert-fields goes with --mode upsert, merge or delete");
 	return opt_check_writable(o.checkpoint);
+}
+
+/* The options for a mongodump's output (--dir, an archive): restored as
+ * mongorestore restores it, going past a duplicate _id (counted, and
+ * warned about) unless --stop-on-error.  A stream (--ns) keeps refusing
+ * it: see DESIGN.md, "Restoring over existing documents". */
+static const struct opts *
+restore_opts(void)
+{
+	o.restoring = o.mode == MODE_INSERT && !o.stop_on_error;
+	return &o;
 }
 
 /* The input, known by its first bytes: a mongodump archive, or a stream
@@ -203,7 +239,7 @@ load_stream(const char *ns, mongoc_client_pool_t *pool, struct stats *stats)
 		rc = ns || o.checkpoint || o.metadata || o.id_field
 			     ? opt_misuse(&tool, "%s is a mongodump archive: it names its collections (no --ns, "
 				"--checkpoint, --metadata or --id-field with it)", docstream_reader_name(r))
-			     : load_archive(&o, pool, r, stats);
+			     : load_archive(restore_opts(), pool, r, stats);
 	} else if (o.archive) {
 		diag_error("%s is not a mongodump archive (it does not start with the archive's magic number)",
 			docstream_reader_name(r));
@@ -238,7 +274,7 @@ run(const char *ns, const char *db)
 		goto out;
 	}
 	mongoc_client_pool_max_size(pool, (uint32_t)o.workers + 1);
-	rc = o.dir ? load_dir(&o, pool, db, stats) : load_stream(ns, pool, stats);
+	rc = o.dir ? load_dir(restore_opts(), pool, db, stats) : load_stream(ns, pool, stats);
 out:
 	mongoc_client_pool_destroy(pool);
 	rc = stats_finish(stats, ns ? ns : db, rc);

@@ -2,7 +2,8 @@
  * write.c: writing one batch.  A batch goes out in bulk rounds: each round
  * sends the documents still pending and libcommon/bulkwrite reads what the
  * server really did.  Refused documents are duplicates (--skip-duplicates,
- * or a retry meeting its own earlier insert), rejects, or fatal; under
+ * a restore meeting an _id already there, or a retry meeting its own
+ * earlier insert), rejects, or fatal; under
  * ordered execution what follows a refused document is sent in the next
  * round; a round whose outcome is unknown is sent again with backoff, and
  * when --retries run out the batch fails (69) naming its records.  Nothing
@@ -120,7 +121,8 @@ refused_error(const bson_t *doc, const char *msg, int32_t code, bson_error_t *er
 		bson_destroy(&tmp);
 	}
 	mp_error_set(err, MP_EX_DATAERR, "the server rejected document %s: %s (code %d); "
-		"use --reject FILE to set such documents aside", id ? id : "(no _id)", msg, code);
+		"use --reject FILE to set such documents aside%s", id ? id : "(no _id)", msg, code,
+		code == 121 ? ", or --bypass-document-validation to write them past the validator" : "");
 	bson_free(id);
 }
 
@@ -164,6 +166,16 @@ queue_round(struct load *l, struct round *rd, struct batch *b, mongoc_bulk_opera
 	return true;
 }
 
+/* A duplicate key that means the document is there: any, with
+ * --skip-duplicates; one on _id when restoring a mongodump's output, as
+ * mongorestore goes past it.  A duplicate on another unique index then is
+ * a document that is not there at all: a refusal, never gone past. */
+static bool
+dup_is_there(const struct load *l, const struct bulk_write_error *we)
+{
+	return bulk_code_duplicate(we->code) && (l->o->skip_dups || (l->o->restoring && we->on_id));
+}
+
 /* The server answered: count what it did, deal with what it refused, and
  * keep pending what it never attempted.  False on a fatal refusal. */
 static bool
@@ -175,14 +187,15 @@ settle_round(struct load *l, struct round *rd, struct batch *b, const struct bul
 		const struct bulk_write_error *we = &res->errors[k];
 		bson_t doc;
 
-		/* on a retry, a duplicate _id is our own insert of an earlier round;
-		 * a duplicate on another unique index is a real refusal */
-		if (bulk_code_duplicate(we->code) &&
-		    (l->o->skip_dups || (rd->retrying && l->o->mode == MODE_INSERT && we->on_id))) {
-			if (l->o->skip_dups)
-				rd->c.duplicates++;
-			else
-				rd->c.inserted++; /* our own insert of an earlier round */
+		/* on a retry, a duplicate _id is our own insert of an earlier round
+		 * (--skip-duplicates counted it a duplicate, and still does) */
+		if (bulk_code_duplicate(we->code) && rd->retrying && l->o->mode == MODE_INSERT && we->on_id &&
+		    !l->o->skip_dups) {
+			rd->c.inserted++;
+			continue;
+		}
+		if (dup_is_there(l, we)) {
+			rd->c.duplicates++;
 			continue;
 		}
 		batch_doc(b, rd->map[we->index], &doc);
@@ -207,6 +220,8 @@ write_round(struct load *l, mongoc_collection_t *coll, struct batch *b, struct r
 	BSON_APPEND_BOOL(&bopts, "ordered", l->o->ordered);
 	mongoc_write_concern_append(l->wc, &bopts);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
+	if (l->o->bypass_validation)
+		mongoc_bulk_operation_set_bypass_document_validation(bulk, true);
 	if (!queue_round(l, rd, b, bulk, err))
 		goto out;
 	out = BULK_DONE;
