@@ -220,4 +220,18 @@ else
 		"the test server has no views (a create with viewOn is not listed as a view)"
 fi
 
+# Time series: --db compares them by their metadata alone (the document
+# listing leaves them out).  Neither test server has them (mongo-java-server
+# makes an ordinary collection, FerretDB refuses the option).
+mp-probe command "$SRC" $TEST_DB '{"create": "ts", "timeseries": {"timeField": "t"}}' >/dev/null 2>&1
+if listed "$SRC" ts 2>/dev/null | grep -q '"type":"timeseries"'; then
+	test_expect_success 'a time series on the source only: its options reported by --db' '
+		test_expect_code 1 hd --db $TEST_DB >out &&
+		rec out ".diff == \"options\" and .ns == \"$TEST_DB.ts\"" ".target == null and (.fields | index(\"timeseries\")) != null"
+	'
+else
+	test_skip 'a time series on the source only: its options reported by --db' \
+		"the test server has no time series (a create with timeseries is not listed as one)"
+fi
+
 test_done

@@ -143,7 +143,7 @@ job_compare(struct job *j)
 
 	if (job_wants_metadata(j) && !metadata_compare(j))
 		return; /* a side that cannot be read proves nothing */
-	if (j->view_only || sig_stop_requested())
+	if (j->metadata_only || sig_stop_requested())
 		return;
 	if (j->o->count_only)
 		compare_counts(j);
@@ -174,7 +174,7 @@ job_verdict(struct job *j, bool incomplete, double elapsed)
 			j->o->checkpoint ? "; rerun with --resume to go on" : "");
 		return MP_EX_TEMPFAIL;
 	}
-	if (!j->o->count_only && !j->view_only)
+	if (!j->o->count_only && !j->metadata_only)
 		diag_note("%s: compared %llu, equal %llu, missing %llu, extra %llu, changed %llu (%.0f docs/s)",
 			j->src.ns, (unsigned long long)n->compared, (unsigned long long)n->equal,
 			(unsigned long long)n->missing, (unsigned long long)n->extra, (unsigned long long)n->changed,

@@ -404,12 +404,22 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Compared by their metadata alone: a view has no documents of its own, and
+ * time series are left out of the document comparison (their documents are
+ * the server's buckets). */
+static bool
+metadata_only_type(const char *type)
+{
+	return type && (strcmp(type, "view") == 0 || strcmp(type, "timeseries") == 0);
+}
+
 bool
 metadata_list_views(const struct side *s, const char *db, char ***views, bson_error_t *err)
 {
 	mongoc_client_t *c = mongoc_client_pool_pop(s->pool);
 	mongoc_database_t *d = mongoc_client_get_database(c, db);
-	bson_t *opts = BCON_NEW("filter", "{", "type", BCON_UTF8("view"), "}");
+	bson_t *opts = BCON_NEW("filter", "{", "type", "{", "$in", "[", BCON_UTF8("view"), BCON_UTF8("timeseries"), "]",
+		"}", "}");
 	mongoc_cursor_t *cur = mongoc_database_find_collections_with_opts(d, opts);
 	const bson_t *info;
 	const char *name, *type;
@@ -420,7 +430,7 @@ metadata_list_views(const struct side *s, const char *db, char ***views, bson_er
 	while (mongoc_cursor_next(cur, &info)) {
 		name = utf8_of(info, "name");
 		type = utf8_of(info, "type");
-		if (!name || !type || strcmp(type, "view") != 0 || strncmp(name, "system.", 7) == 0 ||
+		if (!name || !metadata_only_type(type) || strncmp(name, "system.", 7) == 0 ||
 		    !ns_selected(db, name))
 			continue; /* a server that ignores the filter lists collections too */
 		*views = bson_realloc(*views, sizeof(char *) * (size_t)(n + 2));
@@ -434,7 +444,7 @@ metadata_list_views(const struct side *s, const char *db, char ***views, bson_er
 	mongoc_database_destroy(d);
 	mongoc_client_pool_push(s->pool, c);
 	if (!ok) {
-		mp_error_wrap(err, "listing the views of %s", db);
+		mp_error_wrap(err, "listing the views and time series of %s", db);
 		side_error(s, err);
 	}
 	return ok;

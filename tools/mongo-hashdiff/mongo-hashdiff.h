@@ -93,7 +93,7 @@ struct job {
 
 	uint32_t omit;  /* rare _id types a side refuses in $type (libcommon/idrange.h) */
 	bool rangeable; /* one _id filter serves both sides (see job_probe_types) */
-	bool view_only; /* a view (--db): its definition compared, it has no documents of its own */
+	bool metadata_only; /* a view or a time series (--db): its metadata alone compared */
 };
 
 /* What one run compares with what, and where it writes. */
@@ -217,8 +217,9 @@ bool recheck_run(struct job *j);
  * job failed, 69). */
 bool metadata_compare(struct job *j);
 
-/* The views of db on a server side that --ns-include and the like select,
- * sorted, NULL-terminated: bson_strfreev() them.  Errors name the side. */
+/* The views and time series of db on a server side (compared by their
+ * metadata alone) that --ns-include and the like select, sorted,
+ * NULL-terminated: bson_strfreev() them.  Errors name the side. */
 bool metadata_list_views(const struct side *s, const char *db, char ***views, bson_error_t *err);
 
 #endif

@@ -112,9 +112,9 @@ compare_collections(const struct run *r, const char *sdb, const char *tdb, char 
 	return rc;
 }
 
-/* --metadata: the views of either side, each compared as a view, but those
- * named by a collection on the other side (that collection's job finds the
- * view there). */
+/* --metadata: the views and time series of either side, each compared by
+ * its metadata alone, but those named by a collection on the other side
+ * (that collection's job finds them there). */
 static int
 compare_views(const struct run *r, const char *sdb, const char *tdb, char **views, char **skip1, char **skip2)
 {
@@ -127,14 +127,14 @@ compare_views(const struct run *r, const char *sdb, const char *tdb, char **view
 		if (sig_stop_requested())
 			return worse(rc, MP_EX_TEMPFAIL);
 		job_init(&j, r, sdb, views[i], tdb, views[i]);
-		j.view_only = true;
+		j.metadata_only = true;
 		rc = worse(rc, job_run(&j, r->stats));
 	}
 	return rc;
 }
 
 /* The lists of one database: collections on both sides, and with
- * --metadata their views too (else empty lists). */
+ * --metadata their views and time series too (else empty lists). */
 static bool
 list_db(const struct run *r, const char *db, const char *tdb, char **lists[4], bson_error_t *err)
 {
@@ -152,7 +152,7 @@ int
 namespaces_compare_db(struct run *r, const char *db)
 {
 	const char *tdb = r->o->target_ns ? r->o->target_ns : db;
-	char **l[4] = {NULL, NULL, NULL, NULL}; /* source and target collections, source and target views */
+	char **l[4] = {NULL, NULL, NULL, NULL}; /* collections of source and target, then their views and time series */
 	bson_error_t err;
 	int rc;
 
