@@ -21,6 +21,68 @@ test_expect_success '--metadata with a file side, or with --no-metadata, is a us
 	test_must_be_empty out
 '
 
+# meta_peer NAME CATALOG: start tests/peers/meta_peer.py serving CATALOG;
+# sets PEER_URI.  Ended by the test's cleanup.
+meta_peer() {
+	local i
+	/usr/bin/python3 "$TEST_ROOT/tests/peers/meta_peer.py" --catalog "$2" >"$1.port" 2>"$1.err" &
+	echo $! >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do [ -s "$1.port" ] && break; sleep 0.1; done
+	[ -s "$1.port" ] || { cat "$1.err" >&2; return 1; }
+	PEER_URI="mongodb://127.0.0.1:$(head -1 "$1.port")/?directConnection=true"
+}
+
+# What neither test server holds, from scripted catalogs: validators, views,
+# time series, and the trivia real servers add to an index (v, ns).
+cat >src.json <<'JSON'
+{"collections": [
+ {"name": "v", "type": "collection", "options": {"validator": {"a": {"$exists": true}}, "validationLevel": "strict"},
+  "info": {"readOnly": false, "uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAQ==", "subType": "04"}}}},
+ {"name": "same", "type": "collection", "options": {"collation": {"locale": "fr", "strength": 2}},
+  "info": {"uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAg==", "subType": "04"}}}},
+ {"name": "vw", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"a": 1, "b": 1}}]}},
+ {"name": "vsame", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$match": {"a": 1}}]}},
+ {"name": "only", "type": "view", "options": {"viewOn": "v", "pipeline": []}},
+ {"name": "ts", "type": "timeseries", "options": {"timeseries": {"timeField": "t", "granularity": "seconds"}}}
+],
+ "indexes": {
+  "v": [{"v": 2, "key": {"_id": 1}, "name": "_id_", "ns": "shop.v"},
+        {"v": 2, "key": {"a": 1}, "name": "a_1", "collation": {"locale": "fr", "strength": 2}, "ns": "shop.v"}],
+  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]}}
+JSON
+cat >dst.json <<'JSON'
+{"collections": [
+ {"name": "v", "type": "collection", "options": {"validator": {"a": {"$exists": false}}, "validationLevel": "strict"},
+  "info": {"readOnly": false, "uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAw==", "subType": "04"}}}},
+ {"name": "same", "type": "collection", "options": {"collation": {"strength": {"$numberLong": "2"}, "locale": "fr"}},
+  "info": {"uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAABA==", "subType": "04"}}}},
+ {"name": "vw", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"b": 1, "a": 1}}]}},
+ {"name": "vsame", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$match": {"a": 1}}]}},
+ {"name": "ts", "type": "timeseries", "options": {"timeseries": {"timeField": "t", "granularity": "minutes"}}}
+],
+ "indexes": {
+  "v": [{"v": 1, "key": {"_id": 1}, "name": "_id_", "unique": true},
+        {"v": 1, "key": {"a": 1.0}, "name": "a_1", "collation": {"strength": 2, "locale": "fr"}}],
+  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]}}
+JSON
+
+test_expect_success MOCKUPDB 'scripted peers: validator, views, time series, collation order, index trivia' '
+	meta_peer src src.json && PS=$PEER_URI && meta_peer dst dst.json && PD=$PEER_URI &&
+	test_expect_code 1 mongo-hashdiff --source "$PS" --target "$PD" --db shop --json relaxed --stats st >out 2>err &&
+	jq -r "[.ns, .diff, ((.fields // []) | join(\",\"))] | join(\" \")" out | sort >actual &&
+	printf "%s\n" "shop.only view " "shop.ts options timeseries" "shop.v options validator" "shop.vw view pipeline" >expect &&
+	test_cmp expect actual &&
+	jq -s -e "map(select(.ns == \"shop.only\")) | length == 1 and .[0].target == null and .[0].source.viewOn == \"v\"" out &&
+	jq -s -e "map(select(.type == \"summary\")) | map({(.ns): .verdict}) | add |
+		.[\"shop.same\"] == \"equal\" and .[\"shop.vsame\"] == \"equal\" and .[\"shop.v\"] == \"different\"
+		and .[\"shop.vw\"] == \"different\"" st &&
+	test_grep "shop.only: a view on the source only" err &&
+	mongo-hashdiff --source "$PS" --target "$PD" --ns shop.same --metadata >out &&
+	test_must_be_empty out &&
+	mongo-hashdiff --source "$PS" --target "$PD" --db shop --no-metadata >out &&
+	test_must_be_empty out
+'
+
 require_servers
 SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
 hd() { mongo-hashdiff --source "$SRC" --target "$DST" --json relaxed "$@"; }
