@@ -128,11 +128,23 @@ job_probe_types(struct job *j)
 	return true;
 }
 
+/* With --partition, share 1 alone compares the metadata, so that the
+ * shares' outputs put together hold each difference once. */
+static bool
+job_wants_metadata(const struct job *j)
+{
+	return j->o->meta && job_servers(j) && (j->o->part.n == 0 || j->o->part.k == 1);
+}
+
 static void
 job_compare(struct job *j)
 {
 	const char *sfile = j->src.side->file, *tfile = j->dst.side->file;
 
+	if (job_wants_metadata(j) && !metadata_compare(j))
+		return; /* a side that cannot be read proves nothing */
+	if (j->metadata_only || sig_stop_requested())
+		return;
 	if (j->o->count_only)
 		compare_counts(j);
 	else if (job_single_stream(j))
@@ -162,14 +174,16 @@ job_verdict(struct job *j, bool incomplete, double elapsed)
 			j->o->checkpoint ? "; rerun with --resume to go on" : "");
 		return MP_EX_TEMPFAIL;
 	}
-	if (!j->o->count_only)
+	if (!j->o->count_only && !j->metadata_only)
 		diag_note("%s: compared %llu, equal %llu, missing %llu, extra %llu, changed %llu (%.0f docs/s)",
 			j->src.ns, (unsigned long long)n->compared, (unsigned long long)n->equal,
 			(unsigned long long)n->missing, (unsigned long long)n->extra, (unsigned long long)n->changed,
 			elapsed > 0 ? (double)n->compared / elapsed : 0.0);
+	if (job_wants_metadata(j))
+		diag_note("%s: metadata %s", j->src.ns, n->metadata ? "differs" : "equal");
 	if (j->o->recheck)
 		diag_note("%s: %llu differences cleared on recheck", j->src.ns, (unsigned long long)n->cleared);
-	return n->missing + n->extra + n->changed > 0 ? MP_EX_DIFFER : MP_EX_OK;
+	return n->missing + n->extra + n->changed + n->metadata > 0 ? MP_EX_DIFFER : MP_EX_OK;
 }
 
 static void
@@ -183,10 +197,12 @@ job_summary(const struct job *j, struct stats *st, int rc, bool incomplete)
 	BSON_APPEND_INT64(&x, "extra", (int64_t)j->n.extra);
 	BSON_APPEND_INT64(&x, "changed", (int64_t)j->n.changed);
 	BSON_APPEND_INT64(&x, "rechecked_cleared", (int64_t)j->n.cleared);
+	if (job_wants_metadata(j))
+		BSON_APPEND_INT64(&x, "metadata", (int64_t)j->n.metadata);
 	BSON_APPEND_UTF8(&x, "verdict",
 		j->failed ? "error" : incomplete ? "incomplete" : rc == MP_EX_OK ? "equal" : "different");
-	stats_emit(st, "summary", j->src.ns, j->n.compared, j->n.bytes, j->n.missing + j->n.extra + j->n.changed,
-		&x);
+	stats_emit(st, "summary", j->src.ns, j->n.compared, j->n.bytes,
+		j->n.missing + j->n.extra + j->n.changed + j->n.metadata, &x);
 	bson_destroy(&x);
 }
 

@@ -7,7 +7,8 @@
  * --parallel or --partition the _id space is split into ranges summarised on
  * both sides first (ranges.c); a file side, in any order, goes through a hash
  * join partitioned into temporary files (hashjoin.c).  Differences still in
- * flight on a live source clear with --recheck (recheck.c).
+ * flight on a live source clear with --recheck (recheck.c).  Indexes,
+ * collection options and views are compared with --metadata (metadata.c).
  */
 #include <mongoc/mongoc.h>
 
@@ -48,6 +49,8 @@ static const struct opt opts[] = {
 	OPT_CHOICE("compare", &o.mode, NULL, compare_modes, "the same bytes, field order free, numbers by value"),
 	OPT_STRING("ignore-fields", &o.ignore, "A.B,C", "leave these fields out of the comparison"),
 	OPT_CHOICE("hash", &o.hash_algo, NULL, hashes, "the digest (default sha256)"),
+	OPT_FLAG("metadata", &o.metadata, "compare indexes, collection options and views too (default with --db)"),
+	OPT_FLAG("no-metadata", &o.no_metadata, "compare the documents only"),
 	OPT_SECTION("Speed"),
 	OPT_FLAG("count-only", &o.count_only, "compare the counts only"),
 	OPT_INT("parallel", &o.parallel, "N", 1, 64, "N _id ranges at once, each summarised first"),
@@ -103,6 +106,12 @@ check_options(const char *ns, const char *db)
 	dochash_destroy(h);
 	if (o.resume && !o.checkpoint)
 		return opt_misuse(&tool, "--resume needs --checkpoint FILE");
+	if (o.metadata && o.no_metadata)
+		return opt_misuse(&tool, "give --metadata or --no-metadata, not both");
+	if (o.metadata && (o.source_file || o.target_file))
+		return opt_misuse(&tool, "--metadata compares what servers hold; a file side has no indexes or options");
+	/* on by default where whole databases of servers are compared */
+	o.meta = !o.no_metadata && !o.source_file && !o.target_file && (o.metadata || (ns == NULL && db != NULL));
 	return opt_check_writable(o.checkpoint);
 }
 

@@ -10,6 +10,7 @@
  *   hashjoin.c    a file side in any order: hash join through partitions in temporary files
  *   recheck.c     --recheck: re-read the differing _ids, report what stays different
  *   emit.c        one difference as a diff record, a repair event or an _id
+ *   metadata.c    --metadata: indexes, collection options and views compared
  */
 #ifndef MONGO_HASHDIFF_H
 #define MONGO_HASHDIFF_H
@@ -44,6 +45,8 @@ struct opts {
 	int emit; /* enum emit */
 	int hash_algo; /* index into the --hash choices */
 	bool count_only, resume, allow_missing;
+	bool metadata, no_metadata; /* as given */
+	bool meta;                  /* compare metadata: asked, or --db of servers by default */
 	int64_t parallel, recheck, recheck_delay, batch_size;
 	struct share part;
 };
@@ -65,6 +68,7 @@ struct end {
 
 struct counts {
 	uint64_t compared, equal, missing, extra, changed, cleared, bytes;
+	uint64_t metadata; /* metadata differences (indexes, options, views) */
 };
 
 /* One comparison of a source namespace with a target namespace. */
@@ -89,6 +93,7 @@ struct job {
 
 	uint32_t omit;  /* rare _id types a side refuses in $type (libcommon/idrange.h) */
 	bool rangeable; /* one _id filter serves both sides (see job_probe_types) */
+	bool metadata_only; /* a view or a time series (--db): its metadata alone compared */
 };
 
 /* What one run compares with what, and where it writes. */
@@ -203,5 +208,18 @@ bool hashjoin_compare(struct job *j);
 /* Re-read the held differences --recheck times, --recheck-delay apart, and
  * report what stays different as it is now. */
 bool recheck_run(struct job *j);
+
+/* ---- metadata.c ---- */
+
+/* Compare the metadata of j's two ends (lock not held): each difference
+ * counted in j->n.metadata and, under --emit diff, written as an "index",
+ * "options" or "view" record.  False when a side could not be read (the
+ * job failed, 69). */
+bool metadata_compare(struct job *j);
+
+/* The views and time series of db on a server side (compared by their
+ * metadata alone) that --ns-include and the like select, sorted,
+ * NULL-terminated: bson_strfreev() them.  Errors name the side. */
+bool metadata_list_views(const struct side *s, const char *db, char ***views, bson_error_t *err);
 
 #endif

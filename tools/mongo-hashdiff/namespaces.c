@@ -112,29 +112,66 @@ compare_collections(const struct run *r, const char *sdb, const char *tdb, char 
 	return rc;
 }
 
+/* --metadata: the views and time series of either side, each compared by
+ * its metadata alone, but those named by a collection on the other side
+ * (that collection's job finds them there). */
+static int
+compare_views(const struct run *r, const char *sdb, const char *tdb, char **views, char **skip1, char **skip2)
+{
+	struct job j;
+	int rc = MP_EX_OK;
+
+	for (int i = 0; views[i]; i++) {
+		if (listed(skip1, views[i]) || listed(skip2, views[i]))
+			continue;
+		if (sig_stop_requested())
+			return worse(rc, MP_EX_TEMPFAIL);
+		job_init(&j, r, sdb, views[i], tdb, views[i]);
+		j.metadata_only = true;
+		rc = worse(rc, job_run(&j, r->stats));
+	}
+	return rc;
+}
+
+/* The lists of one database: collections on both sides, and with
+ * --metadata their views and time series too (else empty lists). */
+static bool
+list_db(const struct run *r, const char *db, const char *tdb, char **lists[4], bson_error_t *err)
+{
+	if (!side_list_collections(&r->src, db, &lists[0], err) || !side_list_collections(&r->dst, tdb, &lists[1], err))
+		return false;
+	if (!r->o->meta) {
+		lists[2] = bson_malloc0(sizeof(char *));
+		lists[3] = bson_malloc0(sizeof(char *));
+		return true;
+	}
+	return metadata_list_views(&r->src, db, &lists[2], err) && metadata_list_views(&r->dst, tdb, &lists[3], err);
+}
+
 int
 namespaces_compare_db(struct run *r, const char *db)
 {
 	const char *tdb = r->o->target_ns ? r->o->target_ns : db;
-	char **scolls = NULL, **tcolls = NULL;
+	char **l[4] = {NULL, NULL, NULL, NULL}; /* collections of source and target, then their views and time series */
 	bson_error_t err;
 	int rc;
 
-	if (!side_list_collections(&r->src, db, &scolls, &err) ||
-	    !side_list_collections(&r->dst, tdb, &tcolls, &err)) {
+	if (!list_db(r, db, tdb, l, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
 	r->ran = true;
-	if (scolls[0] == NULL && tcolls[0] == NULL && !r->o->allow_missing) {
+	if (!l[0][0] && !l[1][0] && !l[2][0] && !l[3][0] && !r->o->allow_missing) {
 		diag_error("no collections in database %s on either side (--allow-missing: equal)", db);
 		rc = MP_EX_NOINPUT;
 		goto out;
 	}
-	rc = compare_collections(r, db, tdb, scolls, NULL);
-	rc = worse(rc, compare_collections(r, db, tdb, tcolls, scolls));
+	rc = compare_collections(r, db, tdb, l[0], NULL);
+	rc = worse(rc, compare_collections(r, db, tdb, l[1], l[0]));
+	rc = worse(rc, compare_views(r, db, tdb, l[2], l[0], l[1]));
+	rc = worse(rc, compare_views(r, db, tdb, l[3], l[2], l[0]));
 out:
-	bson_strfreev(scolls);
-	bson_strfreev(tcolls);
+	for (int i = 0; i < 4; i++)
+		bson_strfreev(l[i]);
 	return rc;
 }

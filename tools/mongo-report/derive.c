@@ -15,7 +15,7 @@ row_verdict(const struct ns_row *row)
 	for (int i = 0; i < row->ntools; i++)
 		if (row->tools[i].verdict[0])
 			return row->tools[i].verdict;
-	if (row->diffs[DIFF_MISSING] + row->diffs[DIFF_EXTRA] + row->diffs[DIFF_CHANGED] > 0)
+	if (row->diffs[DIFF_MISSING] + row->diffs[DIFF_EXTRA] + row->diffs[DIFF_CHANGED] + row->metadata > 0)
 		return "different";
 	return "";
 }
@@ -73,11 +73,13 @@ derive_differences(const struct ns_row *row, struct derived *d)
 	d->missing = row->diffs[DIFF_MISSING];
 	d->extra = row->diffs[DIFF_EXTRA];
 	d->changed = row->diffs[DIFF_CHANGED];
+	d->metadata = row->metadata;
 	for (int k = 0; k < row->ntools; k++)
-		if (row->tools[k].verdict[0] && d->missing + d->extra + d->changed == 0) {
+		if (row->tools[k].verdict[0] && d->missing + d->extra + d->changed + d->metadata == 0) {
 			d->missing = row->tools[k].missing;
 			d->extra = row->tools[k].extra;
 			d->changed = row->tools[k].changed;
+			d->metadata = row->tools[k].metadata;
 		}
 }
 

@@ -188,8 +188,11 @@ html_verdict(FILE *f, const struct ns_row *row)
 	row_derive(row, &d);
 	fputs("<p class=\"verdict\">", f);
 	html_esc(f, row->ns);
-	fprintf(f, ": <span class=\"%s\">%s</span> (missing %lld, extra %lld, changed %lld)</p>\n", v, v,
+	fprintf(f, ": <span class=\"%s\">%s</span> (missing %lld, extra %lld, changed %lld", v, v,
 		(long long)d.missing, (long long)d.extra, (long long)d.changed);
+	if (d.metadata > 0)
+		fprintf(f, ", metadata %lld", (long long)d.metadata);
+	fputs(")</p>\n", f);
 	if (row->nshown > 0) {
 		fputs("<ul class=\"diffs\">\n", f);
 		for (int k = 0; k < row->nshown; k++) {

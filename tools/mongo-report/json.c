@@ -52,6 +52,8 @@ json_figures(FILE *f, const struct ns_row *row)
 	json_str(f, row_verdict(row));
 	fprintf(f, ", \"missing\": %lld, \"extra\": %lld, \"changed\": %lld", (long long)row->diffs[DIFF_MISSING],
 		(long long)row->diffs[DIFF_EXTRA], (long long)row->diffs[DIFF_CHANGED]);
+	if (d.metadata > 0)
+		fprintf(f, ", \"metadata\": %lld", (long long)d.metadata); /* absent: none, or not compared */
 	if (row->src >= 0)
 		fprintf(f, ", \"source_count\": %lld", (long long)row->src);
 	if (row->dst >= 0)

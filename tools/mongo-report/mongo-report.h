@@ -53,6 +53,7 @@ struct tool_row {
 	int64_t lag_p50, lag_p99;
 	char verdict[16];
 	int64_t compared, equal, missing, extra, changed, cleared;
+	int64_t metadata;   /* mongo-hashdiff --metadata: index, options and view differences */
 	int64_t total;      /* documents expected (mongo-dump-bson), -1 unknown */
 	double last_t;      /* time of its last record */
 	double last_change; /* source time of the last change it applied */
@@ -74,6 +75,7 @@ struct ns_row {
 	double arrival_lag; /* --live --events: age of the last event when it passed */
 	int64_t src, dst;   /* counts on the servers, -1 unknown */
 	int64_t diffs[NDIFF];
+	int64_t metadata; /* diff records of indexes, options and views */
 	char *shown[MAX_DIFFS_SHOWN]; /* the first differences, as relaxed JSON */
 	int nshown;
 };
@@ -127,7 +129,7 @@ void report_clear(struct report *r);
 struct derived {
 	const struct tool_row *copy; /* the tool whose documents are shown; may be NULL */
 	int64_t ins, upd, del;
-	int64_t missing, extra, changed;
+	int64_t missing, extra, changed, metadata;
 	double pct;         /* target against source, else verified or finished; -1 unknown */
 	double eta;         /* seconds left of the copy; 0 done; -1 unknown */
 	double last_change; /* seconds since the epoch; 0 unknown */
@@ -167,13 +169,14 @@ void html_write(FILE *f, const struct report *r, const char *title);
 
 /* table.c: the columns the text and markdown tables share. */
 enum col { C_NS, C_TOOLS, C_DOCS, C_SRC, C_DST, C_DONE, C_RATE, C_INS, C_UPD, C_DEL, C_EVENTS, C_LAG, C_ETA,
-	   C_VERDICT, C_MISSING, C_EXTRA, C_CHANGED, NCOLS };
+	   C_VERDICT, C_MISSING, C_EXTRA, C_CHANGED, C_METADATA, NCOLS };
 
 struct table_col {
 	const char *head;
 	bool num;      /* right-aligned in text */
 	bool md_right; /* right-aligned in markdown */
 	bool counts;   /* shown only with the servers' counts */
+	bool metadata; /* shown only when a row has metadata differences */
 };
 
 extern const struct table_col table_cols[NCOLS];

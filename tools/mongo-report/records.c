@@ -2,7 +2,9 @@
  * records.c: the streams read into rows.  Each record is recognised by its
  * shape, so one file may mix them:
  *   stats records   {"tool", "type": "progress"|"summary"|"exit", "ns", "docs", ...}
- *   diff records    {"ns", "_id", "diff", "source_hash", "target_hash"}
+ *   diff records    {"ns", "_id", "diff", "source_hash", "target_hash"}, and
+ *                   {"ns", "diff": "index"|"options"|"view", "name"?, "fields"?,
+ *                   "source", "target"} of mongo-hashdiff --metadata
  *   change events   {"operationType", "ns", "clusterTime", "wallTime", ...}
  * and summed up per namespace: a row per namespace, in it a row per tool.
  */
@@ -17,6 +19,7 @@
 #include "nsmap.h"
 
 static const char *const diff_names[NDIFF] = {"missing", "extra", "changed"};
+static const char *const metadata_names[] = {"index", "options", "view", NULL};
 
 void
 series_add(struct series *s, double t, double v)
@@ -216,6 +219,7 @@ take_stats_figures(struct tool_row *t, const bson_t *d)
 	t->extra = get_int(d, "extra", t->extra);
 	t->changed = get_int(d, "changed", t->changed);
 	t->cleared = get_int(d, "rechecked_cleared", t->cleared);
+	t->metadata = get_int(d, "metadata", t->metadata);
 	if (verdict)
 		bson_strncpy(t->verdict, verdict, sizeof t->verdict);
 }
@@ -245,6 +249,31 @@ take_stats(struct report *r, const bson_t *d)
 	take_stats_namespaces(r, d, t, when); /* last: it may move the rows t points into */
 }
 
+/* A metadata difference, shown by its kind, name and fields. */
+static bool
+take_metadata_diff(struct ns_row *row, const bson_t *d, const char *kind)
+{
+	bson_t one = BSON_INITIALIZER;
+	bson_iter_t it;
+	int k;
+
+	for (k = 0; metadata_names[k] && strcmp(kind, metadata_names[k]) != 0; k++)
+		;
+	if (metadata_names[k] == NULL)
+		return false;
+	row->metadata++;
+	if (row->nshown < MAX_DIFFS_SHOWN) {
+		BSON_APPEND_UTF8(&one, "diff", kind);
+		if (bson_iter_init_find(&it, d, "name"))
+			bson_append_iter(&one, "name", -1, &it);
+		if (bson_iter_init_find(&it, d, "fields"))
+			bson_append_iter(&one, "fields", -1, &it);
+		row->shown[row->nshown++] = ejson_from_bson_new(&one, EJSON_RELAXED, NULL);
+	}
+	bson_destroy(&one);
+	return true;
+}
+
 static void
 take_diff(struct report *r, const bson_t *d)
 {
@@ -253,6 +282,8 @@ take_diff(struct report *r, const bson_t *d)
 	bson_iter_t it;
 
 	r->diffs++;
+	if (kind && take_metadata_diff(row, d, kind))
+		return;
 	for (int k = 0; k < NDIFF; k++)
 		if (kind && strcmp(kind, diff_names[k]) == 0)
 			row->diffs[k]++;

@@ -24,6 +24,7 @@ const struct table_col table_cols[NCOLS] = {
 	[C_MISSING] = {"missing", true, false, false},
 	[C_EXTRA] = {"extra", true, false, false},
 	[C_CHANGED] = {"changed", true, false, false},
+	[C_METADATA] = {"metadata", true, false, false, true},
 };
 
 /* The tools of a row without their "mongo-" prefix: "load-bson,replay". */
@@ -72,19 +73,25 @@ table_cells(const struct ns_row *row, char cells[NCOLS][96])
 	bson_snprintf(cells[C_MISSING], 96, "%lld", (long long)d.missing);
 	bson_snprintf(cells[C_EXTRA], 96, "%lld", (long long)d.extra);
 	bson_snprintf(cells[C_CHANGED], 96, "%lld", (long long)d.changed);
+	bson_snprintf(cells[C_METADATA], 96, "%lld", (long long)d.metadata);
 }
 
 void
 table_build(struct table *t, const struct report *r)
 {
-	bool counts = report_has_counts(r);
+	bool counts = report_has_counts(r), metadata = false;
+	struct derived d;
 
 	memset(t, 0, sizeof *t);
 	t->cells = bson_malloc(sizeof *t->cells * (size_t)(r->n ? r->n : 1));
 	t->n = r->n;
+	for (int i = 0; i < r->n && !metadata; i++) {
+		row_derive(&r->rows[i], &d);
+		metadata = d.metadata > 0;
+	}
 	for (int c = 0; c < NCOLS; c++) {
 		t->width[c] = (int)strlen(table_cols[c].head);
-		if (counts || !table_cols[c].counts)
+		if ((counts || !table_cols[c].counts) && (metadata || !table_cols[c].metadata))
 			t->show[t->ncols++] = c;
 	}
 	for (int i = 0; i < r->n; i++) {
