@@ -40,6 +40,15 @@ test_expect_success 'ours into ours through a pipe, four collections at once, re
 	jq -e -s "[.[] | select(.type == \"summary\")] | length == 3" dump.stats
 '
 
+test_expect_success '--db to a stream is an archive: "mongo-dump-bson --db X | mongo-load-bson" copies a database' '
+	clean_target &&
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB |
+		mongo-load-bson -q --uri "$DST" --ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" &&
+	all_same &&
+	test_expect_code 64 mongo-dump-bson --uri "$SRC" --db $TEST_DB --format ndjson 2>err &&
+	test_grep "cannot hold them" err
+'
+
 test_expect_success 'the archive is a file too, with --gzip, one collection at a time; --archive=FILE reads it' '
 	clean_target &&
 	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive=ours.archive.gz --gzip --num-parallel-collections 1 &&

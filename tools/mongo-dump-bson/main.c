@@ -154,9 +154,15 @@ check_options(const char *ns, const char *db)
 	if (!o.from && !o.list && !ns && !db && !o.out_dir && !o.archive)
 		return opt_misuse(&dump_tool, "say what to dump: --ns DB.COLL, --db DB, or --out DIR or --archive for "
 			"everything");
-	if (!o.from && !o.list && !ns && !o.out_dir && !o.archive)
-		return opt_misuse(&dump_tool, "--db without --collection dumps many collections: give --out DIR or "
-			"--archive");
+	if (!o.from && !o.list && !ns && !o.out_dir && !o.archive && o.c.format != DOCSTREAM_BSON)
+		return opt_misuse(&dump_tool, "--db without --collection dumps many collections: one %s stream "
+			"cannot hold them (an archive, the default, or --out DIR can)", docstream_format_name(o.c.format));
+	if (!o.from && !o.list && !ns && !o.out_dir && !o.archive) {
+		/* many collections in one stream: that is what an archive is, so
+		 * `--db X | mongo-load-bson` carries them and their metadata */
+		o.archive = o.output ? o.output : "-";
+		o.output = NULL;
+	}
 	if (o.archive && (o.out_dir || o.output || o.from || o.checkpoint || o.metadata || o.json_array ||
 			  o.c.format == DOCSTREAM_NDJSON))
 		return opt_misuse(&dump_tool, "--archive writes one BSON stream of its own: not with --out, --output, "
