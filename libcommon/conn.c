@@ -576,8 +576,26 @@ system_db(const char *db)
 	return strcmp(db, "admin") == 0 || strcmp(db, "local") == 0 || strcmp(db, "config") == 0;
 }
 
+/* The type listCollections gives an entry ("collection" when it gives
+ * none, as servers before 3.4 do). */
+static const char *
+entry_type(const bson_t *info)
+{
+	bson_iter_t it;
+
+	return bson_iter_init_find(&it, info, "type") && BSON_ITER_HOLDS_UTF8(&it) ? bson_iter_utf8(&it, NULL)
+										  : "collection";
+}
+
 bool
 conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err)
+{
+	return conn_list_of_type(client, db, "collection", out, n, err);
+}
+
+bool
+conn_list_of_type(mongoc_client_t *client, const char *db, const char *type, char ***out, int *n,
+	bson_error_t *err)
 {
 	char **dbs = NULL;
 	int cap = 16;
@@ -608,8 +626,8 @@ conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *
 			cname = bson_iter_utf8(&it, NULL);
 			if (strncmp(cname, "system.", 7) == 0)
 				continue;
-			if (bson_iter_init_find(&it, info, "type") && strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
-				continue; /* a view or a time series */
+			if (strcmp(entry_type(info), type) != 0)
+				continue; /* a view or a time series, or the other way round */
 			if (!ns_selected(name, cname))
 				continue; /* --ns-include, --ns-exclude, ... */
 			if (*n + 1 >= cap) {

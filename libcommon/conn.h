@@ -143,6 +143,9 @@ bool conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err);
  * even on failure; free it with bson_strfreev.  Errors: the driver's.
  */
 bool conn_list_namespaces(mongoc_client_t *client, const char *db, char ***out, int *n, bson_error_t *err);
+/* The same for the entries of another listCollections type ("view"). */
+bool conn_list_of_type(mongoc_client_t *client, const char *db, const char *type, char ***out, int *n,
+	bson_error_t *err);
 
 /*
  * Whether collection (or view) `coll` exists in database `db`: listCollections

@@ -172,6 +172,17 @@ hangup_peer() {
 	HP_URI="mongodb://127.0.0.1:$(head -1 "$name.port")/?directConnection=true"
 }
 
+# meta_peer NAME CATALOG: start tests/peers/meta_peer.py serving CATALOG;
+# sets PEER_URI.  Ended by the test's cleanup.
+meta_peer() {
+	local i
+	/usr/bin/python3 "$TEST_ROOT/tests/peers/meta_peer.py" --catalog "$2" >"$1.port" 2>"$1.err" &
+	echo $! >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do [ -s "$1.port" ] && break; sleep 0.1; done
+	[ -s "$1.port" ] || { cat "$1.err" >&2; return 1; }
+	PEER_URI="mongodb://127.0.0.1:$(head -1 "$1.port")/?directConnection=true"
+}
+
 # require_mongo_tools: skip unless mongodump/mongorestore/bsondump were built.
 require_mongo_tools() {
 	test_have_prereq MONGO_TOOLS || skip_all "$(prereq_why MONGO_TOOLS)"

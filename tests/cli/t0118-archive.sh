@@ -143,6 +143,42 @@ test_expect_success 'misuse: --archive on a stream that is not one, an archive g
 	test_grep "pairs" err
 '
 
+# a view: the test servers turn one into a plain collection, so its
+# definition comes from a scripted catalog
+cat >views.json <<'JSON'
+{"collections": [
+ {"name": "base", "type": "collection", "options": {}, "info": {"readOnly": false}},
+ {"name": "recent", "type": "view", "options": {"viewOn": "base", "pipeline": [{"$match": {"a": {"$gt": 1}}}]},
+  "info": {"readOnly": true}}],
+ "indexes": {"base": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]}}
+JSON
+
+test_expect_success MOCKUPDB 'views travel as views: their definition in --out and in the archive, created on load' '
+	meta_peer views views.json &&
+	mongo-dump-bson -q --uri "$PEER_URI" --db shop --out vout &&
+	! test -e vout/shop/recent.bson &&
+	jq -e ".type == \"view\" and .options.viewOn == \"base\" and (.indexes | length) == 0" \
+		vout/shop/recent.metadata.json &&
+	mongo-dump-bson -q --uri "$PEER_URI" --db shop --archive=v.archive &&
+	/usr/bin/python3 -c "
+import bson, json, struct, sys
+b = open(\"v.archive\", \"rb\").read()
+i, items = 4, []
+while i < len(b):
+    if b[i:i + 4] == b\"\\xff\\xff\\xff\\xff\":
+        items.append(\"-1\"); i += 4; continue
+    n = struct.unpack(\"<i\", b[i:i + 4])[0]; items.append(bson.decode(b[i:i + n])); i += n
+view = [x for x in items if isinstance(x, dict) and x.get(\"collection\") == \"recent\"]
+assert view[0][\"type\"] == \"view\" and json.loads(view[0][\"metadata\"])[\"options\"][\"viewOn\"] == \"base\", view
+assert view[1] == {\"db\": \"shop\", \"collection\": \"recent\", \"EOF\": True, \"CRC\": 0}, view
+" &&
+	clean_target &&
+	mongo-load-bson -v --uri "$DST" --dir vout --db $TEST_DB2 2>err &&
+	test_grep "$TEST_DB2.recent: view created" err &&
+	mongo-load-bson -v --uri "$DST" --archive=v.archive --ns-from "shop.*" --ns-to "$TEST_DB2.*" --drop 2>err &&
+	test_grep "$TEST_DB2.recent: view created" err
+'
+
 test_expect_success '--num-parallel-collections for --out: every collection written' '
 	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --out par --numParallelCollections 3 &&
 	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --out seq --num-parallel-collections 1 &&

@@ -21,17 +21,6 @@ test_expect_success '--metadata with a file side, or with --no-metadata, is a us
 	test_must_be_empty out
 '
 
-# meta_peer NAME CATALOG: start tests/peers/meta_peer.py serving CATALOG;
-# sets PEER_URI.  Ended by the test's cleanup.
-meta_peer() {
-	local i
-	/usr/bin/python3 "$TEST_ROOT/tests/peers/meta_peer.py" --catalog "$2" >"$1.port" 2>"$1.err" &
-	echo $! >>"$SCRATCH/.pids"
-	for i in $(seq 1 100); do [ -s "$1.port" ] && break; sleep 0.1; done
-	[ -s "$1.port" ] || { cat "$1.err" >&2; return 1; }
-	PEER_URI="mongodb://127.0.0.1:$(head -1 "$1.port")/?directConnection=true"
-}
-
 # What neither test server holds, from scripted catalogs: validators, views,
 # time series, and the trivia real servers add to an index (v, ns).
 cat >src.json <<'JSON'

@@ -27,6 +27,8 @@ struct run {
 	/* the namespaces, taken in turn by --num-parallel-collections threads */
 	char **names;
 	int n;
+	char **views; /* of --db or the deployment, for --archive and --out: metadata only */
+	int nviews;
 	atomic_int next, done;
 	atomic_int rc; /* the first failure's status, 0 while none */
 };
@@ -365,26 +367,57 @@ server_version(mongoc_client_t *client)
 static bool
 write_prelude(struct run *run, bson_error_t *err)
 {
-	bson_t **metas = bson_malloc0(sizeof(bson_t *) * (size_t)(run->n + 1));
+	int total = run->n + run->nviews;
+	bson_t **metas = bson_malloc0(sizeof(bson_t *) * (size_t)(total + 1));
 	char *version = server_version(run->client);
 	bool ok = true;
 
-	for (int i = 0; ok && i < run->n; i++) {
+	for (int i = 0; ok && i < total; i++) {
+		bool view = i >= run->n;
+		const char *ns = view ? run->views[i - run->n] : run->names[i];
 		char *db = NULL, *coll = NULL, *json = NULL;
 
-		ok = conn_split_ns(run->names[i], &db, &coll, err) &&
-		     (json = layout_metadata_json(run->client, db, coll, err)) != NULL;
+		ok = conn_split_ns(ns, &db, &coll, err) && (json = layout_metadata_json(run->client, db, coll, err)) != NULL;
 		if (ok)
-			metas[i] = archive_meta_doc(db, coll, json, "");
+			metas[i] = archive_meta_doc(db, coll, json, view ? "view" : "");
 		bson_free(json);
 		bson_free(db);
 		bson_free(coll);
 	}
-	ok = ok && archive_write_prelude(run->ar, (int32_t)run->o->collections, version, metas, run->n, err);
-	for (int i = 0; i < run->n; i++)
+	ok = ok && archive_write_prelude(run->ar, (int32_t)run->o->collections, version, metas, total, err);
+	for (int i = 0; i < total; i++)
 		bson_destroy(metas[i]);
 	bson_free(metas);
 	bson_free(version);
+	return ok;
+}
+
+/* The views: no documents, so in an archive only their EOF headers (as
+ * mongodump writes them), and under --out only their metadata.json. */
+static bool
+end_views(const struct run *run, bson_error_t *err)
+{
+	const struct opts *o = run->o;
+	bool ok = true;
+
+	for (int i = 0; ok && i < run->nviews; i++) {
+		char *db = NULL, *coll = NULL, *dir = NULL, *path = NULL;
+
+		ok = conn_split_ns(run->views[i], &db, &coll, err);
+		if (ok && run->ar) {
+			ok = archive_write_eof(run->ar, db, coll, 0, err);
+		} else if (ok) {
+			dir = bson_strdup_printf("%s/%s", o->out_dir, db);
+			path = bson_strdup_printf("%s/%s.metadata.json%s", dir, coll, o->c.gzip ? ".gz" : "");
+			ok = layout_mkdir(dir, err) && layout_write_metadata(run->client, db, coll, path, o->c.gzip, err);
+		}
+		if (ok)
+			diag_info("%s: a view: its definition written", run->views[i]);
+		bson_free(db);
+		bson_free(coll);
+		bson_free(dir);
+		bson_free(path);
+	}
 	return ok;
 }
 
@@ -407,7 +440,7 @@ dump_archive(struct run *run)
 	run->ar = &aw;
 	if (!write_prelude(run, &err))
 		rc = diag_exit(&err, NULL);
-	else if ((rc = dump_all(run)) == MP_EX_OK && !docstream_writer_close(w, &err))
+	else if ((rc = dump_all(run)) == MP_EX_OK && (!end_views(run, &err) || !docstream_writer_close(w, &err)))
 		rc = diag_exit(&err, NULL);
 	if (rc != MP_EX_OK && !docstream_writer_replaces_file(w))
 		docstream_flush(w, &err); /* what a pipe's reader has is whole segments */
@@ -459,9 +492,18 @@ dump_run(const struct opts *o, const char *ns, const char *db)
 	}
 	run.names = names;
 	run.n = n;
-	rc = o->archive ? dump_archive(&run) : dump_all(&run);
+	if (ns == NULL && (o->archive || o->out_dir) &&
+	    !conn_list_of_type(run.client, db, "view", &run.views, &run.nviews, &err)) {
+		rc = diag_exit(&err, "listing views");
+		goto out;
+	}
+	if (o->archive)
+		rc = dump_archive(&run);
+	else if ((rc = dump_all(&run)) == MP_EX_OK && o->out_dir && !end_views(&run, &err))
+		rc = diag_exit(&err, NULL);
 out:
 	bson_strfreev(names);
+	bson_strfreev(run.views);
 	bson_destroy(run.query);
 	bson_destroy(run.find_opts);
 	if (run.client)

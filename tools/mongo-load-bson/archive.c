@@ -193,6 +193,35 @@ eof_coll(struct demux *d, struct coll *c, int64_t crc)
 	end_coll(d, c);
 }
 
+/* A view of the prelude (it has no documents): created as the metadata
+ * says, its options kept even with --no-options-restore (without viewOn and
+ * pipeline it would be an empty collection, not a view). */
+static void
+create_view(struct demux *d, struct coll *c)
+{
+	mongoc_client_t *client;
+	bson_error_t err;
+	char *db = NULL, *coll = NULL;
+
+	if (d->o->dry_run || c->meta == NULL)
+		return;
+	if (!conn_split_ns(c->target, &db, &coll, &err)) {
+		diag_error("--ns-to renames %s to '%s', which is not DB.COLL", c->ns, c->target);
+		fail(d, MP_EX_USAGE);
+		return;
+	}
+	client = mongoc_client_pool_pop(d->pool);
+	if (!metadata_create(client, db, coll, c->meta, 0, &err)) {
+		diag_fail(&err, "creating view %s", c->target);
+		fail(d, mp_error_exitcode(&err) == MP_EX_SOFTWARE ? MP_EX_UNAVAILABLE : mp_error_exitcode(&err));
+	} else {
+		diag_info("%s: view created", c->target);
+	}
+	mongoc_client_pool_push(d->pool, client);
+	bson_free(db);
+	bson_free(coll);
+}
+
 /* A namespace header: the collection whose documents follow, or NULL after
  * an EOF header (only the terminator follows it). */
 static bool
@@ -209,10 +238,22 @@ header(struct demux *d, const bson_t *doc, struct coll **cur, bson_error_t *err)
 		mp_error_set(err, MP_EX_DATAERR, "%s: data for %s after its end", docstream_reader_name(d->r), c->ns);
 		return false;
 	}
+	if (strcmp(c->type, "view") == 0 && !c->skip) {
+		/* mongodump ends a view with an EOF header and no documents */
+		if (!h.eof) {
+			mp_error_set(err, MP_EX_DATAERR, "%s: documents for %s, a view", docstream_reader_name(d->r), c->ns);
+			return false;
+		}
+		c->started = c->ended = true;
+		create_view(d, c);
+		return true;
+	}
 	if (!c->started && !start_coll(d, c))
 		return false;
-	if (h.eof)
+	if (h.eof) {
 		eof_coll(d, c, h.crc);
+		return true;
+	}
 	*cur = c;
 	return true;
 }
@@ -264,35 +305,6 @@ read_segments(struct demux *d)
 			fail(d, diag_exit(&err, NULL));
 		}
 	}
-}
-
-/* A view of the prelude (it has no documents): created as the metadata
- * says, its options kept even with --no-options-restore (without viewOn and
- * pipeline it would be an empty collection, not a view). */
-static void
-create_view(struct demux *d, struct coll *c)
-{
-	mongoc_client_t *client;
-	bson_error_t err;
-	char *db = NULL, *coll = NULL;
-
-	if (d->o->dry_run || c->meta == NULL)
-		return;
-	if (!conn_split_ns(c->target, &db, &coll, &err)) {
-		diag_error("--ns-to renames %s to '%s', which is not DB.COLL", c->ns, c->target);
-		fail(d, MP_EX_USAGE);
-		return;
-	}
-	client = mongoc_client_pool_pop(d->pool);
-	if (!metadata_create(client, db, coll, c->meta, 0, &err)) {
-		diag_fail(&err, "creating view %s", c->target);
-		fail(d, mp_error_exitcode(&err) == MP_EX_SOFTWARE ? MP_EX_UNAVAILABLE : mp_error_exitcode(&err));
-	} else {
-		diag_info("%s: view created", c->target);
-	}
-	mongoc_client_pool_push(d->pool, client);
-	bson_free(db);
-	bson_free(coll);
 }
 
 /* The end of the input: collections whose EOF never came are finished

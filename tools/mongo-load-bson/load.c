@@ -439,6 +439,88 @@ load_file(const struct opts *o, mongoc_client_pool_t *pool, const char *ns, cons
 	return rc;
 }
 
+/* The target of db.coll of a dump: --db renames the database, else
+ * --ns-from/--ns-to may; bson_free() it. */
+static char *
+target_ns(const struct opts *o, const char *db, const char *coll)
+{
+	char *ns = bson_strdup_printf("%s.%s", db, coll), *to;
+
+	if (o->c.db) {
+		to = bson_strdup_printf("%s.%s", o->c.db, coll);
+	} else {
+		to = ns_rename(ns);
+	}
+	bson_free(ns);
+	return to;
+}
+
+/* A view of the dump (a metadata.json with type "view" and no .bson):
+ * created as its metadata says, as mongorestore does. */
+static int
+load_view(const struct opts *o, mongoc_client_pool_t *pool, const char *path, const char *db, const char *coll)
+{
+	bson_t *meta;
+	bson_iter_t it;
+	bson_error_t err;
+	char *ns = NULL, *tdb = NULL, *tcoll = NULL;
+	mongoc_client_t *client;
+	int rc = MP_EX_OK;
+
+	if ((meta = metadata_read(path, &err)) == NULL)
+		return diag_exit(&err, NULL);
+	if (!bson_iter_init_find(&it, meta, "type") || !BSON_ITER_HOLDS_UTF8(&it) ||
+	    strcmp(bson_iter_utf8(&it, NULL), "view") != 0 || o->dry_run)
+		goto out; /* a collection without data: its .bson is what counts */
+	ns = target_ns(o, db, coll);
+	if (!conn_split_ns(ns, &tdb, &tcoll, &err)) {
+		rc = diag_exit(&err, NULL);
+		goto out;
+	}
+	client = mongoc_client_pool_pop(pool);
+	if (!metadata_create(client, tdb, tcoll, meta, 0, &err))
+		rc = diag_exit(&err, "creating view %s", ns);
+	else
+		diag_info("%s: view created", ns);
+	mongoc_client_pool_push(pool, client);
+out:
+	bson_free(ns);
+	bson_free(tdb);
+	bson_free(tcoll);
+	bson_destroy(meta);
+	return rc;
+}
+
+/* Every COLL.metadata.json[.gz] of a folder without its COLL.bson[.gz]. */
+static int
+load_db_views(const struct opts *o, mongoc_client_pool_t *pool, const char *dbdir, const char *db)
+{
+	DIR *sub = opendir(dbdir);
+	struct dirent *f;
+	int rc = MP_EX_OK;
+
+	while (sub && rc == MP_EX_OK && (f = readdir(sub)) != NULL) {
+		size_t len = strlen(f->d_name);
+		bool gz = len > 17 && strcmp(f->d_name + len - 17, ".metadata.json.gz") == 0;
+		bool plain = len > 14 && strcmp(f->d_name + len - 14, ".metadata.json") == 0;
+		char *coll, *data, *path;
+
+		if (!gz && !plain)
+			continue;
+		coll = bson_strndup(f->d_name, len - (gz ? 17 : 14));
+		data = bson_strdup_printf("%s/%s.bson%s", dbdir, coll, gz ? ".gz" : "");
+		path = bson_strdup_printf("%s/%s", dbdir, f->d_name);
+		if (access(data, F_OK) != 0 && strncmp(coll, "system.", 7) != 0 && ns_selected(db, coll))
+			rc = load_view(o, pool, path, db, coll);
+		bson_free(coll);
+		bson_free(data);
+		bson_free(path);
+	}
+	if (sub)
+		closedir(sub);
+	return rc;
+}
+
 /* Every COLL.bson[.gz] of one database folder (no system.* collections). */
 static int
 load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbdir, const char *db,
@@ -460,16 +542,7 @@ load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbd
 		/* the source namespace, as the dump named it, is what --ns-include
 		 * and the like select */
 		if (strncmp(coll, "system.", 7) != 0 && ns_selected(db, coll)) {
-			ns = bson_strdup_printf("%s.%s", db, coll);
-			if (o->c.db) {
-				bson_free(ns);
-				ns = bson_strdup_printf("%s.%s", o->c.db, coll);
-			} else {
-				char *to = ns_rename(ns);
-
-				bson_free(ns);
-				ns = to;
-			}
+			ns = target_ns(o, db, coll);
 			input = bson_strdup_printf("%s/%s", dbdir, f->d_name);
 			meta = bson_strdup_printf("%s/%s.metadata.json%s", dbdir, coll, gz ? ".gz" : "");
 			diag_info("loading %s into %s", input, ns);
@@ -483,7 +556,8 @@ load_db_folder(const struct opts *o, mongoc_client_pool_t *pool, const char *dbd
 	}
 	if (sub)
 		closedir(sub);
-	return rc;
+	/* views after the collections they are views on */
+	return rc == MP_EX_OK ? load_db_views(o, pool, dbdir, db) : rc;
 }
 
 int
