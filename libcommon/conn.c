@@ -63,12 +63,15 @@ conn_check_uri(const char *uri, bson_error_t *err)
 	return bson_strdup(uri);
 }
 
-/* Nothing says where the server is: say that the default is taken, so that
- * a forgotten --uri is not a silent run against localhost. */
+/* Nothing said where the server is: the default was taken.  Said when a
+ * client is made (log_target), once the options have all been checked, so
+ * that a forgotten --uri is not a silent run against localhost. */
+static bool defaulted;
+
 static char *
 default_uri(void)
 {
-	diag_warn("no --uri, --host or MONGODB_URI given: the server is %s", CONN_DEFAULT_URI);
+	defaulted = true;
 	return bson_strdup(CONN_DEFAULT_URI);
 }
 
@@ -422,7 +425,11 @@ log_target(const mongoc_uri_t *u)
 			mongoc_uri_get_auth_mechanism(u) ? mongoc_uri_get_auth_mechanism(u) : "");
 	if (mongoc_uri_get_tls(u))
 		bson_string_append(s, " with TLS");
-	diag_info("connecting to %s", s->str);
+	if (defaulted)
+		diag_warn("no --uri, --host or MONGODB_URI given: the server is %s", s->str);
+	else
+		diag_info("connecting to %s", s->str);
+	defaulted = false; /* said once */
 	bson_string_free(s, true);
 }
 
