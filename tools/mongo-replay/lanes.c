@@ -27,10 +27,12 @@ lane_apply(struct replay *r, mongoc_client_t *client, struct change_item **items
 	for (int i = 0; i < n;) {
 		int j = change_segment_end(items, i, n), done = 0;
 		bool ok = change_apply_segment(&r->apply, client, items + i, j - i, &done, &err);
+		int64_t now = window_now_ms();
 
 		pthread_mutex_lock(&r->wp.lock);
 		for (int k = i; k < i + done; k++)
-			window_done_locked(r, item_of(items[k])->seq);
+			window_mark_locked(r, item_of(items[k])->seq, now);
+		window_settle_locked(r);
 		if (!ok)
 			workpool_fail_locked(&r->wp, &err);
 		pthread_mutex_unlock(&r->wp.lock);

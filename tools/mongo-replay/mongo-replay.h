@@ -164,6 +164,12 @@ void lanes_stop(struct replay *r);
 /* window.c */
 bool window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint64_t *seq);
 void window_done_locked(struct replay *r, uint64_t seq);
+/* The same in two steps for a run of events (a lane's batch): mark each
+ * done at `now` (window_now_ms(), taken once), then settle once: move the
+ * prefix, save when due, wake the reader; r->wp.lock held throughout. */
+void window_mark_locked(struct replay *r, uint64_t seq, int64_t now);
+void window_settle_locked(struct replay *r);
+int64_t window_now_ms(void);
 void window_done(struct replay *r, uint64_t seq);
 bool window_drain_to(struct replay *r, uint64_t upto);
 bool window_drain(struct replay *r);

@@ -51,15 +51,20 @@ retire(struct replay *r, struct slot *s)
 	s->used = s->done = false;
 }
 
-/* Mark seq done (r->wp.lock held) and move the prefix forward. */
+int64_t
+window_now_ms(void)
+{
+	return now_ms();
+}
+
 void
-window_done_locked(struct replay *r, uint64_t seq)
+window_mark_locked(struct replay *r, uint64_t seq, int64_t now)
 {
 	struct slot *s = &r->ring[seq % WINDOW];
 
 	s->done = true;
 	if (s->wall_ms > 0 && !r->o->dry_run)
-		counts_lag_add(&r->lag, now_ms() - s->wall_ms);
+		counts_lag_add(&r->lag, now - s->wall_ms);
 	if (!ackwin_complete(&r->aw, seq, s)) {
 		bson_error_t err;
 
@@ -67,6 +72,21 @@ window_done_locked(struct replay *r, uint64_t seq)
 			(unsigned long long)seq);
 		workpool_fail_locked(&r->wp, &err);
 	}
+}
+
+/* Mark seq done (r->wp.lock held) and move the prefix forward. */
+void
+window_done_locked(struct replay *r, uint64_t seq)
+{
+	window_mark_locked(r, seq, now_ms());
+	window_settle_locked(r);
+}
+
+void
+window_settle_locked(struct replay *r)
+{
+	struct slot *s;
+
 	while ((s = ackwin_retire(&r->aw)) != NULL)
 		retire(r, s);
 	if (mp_now() - r->last_save >= 0.2) {
