@@ -133,30 +133,63 @@ fault_proxy() {
 	FP_URI="mongodb://127.0.0.1:$(cat "$name.port")/?directConnection=true"
 }
 
-# tls_proxy NAME URI: a CA (NAME.ca.pem), a server certificate it signed
-# for 127.0.0.1, a second CA that signed nothing (NAME.other.pem), and
-# stunnel4 accepting TLS on a free port in front of the server at URI; sets
-# TLS_HOSTPORT and TLS_PID.  Ended by the test's cleanup.
-tls_proxy() {
-	local name=$1 up=$2 port i
+# tls_ca NAME CN: a self-signed CA, NAME.pem with its key NAME.key.
+tls_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.pem" -days 2 -subj "/CN=$2" 2>/dev/null
+}
+
+# tls_cert CA NAME CN EXT [START END]: a key NAME.key and a certificate
+# NAME.pem for /CN=CN with the extension EXT (a config line such as
+# "subjectAltName=IP:127.0.0.1"), signed by the CA CA.pem (key CA.key),
+# valid for two days from now, or from START to END (YYYYMMDDHHMMSSZ, in the
+# past for an expired one: `openssl x509 -req` of OpenSSL 3.0 sets no dates,
+# `openssl ca` does, with a database of its own in NAME.db/).
+tls_cert() {
+	local ca=$1 name=$2 cn=$3 ext=$4 start=${5:-} end=${6:-}
+	openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null || return 1
+	if [ -z "$start" ]; then
+		printf "%s\n" "$ext" >"$name.ext" &&
+		openssl x509 -req -in "$name.csr" -CA "$ca.pem" -CAkey "$ca.key" -CAcreateserial \
+			-out "$name.pem" -days 2 -extfile "$name.ext" 2>/dev/null
+		return
+	fi
+	mkdir -p "$name.db" && : >"$name.db/index" && echo 01 >"$name.db/serial" &&
+	printf "[ca]\ndefault_ca = d\n[d]\ndatabase = %s\nserial = %s\nnew_certs_dir = %s\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n[x]\n%s\n" \
+		"$PWD/$name.db/index" "$PWD/$name.db/serial" "$PWD/$name.db" "$ext" >"$name.db/conf" &&
+	openssl ca -batch -notext -config "$name.db/conf" -cert "$ca.pem" -keyfile "$ca.key" \
+		-in "$name.csr" -out "$name.pem" -startdate "$start" -enddate "$end" -extensions x >"$name.db/log" 2>&1 ||
+		{ cat "$name.db/log" >&2; return 1; }
+}
+
+# tls_stunnel NAME URI CERT [CLIENT_CA]: stunnel4 accepting TLS on a free
+# port in front of the server at URI, presenting CERT.pem (key CERT.key);
+# with CLIENT_CA, it also demands a client certificate that CLIENT_CA.pem
+# signed (verify = 2).  Config NAME.conf, log NAME.log; sets TLS_HOSTPORT
+# and TLS_PID.  Ended by the test's cleanup.
+tls_stunnel() {
+	local name=$1 up=$2 cert=$3 client_ca=${4:-} port i
 	up=${up#mongodb://}; up=${up%%/*}; up=${up%%\?*}
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$name.ca.key" -out "$name.ca.pem" -days 2 \
-		-subj "/CN=mongo-pipes test CA" 2>/dev/null &&
-	openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=127.0.0.1" 2>/dev/null &&
-	printf "subjectAltName=IP:127.0.0.1,DNS:localhost\n" >"$name.ext" &&
-	openssl x509 -req -in "$name.csr" -CA "$name.ca.pem" -CAkey "$name.ca.key" -CAcreateserial \
-		-out "$name.pem" -days 2 -extfile "$name.ext" 2>/dev/null &&
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$name.other.key" -out "$name.other.pem" -days 2 \
-		-subj "/CN=another CA" 2>/dev/null || return 1
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	printf "foreground = yes\npid =\n[mongo]\naccept = 127.0.0.1:%s\nconnect = %s\ncert = %s\nkey = %s\n" \
-		"$port" "$up" "$PWD/$name.pem" "$PWD/$name.key" >"$name.conf"
+		"$port" "$up" "$PWD/$cert.pem" "$PWD/$cert.key" >"$name.conf"
+	[ -z "$client_ca" ] || printf "verify = 2\nCAfile = %s\n" "$PWD/$client_ca.pem" >>"$name.conf"
 	stunnel4 "$name.conf" >"$name.log" 2>&1 &
 	TLS_PID=$!
 	echo $TLS_PID >>"$SCRATCH/.pids"
 	for i in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { cat "$name.log" >&2; return 1; }
 	TLS_HOSTPORT=127.0.0.1:$port
+}
+
+# tls_proxy NAME URI: a CA (NAME.ca.pem), a server certificate it signed
+# for 127.0.0.1, a second CA that signed nothing (NAME.other.pem), and
+# stunnel4 accepting TLS on a free port in front of the server at URI; sets
+# TLS_HOSTPORT and TLS_PID.  Ended by the test's cleanup.
+tls_proxy() {
+	tls_ca "$1.ca" "mongo-pipes test CA" &&
+	tls_cert "$1.ca" "$1" 127.0.0.1 "subjectAltName=IP:127.0.0.1,DNS:localhost" &&
+	tls_ca "$1.other" "another CA" &&
+	tls_stunnel "$1" "$2" "$1"
 }
 
 # hangup_peer NAME [ARGS]: start tests/peers/hangup_peer.py (a server that
