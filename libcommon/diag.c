@@ -201,6 +201,8 @@ vfail(const bson_error_t *err, const char *fmt, va_list ap)
 	 * only with -v, as tools killed by SIGPIPE say nothing */
 	enum diag_level level = err->domain == MP_ERROR_DOMAIN && err->code == MP_EX_PIPE ? DIAG_INFO : DIAG_ERROR;
 
+	if (level > verbosity)
+		return;
 	if (fmt == NULL) {
 		snprintf(msg, sizeof msg, "%s%s", err->message, error_hint(err));
 		emit(level, msg);

@@ -87,7 +87,7 @@ static bool
 drain(struct docstream_writer *w, int flush, bson_error_t *err)
 {
 	if (w->failed) {
-		mp_error_set(err, MP_EX_IOERR, "%s: output failed earlier", w->name);
+		mp_error_set(err, w->broken_pipe ? MP_EX_PIPE : MP_EX_IOERR, "%s: output failed earlier", w->name);
 		return false;
 	}
 	if (!w->gzip) {

@@ -80,6 +80,21 @@ test_expect_success 'the reader of the output dies while the source is quiet: wa
 	test "$(jq -c .documentKey first)" = "{\"_id\":{\"\$numberInt\":\"1\"}}"
 '
 
+test_expect_success 'a reader that stops mid-way: --token-file never passes what it may have lost' '
+	mongo-watch --uri "$SRC" --ns $TEST_DB.cut --start-token >cut.tok &&
+	mp-gen 2000 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.cut &&
+	{ mongo-watch --uri "$SRC" --ns $TEST_DB.cut --resume-file cut.tok --token-file saved.tok --format ndjson \
+		2>err; echo $? >rc; } | head -c 3000 >got &&
+	test "$(cat rc)" = 141 && test_must_be_empty err &&
+	whole=$(grep -c "}$" got) && test "$whole" -ge 1 &&
+	if test -s saved.tok; then
+		mongo-watch --uri "$SRC" --ns $TEST_DB.cut --resume-file saved.tok --max-events 1 --format ndjson >next &&
+		next=$(jq -r ".documentKey._id[\"\$numberInt\"]" next) &&
+		echo "whole lines $whole, resumes at _id $next" &&
+		test "$next" -le $((whole + 1))
+	fi
+'
+
 test_expect_success 'polling a collection without change streams: replace events, resumable' '
 	mp-probe insert "$SRC" $TEST_DB.poll "{\"_id\": 1, \"at\": 1}" "{\"_id\": 2, \"at\": 2}" &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.poll --poll-field at --poll-interval 1 --idle-exit 1 \

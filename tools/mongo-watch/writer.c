@@ -31,6 +31,7 @@ struct run {
 	double idle_since, last_save;
 	uint32_t last_secs; /* clusterTime of the last event written */
 	bool done;
+	bool output_failed; /* nothing after it may be taken as delivered */
 	int rc;
 };
 
@@ -136,7 +137,7 @@ reader_gone(struct run *r)
 {
 	diag_info("stopped: the reader of the output went away after %llu events", (unsigned long long)r->written);
 	r->rc = MP_EX_PIPE;
-	r->done = true;
+	r->output_failed = r->done = true;
 }
 
 /* Write one event; on failure say why and stop. */
@@ -150,7 +151,7 @@ write_event(struct run *r, const bson_t *ev)
 			return reader_gone(r);
 		diag_fail(&err, NULL);
 		r->rc = mp_error_exitcode(&err);
-		r->done = true;
+		r->output_failed = r->done = true;
 		return;
 	}
 	r->written++;
@@ -185,8 +186,11 @@ caught_up(struct run *r, bool wrote, bool reader_done)
 {
 	bson_error_t err;
 
+	if (r->output_failed)
+		return false; /* events the reader may not have: the position stays */
 	if (wrote && !docstream_flush(r->out, &err)) {
 		r->rc = diag_exit(&err, NULL);
+		r->output_failed = true;
 		return false;
 	}
 	if (r->unsaved && (mp_now() - r->last_save >= SAVE_EVERY || r->done || reader_done)) {
@@ -267,7 +271,7 @@ save_last(struct run *r)
 {
 	bson_error_t err;
 
-	if (r->unsaved && r->rc != MP_EX_IOERR && !save_token(r->o, r->last, &err)) {
+	if (r->unsaved && !r->output_failed && !save_token(r->o, r->last, &err)) {
 		diag_fail(&err, NULL);
 		if (r->rc == MP_EX_OK)
 			r->rc = mp_error_exitcode(&err);
