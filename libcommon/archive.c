@@ -65,8 +65,8 @@ archive_parse_ns(const bson_t *doc, struct archive_ns *out, bson_error_t *err)
 	memset(out, 0, sizeof *out);
 	out->db = utf8_field(doc, "db");
 	out->coll = utf8_field(doc, "collection");
-	if (out->db == NULL || out->coll == NULL) {
-		mp_error_set(err, MP_EX_DATAERR, "a namespace header without db and collection strings");
+	if (out->db == NULL || out->coll == NULL || !out->db[0] || !out->coll[0]) {
+		mp_error_set(err, MP_EX_DATAERR, "a namespace header without db and collection names");
 		return false;
 	}
 	if (bson_iter_init_find(&it, doc, "EOF"))

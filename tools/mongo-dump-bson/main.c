@@ -164,9 +164,9 @@ check_options(const char *ns, const char *db)
 		o.output = NULL;
 	}
 	if (o.archive && (o.out_dir || o.output || o.from || o.checkpoint || o.metadata || o.json_array ||
-			  o.c.format == DOCSTREAM_NDJSON))
+			  o.c.format != DOCSTREAM_BSON))
 		return opt_misuse(&dump_tool, "--archive writes one BSON stream of its own: not with --out, --output, "
-			"--from, --checkpoint, --metadata, --json-array or --format ndjson");
+			"--from, --checkpoint, --metadata, --json-array or a --format other than bson");
 	if (ranges && (o.limit || o.skip || o.sort || o.ids_from || o.pipeline || o.resume_after_id || o.checkpoint))
 		return opt_misuse(&dump_tool, "--parallel/--partition cannot be combined with --limit, --skip, --sort, "
 			"--ids-from, --pipeline or resuming");

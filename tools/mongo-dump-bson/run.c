@@ -225,7 +225,7 @@ dump_all(struct run *run)
 	atomic_init(&run->next, 0);
 	atomic_init(&run->done, 0);
 	atomic_init(&run->rc, MP_EX_OK);
-	while (started < nthreads - 1 && pthread_create(&t[started], NULL, namespace_thread, run) == 0)
+	while (started < nthreads - 1 && sig_thread_create(&t[started], namespace_thread, run) == 0)
 		started++;
 	take_namespaces(run, run->client); /* the main thread is one of them */
 	for (int i = 0; i < started; i++)

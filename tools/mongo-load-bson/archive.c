@@ -33,6 +33,10 @@ struct coll {
 	uint64_t crc;
 };
 
+/* Collections loading at once: mongodump writes --numParallelCollections
+ * (default 4) at a time; more is a hostile archive. */
+#define MAX_OPEN 256
+
 struct demux {
 	const struct opts *o;
 	mongoc_client_pool_t *pool;
@@ -41,6 +45,7 @@ struct demux {
 	struct reject_file *reject;
 	struct coll **c;
 	int n;
+	int open; /* collections started and not ended: each holds its writers */
 	int rc; /* the first failure's status: reading stops */
 	bool damaged; /* a collection's CRC is wrong: 65 at the end, the others load on */
 };
@@ -80,15 +85,18 @@ add_meta(struct demux *d, const bson_t *doc, bson_error_t *err)
 {
 	struct archive_meta m;
 	struct coll *c;
+	bson_error_t perr;
 
 	if (!archive_parse_meta(doc, &m, err))
 		return false;
 	c = find_coll(d, m.db, m.coll);
 	bson_free(c->type);
 	c->type = bson_strdup(m.type);
-	if (m.metadata[0] && (c->meta = ejson_to_bson_new(m.metadata, -1, err)) == NULL) {
+	bson_destroy(c->meta); /* a collection listed twice: the last entry */
+	c->meta = NULL;
+	if (m.metadata[0] && (c->meta = ejson_to_bson_new(m.metadata, -1, &perr)) == NULL) {
 		mp_error_set(err, MP_EX_DATAERR, "the metadata of %s in the archive is not JSON: %s", c->ns,
-			err->message);
+			perr.message);
 		return false;
 	}
 	if (!c->skip && strcmp(c->type, "timeseries") == 0) {
@@ -146,12 +154,24 @@ start_coll(struct demux *d, struct coll *c)
 	c->in.r = d->r;
 	c->in.name = docstream_reader_name(d->r);
 	c->in.stats = d->stats;
-	if ((rc = load_prepare(&c->l, &c->in)) == MP_EX_OK)
-		rc = load_connect(&c->l, c->meta);
+	if (d->open == MAX_OPEN) {
+		/* each one open holds its writers' connections until its end */
+		diag_error("%s: more than %d collections open at once before %s", c->in.name, MAX_OPEN, c->ns);
+		rc = MP_EX_DATAERR;
+	} else {
+		mongoc_client_pool_max_size(d->pool, (uint32_t)((d->open + 1) * (d->o->workers + 1) + 1));
+		if ((rc = load_prepare(&c->l, &c->in)) == MP_EX_OK)
+			rc = load_connect(&c->l, c->meta);
+	}
 	if (rc != MP_EX_OK) {
+		workers_stop(&c->l);
+		input_clear(&c->in);
+		load_clear(&c->l);
+		c->ended = true; /* nothing of it to finish */
 		fail(d, rc);
 		return false;
 	}
+	d->open++;
 	diag_info("loading %s from %s into %s", c->ns, c->in.name, c->target);
 	c->in.p = progress_new(c->target, -1, d->o->c.progress);
 	c->b = batch_new();
@@ -167,6 +187,7 @@ end_coll(struct demux *d, struct coll *c)
 	c->ended = true;
 	if (c->skip)
 		return;
+	d->open--;
 	if (c->b && c->b->n > 0)
 		load_ship(&c->l, &c->b);
 	batch_destroy(c->b);
@@ -230,8 +251,11 @@ header(struct demux *d, const bson_t *doc, struct coll **cur, bson_error_t *err)
 	struct archive_ns h;
 	struct coll *c;
 
-	if (!archive_parse_ns(doc, &h, err))
+	if (!archive_parse_ns(doc, &h, err)) {
+		mp_error_wrap(err, "%s: record %llu", docstream_reader_name(d->r),
+			(unsigned long long)docstream_reader_record(d->r));
 		return false;
+	}
 	c = find_coll(d, h.db, h.coll);
 	*cur = NULL;
 	if (c->ended) {
@@ -249,7 +273,7 @@ header(struct demux *d, const bson_t *doc, struct coll **cur, bson_error_t *err)
 		return true;
 	}
 	if (!c->started && !start_coll(d, c))
-		return false;
+		return true; /* said, and d->rc ends the reading */
 	if (h.eof) {
 		eof_coll(d, c, h.crc);
 		return true;
@@ -355,8 +379,6 @@ load_archive(const struct opts *o, mongoc_client_pool_t *pool, struct docstream_
 	struct demux d = {.o = o, .pool = pool, .stats = stats, .r = r};
 	bson_error_t err;
 
-	/* every collection loads at once: a client for each writer thread */
-	mongoc_client_pool_max_size(pool, (uint32_t)(o->workers + 1) * 64);
 	if (o->reject && (d.reject = reject_open(o->reject, &err)) == NULL)
 		return diag_exit(&err, NULL);
 	if (!read_prelude(&d, &err))
