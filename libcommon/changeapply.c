@@ -354,10 +354,17 @@ rename_command(const struct change_item *it, const struct ns_map *map, bson_t *c
 {
 	char *to_db = NULL, *to_coll = NULL, from[512], to[512];
 
-	/* keeping what no rule maps, this always names a target */
+	/* keeping what no rule maps, this always names a target; renamed as
+	 * the event's own namespace was (--ns-from/--ns-to) */
 	ns_map_apply(map, it->ev.to_db, it->ev.to_coll, true, &to_db, &to_coll);
 	bson_snprintf(from, sizeof from, "%s.%s", it->db, it->coll);
 	bson_snprintf(to, sizeof to, "%s.%s", to_db, to_coll);
+	if (ns_rename_given()) {
+		char *renamed = ns_rename(to);
+
+		bson_strncpy(to, renamed, sizeof to);
+		bson_free(renamed);
+	}
 	BSON_APPEND_UTF8(cmd, "renameCollection", from);
 	BSON_APPEND_UTF8(cmd, "to", to);
 	BSON_APPEND_BOOL(cmd, "dropTarget", true);

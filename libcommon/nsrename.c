@@ -203,24 +203,55 @@ ns_rename_check(bson_error_t *err)
 	return true;
 }
 
-/* Match tokens t[k..] against s; caps[v] holds variable v's span. */
-static bool
-match(const struct pattern *p, int k, const char *s, const char **cap, int *caplen)
-{
-	const struct token *t = &p->t[k];
+/* Matching one pattern against one name: a variable takes the shortest
+ * run that lets the rest match.  Whether tokens k.. match from byte `off`
+ * does not depend on what earlier variables took, so a failure is
+ * remembered by (k, off) and never tried again: polynomial, not
+ * exponential in the number of variables. */
+struct matcher {
+	const struct pattern *p;
+	const char *s;
+	size_t len;
+	uint8_t *failed; /* a bit per (k, off) */
+	const char **cap;
+	int *caplen;
+};
 
-	if (k == p->n)
-		return *s == '\0';
-	if (t->len >= 0)
-		return strncmp(s, t->text, (size_t)t->len) == 0 && match(p, k + 1, s + t->len, cap, caplen);
-	for (size_t len = 0;; len++) {
-		cap[t->var] = s;
-		caplen[t->var] = (int)len;
-		if (match(p, k + 1, s + len, cap, caplen))
-			return true;
-		if (s[len] == '\0')
-			return false;
+static bool
+match(struct matcher *m, int k, size_t off)
+{
+	const struct token *t = &m->p->t[k];
+	size_t bit = (size_t)k * (m->len + 1) + off;
+	bool ok = false;
+
+	if (k == m->p->n)
+		return off == m->len;
+	if (m->failed[bit / 8] & (1u << (bit % 8)))
+		return false;
+	if (t->len >= 0) {
+		ok = (size_t)t->len <= m->len - off && memcmp(m->s + off, t->text, (size_t)t->len) == 0 &&
+		     match(m, k + 1, off + (size_t)t->len);
+	} else {
+		for (size_t n = 0; !ok && off + n <= m->len; n++) {
+			m->cap[t->var] = m->s + off;
+			m->caplen[t->var] = (int)n;
+			ok = match(m, k + 1, off + n);
+		}
 	}
+	if (!ok)
+		m->failed[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	return ok;
+}
+
+static bool
+match_name(const struct pattern *p, const char *s, const char **cap, int *caplen)
+{
+	size_t len = strlen(s);
+	struct matcher m = {p, s, len, bson_malloc0(((size_t)p->n + 1) * (len + 1) / 8 + 1), cap, caplen};
+	bool ok = match(&m, 0, 0);
+
+	bson_free(m.failed);
+	return ok;
 }
 
 char *
@@ -234,7 +265,7 @@ ns_rename(const char *ns)
 		char *out;
 		size_t len = 0;
 
-		if (!match(&pairs[i].pf, 0, ns, cap, caplen))
+		if (!match_name(&pairs[i].pf, ns, cap, caplen))
 			continue;
 		for (int k = 0; k < pt->n; k++)
 			len += (size_t)(pt->t[k].len >= 0 ? pt->t[k].len : caplen[pt->t[k].var]);

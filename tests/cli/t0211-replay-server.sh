@@ -128,7 +128,12 @@ test_expect_success '--ns-from/--ns-to rename events as mongorestore renames; a 
 	test "$(ids $TEST_DB2.renamed_1)" = "1 " && test "$(ids $TEST_DB2.renamed_2)" = "2 " &&
 	test $(mp-probe count "$DST" $TEST_DB.r1) -eq 0 &&
 	mongo-replay --uri "$DST" --nsFrom "\$c\$.\$n\$" --nsTo "$TEST_DB2.\$n\$_copy" <events &&
-	test "$(ids $TEST_DB2.r1_copy)" = "1 "
+	test "$(ids $TEST_DB2.r1_copy)" = "1 " &&
+	{ ins q1 7; ddl rename q1 8 "\"to\":{\"db\":\"$TEST_DB\",\"coll\":\"q2\"}"; } >events &&
+	mongo-replay --dry-run --on-ddl apply --ns-from "$TEST_DB.*" --ns-to "$TEST_DB2.*" <events >writes &&
+	jq -e "select(.op == \"rename\") | .ns == \"$TEST_DB2.q1\" and .to == \"$TEST_DB2.q2\"" writes &&
+	test_expect_code 64 mongo-replay --uri "$DST" --ns-from "$TEST_DB.*" --ns-to "nodot*" <events 2>err &&
+	test_grep "which is not DB.COLL" err
 '
 
 test_expect_success 'a staging collection replays in token order, by dump or with --from-ns' '

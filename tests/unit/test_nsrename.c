@@ -44,6 +44,19 @@ main(void)
 	ok(ns_rename_add(false, "$a$_$b$", &err) && ns_rename_add(true, "$b$-$a$", &err) && ns_rename_check(&err) &&
 		   renames("p.q_r_s", "r_s-p.q"),
 		"the first variable takes the shortest run that lets the rest match");
+	{
+		/* twelve variables that cannot all match: tried naively, the ways
+		 * of splitting 60 letters among them are beyond counting */
+		char name[80];
+
+		snprintf(name, sizeof name, "db.%060d", 0);
+		for (char *c = name + 3; *c; c++)
+			*c = 'a';
+		ok(ns_rename_add(false, "*a*a*a*a*a*a*a*a*a*a*a*b", &err) &&
+			   ns_rename_add(true, "x.*-*-*-*-*-*-*-*-*-*-*-*", &err) && ns_rename_check(&err) &&
+			   renames(name, name) && renames("db.aaaaaaaaaaab", "x.db.-----------"),
+			"many variables: no match found at once, and a match still found");
+	}
 	ok(ns_rename_add(false, "a.*", &err) && !ns_rename_check(&err) && strstr(err.message, "pairs"),
 		"a --ns-from without its --ns-to: %s", err.message);
 	return tap_done();

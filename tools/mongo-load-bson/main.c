@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "exitcode.h"
 #include "load.h"
+#include "nsmap.h"
 #include "opt.h"
 #include "sig.h"
 
@@ -206,6 +207,9 @@ check_options(const char *ns, const char *db)
 			"--checkpoint, --metadata or --id-field with it (--ns-include and --ns-exclude select)");
 	if (!o.dir && !o.archive && !o.from && ns == NULL && isatty(STDIN_FILENO))
 		return opt_misuse(&tool, "say where to load: --ns DB.COLL, --dir DIR, or --archive");
+	if (o.dir && db && ns_rename_given())
+		return opt_misuse(&tool, "--db renames every collection of --dir into one database: not with "
+			"--ns-from/--ns-to (give --ns-from 'DB.*' --ns-to 'NEWDB.*' alone)");
 	if ((o.dir || o.archive) && o.checkpoint)
 		return opt_misuse(&tool, "--checkpoint works on one collection, not with --dir");
 	if (o.upsert_fields && o.mode == MODE_INSERT)

@@ -237,21 +237,25 @@ source_close(struct source *src, mongoc_client_pool_t *pool)
 
 /* An item for one event (NULL with err when it does not parse); `unmapped`
  * when its namespace is not to be applied. */
-/* --ns-from/--ns-to: the target namespace renamed (kept when the new name
- * is not DB.COLL: opt_parse cannot know the names to come). */
-static void
-rename_target(struct change_item *c)
+/* --ns-from/--ns-to: the target namespace renamed; false (64) when the new
+ * name is not DB.COLL (opt_parse cannot know the names to come). */
+static bool
+rename_target(struct change_item *c, bson_error_t *err)
 {
 	char *ns = bson_strdup_printf("%s.%s", c->db, c->coll), *to = ns_rename(ns), *db, *coll;
+	bool ok = conn_split_ns(to, &db, &coll, NULL);
 
-	if (conn_split_ns(to, &db, &coll, NULL)) {
+	if (ok) {
 		bson_free(c->db);
 		bson_free(c->coll);
 		c->db = db;
 		c->coll = coll;
+	} else {
+		mp_error_set(err, MP_EX_USAGE, "--ns-to renames %s to '%s', which is not DB.COLL", ns, to);
 	}
 	bson_free(ns);
 	bson_free(to);
+	return ok;
 }
 
 struct item *
@@ -276,8 +280,10 @@ item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_
 	if (ev->op != CHANGE_INVALIDATE && (!ns_selected(ev->db, ev->coll) ||
 					     !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll)))
 		it->unmapped = true; /* not selected (--ns-include...), or not mapped with --only-mapped */
-	else if (it->c.coll != NULL && ns_rename_given())
-		rename_target(&it->c);
+	else if (it->c.coll != NULL && ns_rename_given() && !rename_target(&it->c, err)) {
+		item_destroy(it);
+		return NULL;
+	}
 	return it;
 }
 
