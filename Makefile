@@ -119,6 +119,7 @@ install: all
 	install -d $(DESTDIR)$(EXAMPLEDIR)
 	$(if $(wildcard examples/*.sh),install -m 755 $(wildcard examples/*.sh) $(DESTDIR)$(EXAMPLEDIR))
 	$(if $(wildcard examples/*.service),install -m 644 $(wildcard examples/*.service) $(DESTDIR)$(EXAMPLEDIR))
+	$(if $(wildcard examples/k8s/*.yaml),install -d $(DESTDIR)$(EXAMPLEDIR)/k8s && install -m 644 $(wildcard examples/k8s/*.yaml) $(DESTDIR)$(EXAMPLEDIR)/k8s)
 
 uninstall:
 	rm -f $(TOOLS:$(B)/bin/%=$(DESTDIR)$(BINDIR)/%)

@@ -60,6 +60,8 @@ skip_all() {
 #   PYMONGO      Debian's python3-pymongo
 #   FERRETDB     a FerretDB server (MP_FERRETDB_URI), started by tests/run
 #   STUNNEL      Debian's stunnel4 and openssl, for TLS in front of a server
+#   GNU_PARALLEL Debian's parallel (GNU parallel, not moreutils' parallel)
+#   PYYAML       Debian's python3-yaml
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -69,6 +71,8 @@ prereq_check() {
 	PYMONGO) /usr/bin/python3 -c "import pymongo" 2>/dev/null ;;
 	FERRETDB) [ -n "${MP_FERRETDB_URI:-}" ] ;;
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
+	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
+	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -80,6 +84,8 @@ prereq_why() {
 	PYMONGO) echo "Debian python3-pymongo is not installed (make deps)" ;;
 	FERRETDB) echo "${MP_FERRETDB_SKIP:-no FerretDB (run through make check)}" ;;
 	STUNNEL) echo "Debian stunnel4 or openssl is not installed (make deps)" ;;
+	GNU_PARALLEL) echo "GNU parallel is not installed (Debian parallel: make deps)" ;;
+	PYYAML) echo "Debian python3-yaml is not installed" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }
