@@ -355,6 +355,22 @@ report_record_error(const struct docstream_reader *rd, const char *path, const c
 
 static const char not_ours[] = "neither a stats record, a diff record nor a change event";
 
+/* Whether the skipped records of `path` were said already: --live reads
+ * its files again at every refresh, and one warning a file is enough. */
+static bool
+skips_said(const char *path)
+{
+	static char *said[64];
+	static int n;
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(said[i], path) == 0)
+			return true;
+	if (n < (int)(sizeof said / sizeof said[0]))
+		said[n++] = bson_strdup(path);
+	return false;
+}
+
 /* Take one record by its shape; NULL, or why it was not taken. */
 static const char *
 take_record(struct report *r, const bson_t *d, bool only_events)
@@ -406,7 +422,9 @@ report_read(struct report *r, const char *path, const struct cli_common *c, bool
 		if (skipped++ == 0)
 			report_record_error(rd, path, refused, &first);
 	}
-	if (skipped == 1)
+	if (skipped > 0 && skips_said(path))
+		; /* said at an earlier refresh */
+	else if (skipped == 1)
 		diag_warn("%s: skipped", first.message);
 	else if (skipped > 1)
 		diag_warn("%s: skipped, and %llu more records of the file like it", first.message,
