@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "docstream.h"
 #include "exitcode.h"
 
 static void
@@ -465,4 +466,28 @@ csv_row_free(struct csv_row *row)
 	bson_free(row->off);
 	bson_free(row->len);
 	memset(row, 0, sizeof *row);
+}
+
+bool
+csv_opt_type(const char *arg, void *dest, bson_error_t *err)
+{
+	if (!docstream_format_parse(arg, true, dest)) {
+		mp_error_set(err, MP_EX_USAGE, "takes json, csv or tsv (or bson, ndjson), not '%s'", arg);
+		return false;
+	}
+	return true;
+}
+
+bool
+csv_opt_fields(const char *arg, void *dest, bson_error_t *err)
+{
+	char ***out = dest;
+
+	bson_strfreev(*out);
+	*out = csv_fields_split(arg);
+	if (**out == NULL || ***out == '\0') {
+		mp_error_set(err, MP_EX_USAGE, "takes a comma-separated list of fields, not '%s'", arg);
+		return false;
+	}
+	return true;
 }

@@ -50,6 +50,12 @@ struct csv_spec {
  * as mongoimport splits --fields.  NULL-terminated, bson_strfreev() it. */
 char **csv_fields_split(const char *list);
 
+/* Option callbacks (opt.h OPT_CALL) that dump and load share: --type
+ * json|csv|tsv (mongo-tools' spelling of --format/--input-format; dest an
+ * enum docstream_format) and --fields a,b.c (dest a char ** to replace). */
+bool csv_opt_type(const char *arg, void *dest, bson_error_t *err);
+bool csv_opt_fields(const char *arg, void *dest, bson_error_t *err);
+
 /* The field names of FILE, one a line (mongoexport/mongoimport
  * --fieldFile).  NULL with err (66 cannot open, 65 empty). */
 char **csv_fields_from_file(const char *path, bson_error_t *err);

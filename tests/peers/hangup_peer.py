@@ -28,14 +28,11 @@ It runs until SIGTERM or SIGINT (exit 0), or exits 0 by itself after
 --max-seconds (default 600) so a forgotten peer does not linger.
 """
 import argparse
-import signal
 import sys
-import threading
 import time
 
-from mockupdb import MockupDB
+from peerlib import command, hello, serve
 
-stop = threading.Event()
 
 
 def main():
@@ -61,30 +58,24 @@ def main():
         return r.reply({"cursor": {"id": 0, "ns": ns, key: []}})
 
     def handle(r):
-        name = r.command_name
-        if name is None:                      # legacy OP_INSERT & co: no reply expected
+        cmd = command(r)
+        if cmd is None:                       # a legacy opcode: no reply expected
             return True
-        lc = name.lower()
-        coll = r.doc.get(name)
-        db = r.namespace or "admin"
-        ns = "%s.%s" % (db, coll) if isinstance(coll, str) else db
+        lc, db, coll, ns = cmd
         if lc in writes:
             key = {"insert": "documents", "update": "updates", "delete": "deletes"}[lc]
             n = len(r.doc.get(key, []))
             if args.times is None or state["hangups"] < args.times:
                 state["hangups"] += 1
                 if log:
-                    log.write("%s conn=%d fault=hangup cmd=%s ns=%s n=%d\n" % (stamp(), r.client_port, name, ns, n))
+                    log.write("%s conn=%d fault=hangup cmd=%s ns=%s n=%d\n" % (stamp(), r.client_port, r.command_name, ns, n))
                     log.flush()
                 return r.hangup()
             if lc == "update":
                 return r.reply(n=n, nModified=n)
             return r.reply(n=n)
         if lc in ("ismaster", "hello"):
-            return r.reply({"ismaster": True, "isWritablePrimary": True, "helloOk": True,
-                            "maxWireVersion": 9, "minWireVersion": 0,
-                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": args.max_message,
-                            "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30})
+            return r.reply(hello(args.max_message))
         if lc == "buildinfo":
             return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
         if lc == "find" and args.find_docs:
@@ -100,18 +91,7 @@ def main():
             return r.reply(cursorsKilled=[])
         return r.ok()
 
-    server = MockupDB()
-    server.autoresponds(handle)
-    server.run()
-
-    def on_signal(_sig, _frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    print(server.port, flush=True)
-    stop.wait(args.max_seconds)
-    server.stop()
+    serve(handle, args.max_seconds)
     if log:
         log.close()
     return 0

@@ -19,13 +19,10 @@ with mongodb://127.0.0.1:PORT/?directConnection=true.  It runs until
 SIGTERM or SIGINT (exit 0), or --max-seconds (default 600).
 """
 import argparse
-import signal
-import threading
 
 from bson import json_util
-from mockupdb import MockupDB
+from peerlib import command, hello, serve
 
-stop = threading.Event()
 
 
 def selected(entry, flt):
@@ -52,18 +49,12 @@ def main():
         return r.reply({"cursor": {"id": 0, "ns": ns, key: batch}})
 
     def handle(r):
-        name = r.command_name
-        if name is None:
+        cmd = command(r)
+        if cmd is None:                       # a legacy opcode: no reply expected
             return True
-        lc = name.lower()
-        db = r.namespace or "admin"
-        coll = r.doc.get(name)
-        ns = "%s.%s" % (db, coll) if isinstance(coll, str) else db
+        lc, db, coll, ns = cmd
         if lc in ("ismaster", "hello"):
-            return r.reply({"ismaster": True, "isWritablePrimary": True, "helloOk": True,
-                            "maxWireVersion": 9, "minWireVersion": 0,
-                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
-                            "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30})
+            return r.reply(hello())
         if lc == "buildinfo":
             return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
         if lc == "listcollections":
@@ -82,18 +73,7 @@ def main():
             return r.reply(cursorsKilled=[])
         return r.ok()
 
-    server = MockupDB()
-    server.autoresponds(handle)
-    server.run()
-
-    def on_signal(_sig, _frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    print(server.port, flush=True)
-    stop.wait(args.max_seconds)
-    server.stop()
+    serve(handle, args.max_seconds)
     return 0
 
 

@@ -26,14 +26,11 @@ Every other command gets an empty success.  It runs until SIGTERM or SIGINT
 (exit 0), or exits 0 by itself after --max-seconds (default 600).
 """
 import argparse
-import signal
 import sys
-import threading
 import uuid
 
-from mockupdb import MockupDB
+from peerlib import command, hello, serve
 
-stop = threading.Event()
 
 
 def main():
@@ -76,40 +73,23 @@ def main():
         return r.reply(applied=len(ops), results=[True] * len(ops))
 
     def handle(r):
-        name = r.command_name
-        if name is None:
+        cmd = command(r)
+        if cmd is None:                       # a legacy opcode: no reply expected
             return True
-        lc = name.lower()
-        coll = r.doc.get(name)
-        db = r.namespace or "admin"
-        ns = "%s.%s" % (db, coll) if isinstance(coll, str) else db
+        lc, db, coll, ns = cmd
         if lc == "insert":
             return insert(r, ns)
         if lc == "applyops":
             return apply_ops(r)
         if lc in ("ismaster", "hello"):
-            return r.reply({"ismaster": True, "isWritablePrimary": True, "helloOk": True,
-                            "maxWireVersion": 9, "minWireVersion": 0,
-                            "maxBsonObjectSize": 16777216, "maxMessageSizeBytes": 48000000,
-                            "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30})
+            return r.reply(hello())
         if lc == "buildinfo":
             return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
         if lc in ("find", "aggregate", "listcollections", "listindexes"):
             return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": []}})
         return r.ok()
 
-    server = MockupDB()
-    server.autoresponds(handle)
-    server.run()
-
-    def on_signal(_sig, _frame):
-        stop.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    print(server.port, flush=True)
-    stop.wait(args.max_seconds)
-    server.stop()
+    serve(handle, args.max_seconds)
     if log:
         log.close()
     return 0

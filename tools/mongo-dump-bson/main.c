@@ -35,32 +35,6 @@ opt_share(const char *arg, void *dest, bson_error_t *err)
 	return true;
 }
 
-/* --type json|csv|tsv (mongoexport's spelling of --format) */
-static bool
-opt_type(const char *arg, void *dest, bson_error_t *err)
-{
-	if (!docstream_format_parse(arg, true, dest)) {
-		mp_error_set(err, MP_EX_USAGE, "takes json, csv or tsv (or bson, ndjson), not '%s'", arg);
-		return false;
-	}
-	return true;
-}
-
-/* --fields a,b.c: the CSV/TSV columns */
-static bool
-opt_fields(const char *arg, void *dest, bson_error_t *err)
-{
-	char ***out = dest;
-
-	bson_strfreev(*out);
-	*out = csv_fields_split(arg);
-	if (**out == NULL || ***out == '\0') {
-		mp_error_set(err, MP_EX_USAGE, "takes a comma-separated list of fields, not '%s'", arg);
-		return false;
-	}
-	return true;
-}
-
 static const struct opt options[] = {
 	OPT_SECTION("Source"),
 	OPT_STRING("from", &o.from, "PATH", "read a file or a mongodump directory instead of a server"),
@@ -83,8 +57,8 @@ static const struct opt options[] = {
 		"one mongodump archive of every collection, with metadata (default: standard output)"),
 	{OPT_FLAG, "json-array", 0, &o.json_array, NULL, "NDJSON as one JSON array, as mongoexport --jsonArray",
 		0, 0, NULL, NULL, "jsonArray"},
-	OPT_CALL("type", &o.c.format, "json|csv|tsv", opt_type, "mongoexport's --type: the same as --format"),
-	OPT_CALL("fields", &o.fields, "F1,F2", opt_fields, "CSV/TSV: the fields of the cells (a.b, a.0 reach in)"),
+	OPT_CALL("type", &o.c.format, "json|csv|tsv", csv_opt_type, "mongoexport's --type: the same as --format"),
+	OPT_CALL("fields", &o.fields, "F1,F2", csv_opt_fields, "CSV/TSV: the fields of the cells (a.b, a.0 reach in)"),
 	{OPT_STRING, "field-file", 0, &o.field_file, "FILE", "CSV/TSV: the fields, one a line", 0, 0, NULL, NULL,
 		"fieldFile"},
 	{OPT_FLAG, "no-header-line", 0, &o.no_header, NULL, "CSV/TSV: no line of field names first", 0, 0, NULL,

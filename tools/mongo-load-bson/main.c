@@ -48,32 +48,6 @@ split_fields(const char *arg, void *dest, bson_error_t *err)
 
 static const char *const graces[] = {"autoCast", "skipField", "skipRow", "stop", NULL};
 
-/* --type json|csv|tsv (mongoimport's spelling of --input-format) */
-static bool
-opt_type(const char *arg, void *dest, bson_error_t *err)
-{
-	if (!docstream_format_parse(arg, true, dest)) {
-		mp_error_set(err, MP_EX_USAGE, "takes json, csv or tsv (or bson, ndjson), not '%s'", arg);
-		return false;
-	}
-	return true;
-}
-
-/* --fields a,b.c,d.date(2006-01-02): the CSV/TSV columns */
-static bool
-opt_fields(const char *arg, void *dest, bson_error_t *err)
-{
-	char ***out = dest;
-
-	bson_strfreev(*out);
-	*out = csv_fields_split(arg);
-	if (**out == NULL || ***out == '\0') {
-		mp_error_set(err, MP_EX_USAGE, "takes a comma-separated list of fields, not '%s'", arg);
-		return false;
-	}
-	return true;
-}
-
 static const struct opt options[] = {
 	OPT_SECTION("Input"),
 	{OPT_STRING, "from", 0, &o.from, "FILE", "the document stream (default: standard input)", 0, 0, NULL, NULL,
@@ -81,9 +55,9 @@ static const struct opt options[] = {
 	OPT_STRING("dir", &o.dir, "DIR", "every DB/COLL.bson of a mongodump directory, with its metadata"),
 	OPT_OPTIONAL("archive", &o.archive, "FILE",
 		"a mongodump archive (default: standard input; one is also known by its first bytes)"),
-	OPT_CALL("type", &o.c.input_format, "json|csv|tsv", opt_type, "mongoimport's --type: the same as --input-format"),
+	OPT_CALL("type", &o.c.input_format, "json|csv|tsv", csv_opt_type, "mongoimport's --type: the same as --input-format"),
 	OPT_SECTION("CSV/TSV"),
-	OPT_CALL("fields", &o.csv.fields, "F1,F2", opt_fields, "the columns' names (a.b builds {a: {b: ...}})"),
+	OPT_CALL("fields", &o.csv.fields, "F1,F2", csv_opt_fields, "the columns' names (a.b builds {a: {b: ...}})"),
 	{OPT_STRING, "field-file", 0, &o.field_file, "FILE", "the columns' names, one a line", 0, 0, NULL, NULL,
 		"fieldFile"},
 	{OPT_FLAG, "header-line", 0, &o.csv.header_line, NULL, "the first line names the columns", 0, 0, NULL, NULL,
