@@ -109,8 +109,10 @@ if [ -e "$WORK/rolled-back" ]; then
 fi
 [ ! -e "$WORK/rolling-back" ] || rollback
 
-say "1-2. backup of $DST $DB to $BACKUP, checked and proven"
-if [ ! -e "$WORK/migrating" ]; then
+if [ -e "$WORK/migrating" ]; then
+	say "1-2. backup taken before the migration began: $BACKUP"
+else
+	say "1-2. backup of $DB on the target to $BACKUP, checked and proven"
 	rc=0
 	backup || rc=$?
 	if [ $rc != 0 ]; then

@@ -190,4 +190,19 @@ test_expect_success 'rollback.sh: a backup that cannot be written stops before a
 	mp-probe command "$DST" $TEST_DB2 "{\"listCollections\": 1}" | jq -e ".cursor.firstBatch == []"
 '
 
+test_expect_success 'rollback.sh: killed after the migration wrote, a rerun keeps the first backup and rolls back to it' '
+	rollback_bed &&
+	snapshot "$DST" $TEST_DB >before.snap &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 VALIDATE="kill -9 \$PPID" &&
+	test_expect_code 137 "$EX/rollback.sh" rb-crash >out 2>err &&
+	test_grep "4. validation" out && test -e rb-crash/migrating &&
+	snapshot "$DST" $TEST_DB >migrated.snap && ! cmp -s before.snap migrated.snap &&
+	export VALIDATE=false &&
+	test_expect_code 1 "$EX/rollback.sh" rb-crash >out2 2>err2 &&
+	test_grep "backup taken before the migration began" out2 &&
+	test_grep "ROLLED BACK" out2 &&
+	snapshot "$DST" $TEST_DB >after.snap &&
+	test_cmp before.snap after.snap
+'
+
 test_done
