@@ -28,8 +28,9 @@
 #
 # Exit 0: migrated and validated.  1: rolled back, and the target proven
 # equal to its state before the migration.  2: the rollback failed or could
-# not be proven (rerun to finish it).  Any other status is the failing
-# tool's, before anything was written to DB (the backup or its proof).
+# not be proven (rerun to finish it).  3: the backup did not load back equal
+# to DB.  Any other status is the failing tool's, in step 1 or 2.  With 3 and
+# those, nothing was written to DB.
 #
 # Point in time: nothing but this job may write to DB on the target from
 # step 1 to the end, or a rollback takes those writes back too.
@@ -46,6 +47,10 @@ CHECK_URI=${CHECK_URI:-$DST}
 CHECK_DB=${CHECK_DB:-${DB}_rollback_check}
 VALIDATE=${VALIDATE:-}
 BACKUP=$WORK/backup.archive
+if [ "$CHECK_DB" = "$DB" ] && [ "$CHECK_URI" = "$DST" ]; then
+	echo "rollback.sh: CHECK_DB must not be DB on the target: it is emptied and loaded with the backup" >&2
+	exit 64
+fi
 mkdir -p "$WORK"
 
 say() { echo "rollback.sh: $*"; }
@@ -74,7 +79,8 @@ backup() {
 	mongo-hashdiff --source "$DST" --target "$CHECK_URI" --db "$DB" --target-ns "$CHECK_DB" \
 		>"$WORK/backup-diff.ndjson" 2>"$WORK/backup-diff.log" || rc=$?
 	if [ $rc != 0 ]; then
-		fail "the backup does not load back equal to $DB (exit $rc, $WORK/backup-diff.ndjson)"
+		fail "the backup does not load back equal to $DB (mongo-hashdiff exit $rc, $WORK/backup-diff.ndjson)"
+		[ $rc != 1 ] || rc=3
 		return $rc
 	fi
 	mv "$WORK/before.list.tmp" "$WORK/before.list"
