@@ -97,4 +97,112 @@ else
 	test_skip 'sqlite-to-mongo.sh' "sqlite3 is not installed (make deps)"
 fi
 
+# rollback.sh works on a whole database: TEST_DB is the one migrated and
+# TEST_DB2 holds the backup's proof (CHECK_DB); both are emptied first of
+# what the tests above left, on both servers.
+fresh_dbs() {
+	for u in "$SRC" "$DST"; do
+		mp-probe dropdb "$u" $TEST_DB >/dev/null && mp-probe dropdb "$u" $TEST_DB2 >/dev/null || return 1
+	done
+}
+# snapshot URI DB: the collections (name, type, options), and of each its
+# indexes (whole specs) and its documents, read with mp-probe, not the tools
+snapshot() {
+	local c
+	mp-probe command "$1" "$2" "{\"listCollections\": 1}" |
+		jq -c ".cursor.firstBatch | map({name, type, options}) | sort_by(.name) | .[]" >colls &&
+	cat colls &&
+	for c in $(jq -r .name colls); do
+		echo "== $c" &&
+		mp-probe command "$1" "$2" "{\"listIndexes\": \"$c\"}" | jq -c ".cursor.firstBatch | sort_by(.name) | .[]" &&
+		mp-probe find "$1" "$2.$c" "{}" "{\"_id\": 1}" || return 1
+	done
+}
+# the source: orders (300 documents, an index on i) and fresh, which the
+# target lacks; the target: orders in an older state (200 of them, one
+# changed since) with the same index, and the document that VALIDATE checks
+rollback_bed() {
+	fresh_dbs &&
+	mp-gen 300 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.orders -q &&
+	mp-probe index "$SRC" $TEST_DB.orders "{\"i\": 1}" i_1 --unique &&
+	mp-gen 20 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.fresh -q &&
+	mp-gen 200 | mongo-load-bson --uri "$DST" --ns $TEST_DB.orders -q &&
+	mp-probe index "$DST" $TEST_DB.orders "{\"i\": 1}" i_1 --unique &&
+	mp-probe update "$DST" $TEST_DB.orders "{\"_id\": 7}" "{\"\$set\": {\"name\": \"before\"}}"
+}
+
+test_expect_success 'rollback.sh: a migration that validates stays, the target equals the source' '
+	rollback_bed &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 VALIDATE="test \$(mp-probe count \"\$DST\" \$DB.orders) = 300" &&
+	"$EX/rollback.sh" rb-ok >out 2>err &&
+	test_grep "migrated and validated" out &&
+	! grep -qi "rolled back" out &&
+	test -s rb-ok/backup.archive && test -e rb-ok/done &&
+	snapshot "$SRC" $TEST_DB >src.snap && snapshot "$DST" $TEST_DB >dst.snap &&
+	test_cmp src.snap dst.snap &&
+	test_grep "\"fresh\"" dst.snap &&
+	mp-probe command "$DST" $TEST_DB2 "{\"listCollections\": 1}" | jq -e ".cursor.firstBatch == []" &&
+	"$EX/rollback.sh" rb-ok >out2 && test_grep "migrated earlier" out2
+'
+
+test_expect_success 'rollback.sh: VALIDATE fails: rolled back to exactly the state before, exit 1' '
+	rollback_bed &&
+	snapshot "$DST" $TEST_DB >before.snap &&
+	test_grep "\"name\":\"before\"" before.snap &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 VALIDATE=false &&
+	test_expect_code 1 "$EX/rollback.sh" rb-validate >out 2>err &&
+	test_grep "VALIDATE failed" err &&
+	test_grep "ROLLED BACK: $TEST_DB on the target equals its state before" out &&
+	snapshot "$DST" $TEST_DB >after.snap &&
+	test_cmp before.snap after.snap &&
+	! grep -q "\"fresh\"" after.snap &&
+	mp-probe command "$DST" $TEST_DB2 "{\"listCollections\": 1}" | jq -e ".cursor.firstBatch == []" &&
+	test_expect_code 1 "$EX/rollback.sh" rb-validate >out2 && test_grep "ROLLED BACK earlier" out2 &&
+	snapshot "$DST" $TEST_DB >again.snap && test_cmp before.snap again.snap
+'
+
+test_expect_success 'rollback.sh: a target the source does not explain fails mongo-hashdiff: rolled back, exit 1' '
+	rollback_bed &&
+	mp-probe insert "$DST" $TEST_DB.orders "{\"_id\": \"only-on-the-target\"}" &&
+	mp-probe index "$DST" $TEST_DB.orders "{\"name\": 1}" name_1 &&
+	snapshot "$DST" $TEST_DB >before.snap &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 && unset VALIDATE &&
+	test_expect_code 1 "$EX/rollback.sh" rb-hashdiff >out 2>err &&
+	test_grep "mongo-hashdiff: the target differs from the source" err &&
+	jq -se "any(._id == \"only-on-the-target\" and .diff == \"extra\")" rb-hashdiff/diff.ndjson &&
+	jq -se "map(select(.diff == \"index\") | .name) == [\"name_1\"]" rb-hashdiff/diff.ndjson &&
+	test_grep "ROLLED BACK" out &&
+	snapshot "$DST" $TEST_DB >after.snap &&
+	test_cmp before.snap after.snap
+'
+
+test_expect_success 'rollback.sh: a backup that cannot be written stops before any write' '
+	rollback_bed &&
+	snapshot "$DST" $TEST_DB >before.snap &&
+	mkdir -p rb-nobackup/backup.archive &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 && unset VALIDATE &&
+	test_expect_code 73 "$EX/rollback.sh" rb-nobackup >out 2>err &&
+	test_grep "backup failed (exit 73): nothing was written" err &&
+	! grep -q "migration" out &&
+	test ! -e rb-nobackup/migrating &&
+	snapshot "$DST" $TEST_DB >after.snap &&
+	test_cmp before.snap after.snap &&
+	mp-probe command "$DST" $TEST_DB2 "{\"listCollections\": 1}" | jq -e ".cursor.firstBatch == []"
+'
+
+test_expect_success 'rollback.sh: killed after the migration wrote, a rerun keeps the first backup and rolls back to it' '
+	rollback_bed &&
+	snapshot "$DST" $TEST_DB >before.snap &&
+	export DB=$TEST_DB CHECK_DB=$TEST_DB2 VALIDATE="kill -9 \$PPID" &&
+	test_expect_code 137 "$EX/rollback.sh" rb-crash >out 2>err &&
+	test_grep "4. validation" out && test -e rb-crash/migrating &&
+	snapshot "$DST" $TEST_DB >migrated.snap && ! cmp -s before.snap migrated.snap &&
+	export VALIDATE=false &&
+	test_expect_code 1 "$EX/rollback.sh" rb-crash >out2 2>err2 &&
+	test_grep "backup taken before the migration began" out2 &&
+	test_grep "ROLLED BACK" out2 &&
+	snapshot "$DST" $TEST_DB >after.snap &&
+	test_cmp before.snap after.snap
+'
+
 test_done
