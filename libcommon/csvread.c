@@ -19,7 +19,7 @@ struct csvin {
 	enum csv_grace grace;
 	struct csv_columns *cols;
 	struct csv_row row;
-	bson_t doc;
+	bson_t *doc; /* a bson_t wants 128-byte alignment: on the heap by itself */
 };
 
 bool
@@ -30,7 +30,7 @@ docreader_csv_open(struct docstream_reader *r, const struct csv_spec *spec, bson
 
 	r->csv = c;
 	c->sep = r->format == DOCSTREAM_TSV ? '\t' : ',';
-	bson_init(&c->doc);
+	c->doc = bson_new();
 	if (spec == NULL) {
 		mp_error_set(err, MP_EX_USAGE, "%s: CSV and TSV input needs its columns (--fields, --field-file or "
 			"--header-line)", r->name);
@@ -54,7 +54,7 @@ docreader_csv_free(struct docstream_reader *r)
 		return;
 	csv_columns_destroy(r->csv->cols);
 	csv_row_free(&r->csv->row);
-	bson_destroy(&r->csv->doc);
+	bson_destroy(r->csv->doc);
 	bson_free(r->csv);
 	r->csv = NULL;
 }
@@ -166,9 +166,9 @@ docreader_csv_read(struct docstream_reader *r, const bson_t **doc, bson_error_t 
 			c->row.err_col);
 		return fail_row(r, err, c->row.err, why);
 	}
-	rc = csv_row_to_bson(c->cols, &c->row, c->ignore_blanks, &c->doc, why, sizeof why);
+	rc = csv_row_to_bson(c->cols, &c->row, c->ignore_blanks, c->doc, why, sizeof why);
 	if (rc == 1) {
-		*doc = &c->doc;
+		*doc = c->doc;
 		return 1;
 	}
 	r->row_skipped = rc == 0;
