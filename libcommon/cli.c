@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -266,9 +267,23 @@ cli_common_namespace(const struct cli_common *c, char **ns_out, char **db_out, b
 	return true;
 }
 
+/* The terminal as it was before the prompt, put back by a signal that
+ * ends the tool while it asks (the echo would stay off otherwise). */
+static struct termios prompt_saved;
+static int prompt_fd = -1;
+
+static void
+prompt_signal(int sig)
+{
+	tcsetattr(prompt_fd, TCSANOW, &prompt_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Read a line from the terminal without echo: an empty --password, as
  * mongo-tools asks for it.  The prompt goes to the terminal itself, not
- * stderr, which may be a log.  64 without a terminal. */
+ * stderr, which may be a log.  A signal that ends the tool puts the echo
+ * back first; Ctrl-Z is ignored while it asks.  64 without a terminal. */
 static char *
 prompt_password(bson_error_t *err)
 {
@@ -276,6 +291,7 @@ prompt_password(bson_error_t *err)
 	char buf[1024], ch;
 	size_t n = 0;
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	void (*old_term)(int), (*old_hup)(int), (*old_int)(int), (*old_tstp)(int);
 
 	if (fd < 0 || tcgetattr(fd, &saved) != 0) {
 		mp_error_set(err, MP_EX_USAGE, "--password is empty and there is no terminal to ask for it on");
@@ -285,6 +301,12 @@ prompt_password(bson_error_t *err)
 	}
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	prompt_saved = saved;
+	prompt_fd = fd;
+	old_term = signal(SIGTERM, prompt_signal);
+	old_hup = signal(SIGHUP, prompt_signal);
+	old_int = signal(SIGINT, prompt_signal);
+	old_tstp = signal(SIGTSTP, SIG_IGN);
 	dprintf(fd, "%s: password: ", diag_progname());
 	tcsetattr(fd, TCSANOW, &quiet); /* keep what was typed ahead */
 	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
@@ -292,6 +314,10 @@ prompt_password(bson_error_t *err)
 			buf[n++] = ch;
 	buf[n] = '\0';
 	tcsetattr(fd, TCSANOW, &saved);
+	signal(SIGTERM, old_term);
+	signal(SIGHUP, old_hup);
+	signal(SIGINT, old_int);
+	signal(SIGTSTP, old_tstp);
 	dprintf(fd, "\n");
 	close(fd);
 	if (n == 0) {

@@ -222,4 +222,26 @@ else
 	test_skip 'an empty -p asks on the terminal' "script(1) (util-linux) is not installed"
 fi
 
+# the tool on a pseudo-terminal: the prompt is awaited (read until it is
+# there), then Ctrl-C; the echo must be back once the tool has ended
+test_expect_success 'Ctrl-C at the password prompt ends the tool with the echo put back' '
+	/usr/bin/python3 - "$(command -v mongo-load-bson)" >pty.out <<-\PY
+	import os, pty, sys, termios
+	pid, fd = pty.fork()
+	if pid == 0:
+	    os.execv(sys.argv[1], [sys.argv[1], "--uri", "mongodb://127.0.0.1:1/", "-u", "bob", "-p", "",
+	                           "--ns", "a.b", "--from", "/dev/null"])
+	seen = b""
+	while b"password: " not in seen:
+	    seen += os.read(fd, 100)
+	print("echo while asking:", bool(termios.tcgetattr(fd)[3] & termios.ECHO))
+	os.write(fd, b"\x03")
+	_, status = os.waitpid(pid, 0)
+	print("ended by signal:", os.WTERMSIG(status) if os.WIFSIGNALED(status) else None)
+	print("echo after:", bool(termios.tcgetattr(fd)[3] & termios.ECHO))
+	PY
+	printf "%s\n" "echo while asking: False" "ended by signal: 2" "echo after: True" >expect &&
+	test_cmp expect pty.out
+'
+
 test_done
