@@ -77,6 +77,18 @@ test_expect_success SERVERS 'a connection cut after inserts were sent: exact cop
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.cut
 '
 
+test_expect_success SERVERS 'a retried insert meets a document that was there before: refused, never counted' '
+	mp-gen 2000 >r.bson &&
+	printf "{\"_id\": 5, \"there\": \"before\"}\n" | mongo-load-bson -q --uri "$DST" --ns $TEST_DB.pre --drop &&
+	fault_proxy pre "$DST" drop-reply --cmd insert --after 0 --times 1 &&
+	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.pre --batch-size 2000 --reject rej.pre --stats st.pre \
+		<r.bson 2>err &&
+	test $(grep -c "fault=drop-reply" pre.log) = 1 &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 1999 and .rejected == 1" st.pre &&
+	jq -e ".doc._id[\"\$numberInt\"] == \"5\" and .code == 11000" rej.pre &&
+	test "$(mp-probe find "$DST" $TEST_DB.pre "{\"_id\": 5}" | jq -r .there)" = before
+'
+
 test_expect_success SERVERS 'upserts cut mid-flight, and a reply dropped: exact copy' '
 	fault_proxy cut2 "$DST" cut --cmd update --after 2 --times 1 drop-reply --cmd update --after 4 --times 1 &&
 	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut2 --drop --mode upsert --batch-size 1000 <c.bson 2>err &&

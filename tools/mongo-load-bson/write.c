@@ -176,10 +176,35 @@ dup_is_there(const struct load *l, const struct bulk_write_error *we)
 	return bulk_code_duplicate(we->code) && (l->o->skip_dups || (l->o->restoring && we->on_id));
 }
 
+/* On a retry, a duplicate _id may be our own insert of an earlier round
+ * whose reply was lost: it is, when the target holds exactly our document.
+ * Anything else (another document with that _id, or the target not saying)
+ * is a duplicate like any other, never counted as written. */
+static bool
+our_earlier_insert(mongoc_collection_t *coll, const bson_t *doc)
+{
+	bson_t filter = BSON_INITIALIZER;
+	bson_iter_t it;
+	mongoc_cursor_t *cur;
+	const bson_t *found;
+	bool same = false;
+
+	if (!bson_iter_init_find(&it, doc, "_id"))
+		return false;
+	bson_append_iter(&filter, "_id", 3, &it);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	if (mongoc_cursor_next(cur, &found))
+		same = found->len == doc->len && memcmp(bson_get_data(found), bson_get_data(doc), doc->len) == 0;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	return same;
+}
+
 /* The server answered: count what it did, deal with what it refused, and
  * keep pending what it never attempted.  False on a fatal refusal. */
 static bool
-settle_round(struct load *l, struct round *rd, struct batch *b, const struct bulk_result *res, bson_error_t *err)
+settle_round(struct load *l, mongoc_collection_t *coll, struct round *rd, struct batch *b,
+	const struct bulk_result *res, bson_error_t *err)
 {
 	rd->c.inserted += res->inserted, rd->c.upserted += res->upserted, rd->c.matched += res->matched;
 	rd->c.modified += res->modified, rd->c.deleted += res->removed;
@@ -187,10 +212,10 @@ settle_round(struct load *l, struct round *rd, struct batch *b, const struct bul
 		const struct bulk_write_error *we = &res->errors[k];
 		bson_t doc;
 
-		/* on a retry, a duplicate _id is our own insert of an earlier round
-		 * (--skip-duplicates counted it a duplicate, and still does) */
+		batch_doc(b, rd->map[we->index], &doc);
+		/* --skip-duplicates counts our own earlier insert a duplicate */
 		if (bulk_code_duplicate(we->code) && rd->retrying && l->o->mode == MODE_INSERT && we->on_id &&
-		    !l->o->skip_dups) {
+		    !l->o->skip_dups && our_earlier_insert(coll, &doc)) {
 			rd->c.inserted++;
 			continue;
 		}
@@ -198,7 +223,6 @@ settle_round(struct load *l, struct round *rd, struct batch *b, const struct bul
 			rd->c.duplicates++;
 			continue;
 		}
-		batch_doc(b, rd->map[we->index], &doc);
 		if (!refuse(l, rd, &doc, we->msg, we->code, err))
 			return false;
 	}
@@ -239,7 +263,7 @@ write_round(struct load *l, mongoc_collection_t *coll, struct batch *b, struct r
 	}
 	if (out == BULK_UNKNOWN || out == BULK_FAILED)
 		*err = res.err;
-	else if (!settle_round(l, rd, b, &res, err))
+	else if (!settle_round(l, coll, rd, b, &res, err))
 		out = BULK_FAILED;
 	bulk_result_cleanup(&res);
 out:
