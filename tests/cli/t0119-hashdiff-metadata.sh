@@ -31,6 +31,8 @@ cat >src.json <<'JSON'
   "info": {"uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAg==", "subType": "04"}}}},
  {"name": "vw", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"a": 1, "b": 1}}]}},
  {"name": "vsame", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$match": {"a": 1}}]}},
+ {"name": "vcoll", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"a": 1}}],
+  "collation": {"locale": "fr", "strength": 1}}},
  {"name": "only", "type": "view", "options": {"viewOn": "v", "pipeline": []}},
  {"name": "ts", "type": "timeseries", "options": {"timeseries": {"timeField": "t", "granularity": "seconds"}}}
 ],
@@ -47,6 +49,8 @@ cat >dst.json <<'JSON'
   "info": {"uuid": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAABA==", "subType": "04"}}}},
  {"name": "vw", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"b": 1, "a": 1}}]}},
  {"name": "vsame", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$match": {"a": 1}}]}},
+ {"name": "vcoll", "type": "view", "options": {"viewOn": "v", "pipeline": [{"$sort": {"a": 1}}],
+  "collation": {"locale": "fr", "strength": 3}}},
  {"name": "ts", "type": "timeseries", "options": {"timeseries": {"timeField": "t", "granularity": "minutes"}}}
 ],
  "indexes": {
@@ -59,7 +63,8 @@ test_expect_success MOCKUPDB 'scripted peers: validator, views, time series, col
 	meta_peer src src.json && PS=$PEER_URI && meta_peer dst dst.json && PD=$PEER_URI &&
 	test_expect_code 1 mongo-hashdiff --source "$PS" --target "$PD" --db shop --json relaxed --stats st >out 2>err &&
 	jq -r "[.ns, .diff, ((.fields // []) | join(\",\"))] | join(\" \")" out | sort >actual &&
-	printf "%s\n" "shop.only view " "shop.ts options timeseries" "shop.v options validator" "shop.vw view pipeline" >expect &&
+	printf "%s\n" "shop.only view " "shop.ts options timeseries" "shop.v options validator" "shop.vcoll view collation" \
+		"shop.vw view pipeline" >expect &&
 	test_cmp expect actual &&
 	jq -s -e "map(select(.ns == \"shop.only\")) | length == 1 and .[0].target == null and .[0].source.viewOn == \"v\"" out &&
 	jq -s -e "map(select(.type == \"summary\")) | map({(.ns): .verdict}) | add |

@@ -319,23 +319,25 @@ compare_options(struct job *j, struct dochash *h, const struct meta_end *s, cons
 	bson_destroy(&fields);
 }
 
-/* A view's definition: {viewOn, pipeline}. */
+/* A view's definition: {viewOn, pipeline, collation}: the collation
+ * changes what its $match and $sort do. */
 static void
 view_def(const struct meta_end *m, bson_t *def)
 {
+	static const char *const keys[] = {"viewOn", "pipeline", "collation"};
 	bson_iter_t it;
 
 	bson_init(def);
-	if (bson_iter_init_find(&it, &m->options, "viewOn"))
-		bson_append_iter(def, "viewOn", -1, &it);
-	if (bson_iter_init_find(&it, &m->options, "pipeline"))
-		bson_append_iter(def, "pipeline", -1, &it);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (bson_iter_init_find(&it, &m->options, keys[i]))
+			bson_append_iter(def, keys[i], -1, &it);
 }
 
 /* A view on either end: the same viewOn and the same pipeline, in order
- * (a $sort's fields are ordered), or a difference. */
+ * (a $sort's fields are ordered), and the same other options (collation),
+ * compared as collection options are; or a difference. */
 static void
-compare_views(struct job *j, const struct meta_end *s, const struct meta_end *t)
+compare_views(struct job *j, struct dochash *h, const struct meta_end *s, const struct meta_end *t)
 {
 	bool sv = is_view(s), tv = is_view(t);
 	bson_t sd, td, fields = BSON_INITIALIZER;
@@ -353,6 +355,7 @@ compare_views(struct job *j, const struct meta_end *s, const struct meta_end *t)
 		if (!bson_iter_init_find(&a, &sd, "pipeline") || !bson_iter_init_find(&b, &td, "pipeline") ||
 		    bsoncmp_iter(&a, &b) != 0)
 			add_field(&fields, &n, "pipeline");
+		diff_fields(h, &s->options, &t->options, option_skip, &fields, &n);
 		fields_text(&fields, list, sizeof list);
 		bson_snprintf(what, sizeof what, "view differs: %s", list);
 		if (n > 0)
@@ -385,7 +388,7 @@ metadata_compare(struct job *j)
 		goto out;
 	}
 	if (is_view(&s) || is_view(&t)) {
-		compare_views(j, &s, &t);
+		compare_views(j, h, &s, &t);
 	} else {
 		compare_options(j, h, &s, &t);
 		compare_indexes(j, h, &s, &t);
