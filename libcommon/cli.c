@@ -152,6 +152,17 @@ conn_option(struct cli_common *c, int opt, const char *arg)
 	return 1;
 }
 
+/* --format (out) or --input-format: 1, or -1 with err (64). */
+static int
+format_option(struct cli_common *c, bool out, const char *arg, bson_error_t *err)
+{
+	if (docstream_format_parse(arg, c->tabular, out ? &c->format : &c->input_format))
+		return 1;
+	mp_error_set(err, MP_EX_USAGE, "--%s takes bson%s, not '%s'", out ? "format" : "input-format",
+		c->tabular ? ", ndjson, csv or tsv" : " or ndjson", arg);
+	return -1;
+}
+
 int
 cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *err)
 {
@@ -164,19 +175,8 @@ cli_common_option(struct cli_common *c, int opt, const char *arg, bson_error_t *
 	}
 	switch (opt) {
 	case CLI_OPT_FORMAT:
-		if (!docstream_format_parse(arg, c->tabular, &c->format)) {
-			mp_error_set(err, MP_EX_USAGE, "--format takes bson%s, not '%s'",
-				c->tabular ? ", ndjson, csv or tsv" : " or ndjson", arg);
-			return -1;
-		}
-		return 1;
 	case CLI_OPT_INPUT_FORMAT:
-		if (!docstream_format_parse(arg, c->tabular, &c->input_format)) {
-			mp_error_set(err, MP_EX_USAGE, "--input-format takes bson%s, not '%s'",
-				c->tabular ? ", ndjson, csv or tsv" : " or ndjson", arg);
-			return -1;
-		}
-		return 1;
+		return format_option(c, opt == CLI_OPT_FORMAT, arg, err);
 	case CLI_OPT_JSON:
 		if (!docstream_json_parse(arg, &c->json)) {
 			mp_error_set(err, MP_EX_USAGE, "--json takes canonical or relaxed, not '%s'", arg);
