@@ -80,19 +80,23 @@ test_expect_success 'the reader of the output dies while the source is quiet: wa
 	test "$(jq -c .documentKey first)" = "{\"_id\":{\"\$numberInt\":\"1\"}}"
 '
 
-test_expect_success 'a reader that stops mid-way: --token-file never passes what it may have lost' '
+# what reached the pipe may be lost with a reader that dies (--token-file is
+# for durable sinks), but never what did not: here the reader is gone before
+# the first write (a pipe whose reading end is closed), so nothing was ever
+# delivered and no position may be saved
+test_expect_success 'the output fails at its first write: --token-file saves no position past it' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.cut --start-token >cut.tok &&
-	mp-gen 2000 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.cut &&
-	{ mongo-watch --uri "$SRC" --ns $TEST_DB.cut --resume-file cut.tok --token-file saved.tok --format ndjson \
-		2>err; echo $? >rc; } | head -c 3000 >got &&
+	mp-gen 200 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.cut &&
+	/usr/bin/python3 - "$(command -v mongo-watch)" "$SRC" $TEST_DB.cut >rc 2>err <<-\PY &&
+	import os, subprocess, sys
+	r, w = os.pipe()
+	os.close(r)
+	p = subprocess.run([sys.argv[1], "--uri", sys.argv[2], "--ns", sys.argv[3], "--resume-file", "cut.tok",
+	                    "--token-file", "saved.tok", "--format", "ndjson"], stdout=w, stderr=sys.stderr)
+	print(p.returncode)
+	PY
 	test "$(cat rc)" = 141 && test_must_be_empty err &&
-	whole=$(grep -c "}$" got) && test "$whole" -ge 1 &&
-	if test -s saved.tok; then
-		mongo-watch --uri "$SRC" --ns $TEST_DB.cut --resume-file saved.tok --max-events 1 --format ndjson >next &&
-		next=$(jq -r ".documentKey._id[\"\$numberInt\"]" next) &&
-		echo "whole lines $whole, resumes at _id $next" &&
-		test "$next" -le $((whole + 1))
-	fi
+	! test -e saved.tok
 '
 
 test_expect_success 'polling a collection without change streams: replace events, resumable' '
