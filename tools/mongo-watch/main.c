@@ -150,6 +150,14 @@ check_options(void)
 			"--token-file or polling with it");
 	if (o.poll_field && o.ns == NULL)
 		return opt_misuse(&tool, "--poll-field polls one collection: give --ns");
+#if !MONGOC_CHECK_VERSION(1, 24, 0)
+	/* libmongoc before 1.24 puts an option it does not know at the top of
+	 * the aggregate command, not in the $changeStream stage: a server
+	 * would ignore it or refuse the command, never show the events */
+	if (o.expanded)
+		return opt_misuse(&tool, "--show-expanded-events needs libmongoc 1.24 or later (this build has %s): "
+			"its change stream cannot ask for expanded events", MONGOC_VERSION_S);
+#endif
 	/* the server holds a getMore up to --max-await-ms: the socket must wait longer */
 	if (o.max_await_ms > 0 && o.c.socket_timeout_ms > 0 && o.max_await_ms + 10000 > o.c.socket_timeout_ms)
 		conn_set_timeouts((int32_t)BSON_MIN(o.max_await_ms + 30000, INT32_MAX), o.c.connect_timeout_ms);
