@@ -62,6 +62,12 @@ skip_all() {
 #   STUNNEL      Debian's stunnel4 and openssl, for TLS in front of a server
 #   GNU_PARALLEL Debian's parallel (GNU parallel, not moreutils' parallel)
 #   PYYAML       Debian's python3-yaml
+# and what the servers can do, asked of them (tests/server/capabilities;
+# tests/run asks once per pass and exports MP_SERVER_CAPS):
+#   CHANGE_STREAMS  the servers open change streams
+#   ALL_TYPES    they store MinKey, MaxKey, JavaScript code, regular
+#                expressions and timestamps (mp-gen --all-types)
+#   DECIMAL128   they store Decimal128
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -73,6 +79,7 @@ prereq_check() {
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
 	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
+	CHANGE_STREAMS|ALL_TYPES|DECIMAL128) server_can "$1" ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -86,8 +93,38 @@ prereq_why() {
 	STUNNEL) echo "Debian stunnel4 or openssl is not installed (make deps)" ;;
 	GNU_PARALLEL) echo "GNU parallel is not installed (Debian parallel: make deps)" ;;
 	PYYAML) echo "Debian python3-yaml is not installed" ;;
+	CHANGE_STREAMS) server_lacks "no change streams (\$changeStream is refused)" ;;
+	ALL_TYPES) server_lacks "MinKey, MaxKey, code, regex or timestamp values are not stored" ;;
+	DECIMAL128) server_lacks "Decimal128 values are not stored" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
+}
+
+# server_can CAP: the servers have CAP (MP_SERVER_CAPS from tests/run, or
+# asked here once when a test runs by itself)
+server_can() {
+	test_have_prereq SERVERS || return 1
+	if [ -z "${MP_SERVER_CAPS+set}" ]; then
+		MP_SERVER_CAPS=" $("$TEST_ROOT/tests/server/capabilities" "$MP_SOURCE_URI" "$MP_TARGET_URI" | tr '\n' ' ')"
+	fi
+	case " $MP_SERVER_CAPS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+server_lacks() {
+	if test_have_prereq SERVERS; then
+		echo "${MP_SERVER_NAME:-the test servers}: $1"
+	else
+		prereq_why SERVERS
+	fi
+}
+
+# mp-gen writes what the servers keep: "amount" as a string where they store
+# no Decimal128 (decided by tests/run's MP_SERVER_CAPS; a test run by itself
+# assumes Decimal128), and gen_types prints --all-types where they store
+# those types, so a seed of "every type the server keeps" is one
+case " ${MP_SERVER_CAPS-DECIMAL128} " in *" DECIMAL128 "*) ;; *) export MP_GEN_NO_DECIMAL=1 ;; esac
+gen_types() {
+	if test_have_prereq ALL_TYPES; then echo --all-types; fi
 }
 
 # test_have_prereq P1,P2: all of them are here (server tests also record that

@@ -9,7 +9,7 @@ require_mongo_tools
 SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI MT=$MP_MONGO_TOOLS_BIN
 
 test_expect_success 'seed' '
-	mp-gen 2000 --mixed-ids --all-types | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c &&
+	mp-gen 2000 --mixed-ids $(gen_types) | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c &&
 	mp-probe find "$SRC" $TEST_DB.c "{}" "{\"_id\": 1}" >source.json
 '
 

@@ -24,7 +24,7 @@ all_same() { same a && same b && same empty; }
 clean_target() { mp-probe dropdb "$DST" "$TEST_DB2" >/dev/null; }
 
 test_expect_success 'seed: three collections (one empty), an index with options' '
-	mp-gen 30000 --mixed-ids --all-types | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.a &&
+	mp-gen 30000 --mixed-ids $(gen_types) | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.a &&
 	mp-gen 5000 --start 50000 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.b &&
 	mp-probe create "$SRC" $TEST_DB.empty >/dev/null &&
 	mp-probe index "$SRC" $TEST_DB.a "{\"i\": 1, \"name\": -1}" i_name >/dev/null &&
