@@ -6,6 +6,8 @@
 # --parse-grace); a bad row is set aside with its line and the rest loaded.
 . "$(dirname "$0")/lib.sh"
 require_servers
+# the export fixture holds a Decimal128 cell
+test_have_prereq DECIMAL128 || skip_all "$(prereq_why DECIMAL128)"
 SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI MT=${MP_MONGO_TOOLS_BIN:-}
 D=$TEST_DATA/csv
 FIELDS=_id,s,i,l,d,b,n,dt,oid,arr,arr.0,arr.2.x,arr.9,sub,sub.a,sub.b.c,dec,bin,missing,s.x
