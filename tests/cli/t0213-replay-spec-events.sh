@@ -15,12 +15,19 @@ SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
 cs() { /usr/bin/python3 "$TEST_ROOT/tests/helpers/csspec.py" "$@"; }
 IDS=$(cs list "$SPEC")
 
-# proved SCOPE: what the stream saw is equal on both servers (documents and
-# indexes): its collection, its database, or both databases of the test
+# proved SCOPE [RENAMED...]: what the stream saw is equal on both servers
+# (documents and indexes): its collection and those it was renamed to, its
+# database, or both databases of the test
 proved() {
-	local dbs="$TEST_DB $TEST_DB2"
+	local dbs="$TEST_DB $TEST_DB2" ns
 	case ${1:-} in
-	--ns) mongo-hashdiff --source "$SRC" --target "$DST" --ns "$2" --allow-missing >diff && test_must_be_empty diff
+	--ns)
+		shift
+		[ "${2:-}" != --show-expanded-events ] || set -- "$1" "${@:3}"
+		for ns in "$@"; do
+			mongo-hashdiff --source "$SRC" --target "$DST" --ns "$ns" --allow-missing >diff &&
+				test_must_be_empty diff || return 1
+		done
 		return ;;
 	--db) dbs=$2 ;;
 	esac
@@ -30,6 +37,7 @@ proved() {
 	done
 }
 
+# (7 of them ask for expanded events, which need libmongoc 1.24)
 test_expect_success 'the spec files give at least 15 usable tests' '
 	test $(echo "$IDS" | wc -l) -ge 15
 '
@@ -46,19 +54,21 @@ for id in $IDS; do
 	# the operations run here, before the test, so that a server that
 	# refuses one (it lacks what the spec test needs) is said skipped
 	d=$SCRATCH/$n && mkdir "$d"
+	rc=0 watch=0
 	{
-		cs setup "$SRC" "$TEST_DB" "$id" >"$d/scope" && cs setup "$DST" "$TEST_DB" "$id" >/dev/null &&
+		cs setup "$SRC" "$TEST_DB" "$id" >"$d/setup" && cs setup "$DST" "$TEST_DB" "$id" >/dev/null &&
+			head -1 "$d/setup" >"$d/scope" && sed -n 2p "$d/setup" >"$d/renamed" &&
 			cs run "$SRC" "$TEST_DB" "$id" before && cs run "$DST" "$TEST_DB" "$id" before &&
-			mongo-watch --uri "$SRC" $(cat "$d/scope") --start-token >"$d/token" &&
+			{ mongo-watch --uri "$SRC" $(cat "$d/scope") --start-token >"$d/token" || { watch=$?; false; }; } &&
 			cs run "$SRC" "$TEST_DB" "$id" after
-	} 2>"$d/run.err"
-	rc=$?
-	if [ $rc = 3 ]; then
+	} 2>"$d/run.err" || rc=$?
+	# a server that refuses one of the spec's operations lacks what it needs
+	if [ $rc = 3 ] && [ $watch = 0 ]; then
 		test_skip "$title" "$(tail -1 "$d/run.err" | cut -c1-160)"
 		continue
 	fi
 	# mongo-watch built on libmongoc 1.23 refuses --show-expanded-events (64)
-	if [ $rc = 64 ] && grep -q -- --show-expanded-events "$d/scope"; then
+	if [ $watch = 64 ] && grep -q -- --show-expanded-events "$d/scope"; then
 		test_skip "$title" "$(sed -n 's/^mongo-watch: //p' "$d/run.err" | head -1)"
 		continue
 	fi
@@ -68,7 +78,7 @@ for id in $IDS; do
 			--format ndjson >events.ndjson 2>watch.err || { test $? = 3 && test_grep invalidated watch.err; }; } &&
 		cs match "$TEST_DB" "'"$id"'" events.ndjson &&
 		{ mongo-replay --uri "$DST" --on-ddl apply <events.ndjson || test $? = 3; } &&
-		proved $(cat scope)
+		proved $(cat scope) $(cat renamed)
 	'
 done
 

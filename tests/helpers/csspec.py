@@ -4,7 +4,8 @@ golden fixtures for mongo-watch and mongo-replay.
 
     csspec.py list SPECDIR            the usable tests, one ID per line
     csspec.py setup URI DB ID         the test's initial data, in DB and DB_b;
-                                      prints mongo-watch's scope options
+                                      prints mongo-watch's scope options, and
+                                      on a second line the collections renamed to
     csspec.py run URI DB ID before|after
                                       the test's operations before (or after)
                                       it creates its change stream, through
@@ -27,8 +28,11 @@ import json
 import os
 import sys
 
-WRITES = {"insertOne", "updateOne", "replaceOne", "deleteOne", "dropCollection", "rename",
-          "createIndex", "dropIndex", "createCollection"}
+# the writes run_ops makes, with the arguments it passes on
+WRITES = {"insertOne": {"document"}, "updateOne": {"filter", "update"},
+          "replaceOne": {"filter", "replacement"}, "deleteOne": {"filter"},
+          "dropCollection": {"collection"}, "rename": {"to"}, "createIndex": {"keys", "name"},
+          "dropIndex": {"name"}, "createCollection": {"collection"}}
 
 
 def usable(test):
@@ -38,7 +42,9 @@ def usable(test):
     if set(streams[0]["arguments"]) - {"pipeline", "showExpandedEvents"}:
         return False
     names = {o["name"] for o in test["operations"]}
-    return names <= WRITES | {"createChangeStream", "iterateUntilDocumentOrError"} and \
+    if any(o["name"] in WRITES and set(o.get("arguments", {})) - WRITES[o["name"]] for o in test["operations"]):
+        return False
+    return names <= set(WRITES) | {"createChangeStream", "iterateUntilDocumentOrError"} and \
         "iterateUntilDocumentOrError" in names and \
         all("expectResult" in o for o in test["operations"] if o["name"] == "iterateUntilDocumentOrError")
 
@@ -98,6 +104,9 @@ def cmd_setup(uri, db, tid):
     if stream["arguments"].get("showExpandedEvents"):
         opts.append("--show-expanded-events")
     print(" ".join(opts))
+    # the collections renamed to, compared too when the stream is a collection's
+    print(" ".join("%s.%s" % (ents[o["object"]][1][0], o["arguments"]["to"])
+                   for o in test["operations"] if o["name"] == "rename"))
 
 
 def cmd_run(uri, db, tid, phase):
@@ -128,7 +137,7 @@ def run_ops(pymongo, uri, db, tid, before):
             if name == "dropCollection":
                 d.drop_collection(args["collection"])
             elif name == "createCollection":
-                d.create_collection(args["collection"], **{k: v for k, v in args.items() if k != "collection"})
+                d.create_collection(args["collection"])
             continue
         c = client[what[0]][what[1]]
         if name == "insertOne":
@@ -157,8 +166,21 @@ def rename_dbs(value, dbname):
     return value
 
 
-BSON_TYPES = {"double": float, "string": str, "object": dict, "array": list, "bool": bool,
-              "int": int, "long": int}
+def bson_type(value):
+    """the unified format's $$type name of a value read by bson.json_util"""
+    import datetime
+    import bson
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, bson.int64.Int64):
+        return "long"
+    for cls, name in ((int, "int"), (float, "double"), (str, "string"), (dict, "object"), (list, "array"),
+                      (datetime.datetime, "date"), (bson.objectid.ObjectId, "objectId"),
+                      (bson.timestamp.Timestamp, "timestamp"), (bytes, "binData"), (bson.binary.Binary, "binData"),
+                      (bson.decimal128.Decimal128, "decimal"), (type(None), "null")):
+        if isinstance(value, cls):
+            return name
+    return "unknown"
 
 
 def match(expected, actual, path, root):
@@ -173,10 +195,10 @@ def match(expected, actual, path, root):
             if actual is MISSING:
                 return "%s: missing" % path
             names = arg if isinstance(arg, list) else [arg]
-            if any(n in BSON_TYPES and isinstance(actual, BSON_TYPES[n]) for n in names) or \
-                    any(n not in BSON_TYPES for n in names):
+            got = bson_type(actual)
+            if got in names or (got in ("int", "long", "double", "decimal") and "number" in names):
                 return None
-            return "%s: not of type %s" % (path, arg)
+            return "%s: a %s, not of type %s" % (path, got, arg)
         return "%s: the matcher %s is not known here" % (path, op)
     if actual is MISSING:
         return "%s: missing" % path
