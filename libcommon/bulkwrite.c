@@ -73,10 +73,12 @@ read_write_errors(struct bulk_result *res, const bson_t *reply, uint32_t nwrites
 			else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&e))
 				bson_strncpy(we.msg, bson_iter_utf8(&e, NULL), sizeof we.msg);
 			else if (strcmp(k, "keyPattern") == 0)
-				we.on_id = key_is_id(&e);
+				we.on_id = key_is_id(&e), we.key_named = true;
 		}
 		if (strstr(we.msg, "index: _id_ ") != NULL)
 			we.on_id = true;
+		if (strstr(we.msg, "index: ") != NULL)
+			we.key_named = true;
 		if (idx < 0 || idx >= (int64_t)nwrites)
 			continue;
 		we.index = (uint32_t)idx;

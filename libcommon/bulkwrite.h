@@ -42,6 +42,8 @@ struct bulk_write_error {
 	uint32_t index; /* position of the write in the bulk, 0-based */
 	int32_t code;
 	bool on_id;     /* a duplicate key on _id (keyPattern {_id: 1}, or the _id_ index named) */
+	bool key_named; /* the server said which key (keyPattern, or an index in the message);
+	                 * when it did not, on_id is false and only the target can tell */
 	char msg[256];
 };
 

@@ -241,3 +241,63 @@ idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_value_
 	bson_destroy(&empty);
 	return ok;
 }
+
+enum { FIND_IDS_CHUNK = 1000 };
+
+/* One $in query for ids[0..n-1] (n <= FIND_IDS_CHUNK). */
+static bool
+find_ids_chunk(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson_t **docs, bson_error_t *err)
+{
+	bson_t filter = BSON_INITIALIZER, in, list;
+	mongoc_cursor_t *cur;
+	const bson_t *d;
+	bool ok;
+	int asked = 0;
+
+	bson_append_document_begin(&filter, "_id", 3, &in);
+	bson_append_array_begin(&in, "$in", 3, &list);
+	for (int i = 0; i < n; i++) {
+		char key[16];
+		const char *k;
+
+		if (ids[i].value_type == BSON_TYPE_ARRAY || ids[i].value_type == BSON_TYPE_REGEX)
+			continue;
+		bson_uint32_to_string((uint32_t)asked++, &k, key, sizeof key);
+		bson_append_value(&list, k, -1, &ids[i]);
+	}
+	bson_append_array_end(&in, &list);
+	bson_append_document_end(&filter, &in);
+	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+	while (asked > 0 && mongoc_cursor_next(cur, &d)) {
+		bson_iter_t it;
+
+		if (!bson_iter_init_find(&it, d, "_id"))
+			continue;
+		for (int i = 0; i < n; i++)
+			if (docs[i] == NULL && ids[i].value_type != BSON_TYPE_ARRAY &&
+			    ids[i].value_type != BSON_TYPE_REGEX && bsoncmp_value(bson_iter_value(&it), &ids[i]) == 0)
+				docs[i] = bson_copy(d);
+	}
+	ok = !mongoc_cursor_error(cur, err);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	return ok;
+}
+
+bool
+idrange_find_ids(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson_t **docs, bson_error_t *err)
+{
+	bool ok = true;
+
+	for (int i = 0; i < n; i++)
+		docs[i] = NULL;
+	for (int i = 0; ok && i < n; i += FIND_IDS_CHUNK)
+		ok = find_ids_chunk(coll, ids + i, n - i < FIND_IDS_CHUNK ? n - i : FIND_IDS_CHUNK, docs + i, err);
+	if (!ok)
+		for (int i = 0; i < n; i++)
+			if (docs[i] != NULL) {
+				bson_destroy(docs[i]);
+				docs[i] = NULL;
+			}
+	return ok;
+}

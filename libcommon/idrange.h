@@ -1,6 +1,7 @@
 /*
  * idrange.h: ranges of _id in the server's order, as query filters, and
- * deterministic splits of a collection into such ranges.
+ * deterministic splits of a collection into such ranges; and the one
+ * document under an _id.
  *
  * A plain {_id: {$gt: X}} matches only values of X's type bracket (the
  * server compares within a bracket), so a resume after an ObjectId would skip
@@ -62,5 +63,18 @@ const char *idrange_rare_names(uint32_t rare, char *buf, size_t size);
  */
 bool idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_value_t *bounds,
 	int *nbounds, int64_t *total, bson_error_t *err);
+
+/*
+ * The documents of `coll` under the _ids ids[0..n-1]: docs[i] a copy to
+ * bson_destroy(), or NULL when there is none (docs[] need not be set on
+ * entry).  Asked with {_id: {$in: [...]}}, up to 1000 _ids a query, one
+ * round trip where a find per _id would take a thousand; each document
+ * goes to every _id it equals in the server's order (1 and 1.0 are one
+ * key).  An _id that $in would not match as itself (an array, a regular
+ * expression) is not asked: NULL.  False with err when the server did not
+ * answer (every docs[i] then NULL).
+ */
+bool idrange_find_ids(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson_t **docs,
+	bson_error_t *err);
 
 #endif

@@ -235,28 +235,37 @@ tls_proxy() {
 	tls_stunnel "$1" "$2" "$1"
 }
 
+# start_peer NAME SCRIPT [ARGS]: start tests/peers/SCRIPT (a scripted
+# wire-protocol peer printing its port), logging to NAME.log where it takes
+# --log; sets PEER_URI and PEER_PID.  Ended by the test's cleanup.
+start_peer() {
+	local name=$1 script=$2 i
+	shift 2
+	rm -f "$name.port"
+	/usr/bin/python3 "$TEST_ROOT/tests/peers/$script" "$@" >"$name.port" 2>"$name.err" &
+	PEER_PID=$!
+	echo $PEER_PID >>"$SCRATCH/.pids"
+	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
+	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
+	PEER_URI="mongodb://127.0.0.1:$(head -1 "$name.port")/?directConnection=true"
+}
+
 # hangup_peer NAME [ARGS]: start tests/peers/hangup_peer.py (a server that
 # closes the connection on every write); sets HP_URI and HP_PID.
 hangup_peer() {
-	local name=$1 i
-	shift
-	/usr/bin/python3 "$TEST_ROOT/tests/peers/hangup_peer.py" --log "$name.log" "$@" >"$name.port" 2>"$name.err" &
-	HP_PID=$!
-	echo $HP_PID >>"$SCRATCH/.pids"
-	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
-	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
-	HP_URI="mongodb://127.0.0.1:$(head -1 "$name.port")/?directConnection=true"
+	start_peer "$1" hangup_peer.py --log "$1.log" "${@:2}" && HP_URI=$PEER_URI && HP_PID=$PEER_PID
 }
 
 # meta_peer NAME CATALOG: start tests/peers/meta_peer.py serving CATALOG;
-# sets PEER_URI.  Ended by the test's cleanup.
+# sets PEER_URI.
 meta_peer() {
-	local i
-	/usr/bin/python3 "$TEST_ROOT/tests/peers/meta_peer.py" --catalog "$2" >"$1.port" 2>"$1.err" &
-	echo $! >>"$SCRATCH/.pids"
-	for i in $(seq 1 100); do [ -s "$1.port" ] && break; sleep 0.1; done
-	[ -s "$1.port" ] || { cat "$1.err" >&2; return 1; }
-	PEER_URI="mongodb://127.0.0.1:$(head -1 "$1.port")/?directConnection=true"
+	start_peer "$1" meta_peer.py --catalog "$2"
+}
+
+# dupkey_peer NAME [ARGS]: start tests/peers/dupkey_peer.py (a server that
+# keeps documents and never names the key of a duplicate); sets PEER_URI.
+dupkey_peer() {
+	start_peer "$1" dupkey_peer.py --log "$1.log" "${@:2}"
 }
 
 # require_mongo_tools: skip unless mongodump/mongorestore/bsondump were built.

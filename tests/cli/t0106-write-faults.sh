@@ -89,6 +89,36 @@ test_expect_success SERVERS 'a retried insert meets a document that was there be
 	test "$(mp-probe find "$DST" $TEST_DB.pre "{\"_id\": 5}" | jq -r .there)" = before
 '
 
+# A server that does not say which key a duplicate broke (FerretDB 1.24:
+# no keyPattern, no index in the message): the tools ask the target what
+# it holds under the _id, never take the missing key as "not on _id".
+test_expect_success MOCKUPDB 'a reply lost, no key named in the duplicates: our own earlier insert, counted once' '
+	seq 1 10 | sed "s/.*/{\"_id\": &, \"v\": \"d&\"}/" >k.ndjson &&
+	dupkey_peer dk --lose-replies 1 &&
+	mongo-load-bson --uri "$PEER_URI" --ns k.c --batch-size 10 --stats st.dk <k.ndjson 2>err &&
+	test_grep "insert ns=k.c n=10 taken=10 refused=0 reply=lost" dk.log &&
+	test_grep "insert ns=k.c n=10 taken=0 refused=10 reply=sent" dk.log &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 10 and .duplicates == 0 and .rejected == 0" st.dk
+'
+
+test_expect_success MOCKUPDB 'no key named: another document under the _id is refused, never counted' '
+	dupkey_peer dk2 --after 1 --lose-replies 1 &&
+	echo "{\"_id\": 5, \"there\": \"before\"}" | mongo-load-bson -q --uri "$PEER_URI" --ns k.c &&
+	mongo-load-bson --uri "$PEER_URI" --ns k.c --batch-size 10 --maintain-insertion-order --reject rej.dk \
+		--stats st.dk2 <k.ndjson 2>err &&
+	test_grep "n=10 taken=4 refused=1 reply=lost" dk2.log &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 9 and .rejected == 1 and .duplicates == 0" st.dk2 &&
+	jq -e ".doc._id[\"\$numberInt\"] == \"5\" and .code == 11000" rej.dk
+'
+
+test_expect_success MOCKUPDB 'no key named, restoring a dump: a duplicate _id is gone past as mongorestore does' '
+	mkdir -p kd/k && mongo-dump-bson --from k.ndjson -o kd/k/c.bson &&
+	dupkey_peer dk3 &&
+	echo "{\"_id\": 5, \"there\": \"before\"}" | mongo-load-bson -q --uri "$PEER_URI" --ns k.c &&
+	mongo-load-bson --uri "$PEER_URI" --dir kd --stats st.dk3 2>err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 9 and .duplicates == 1" st.dk3
+'
+
 test_expect_success SERVERS 'upserts cut mid-flight, and a reply dropped: exact copy' '
 	fault_proxy cut2 "$DST" cut --cmd update --after 2 --times 1 drop-reply --cmd update --after 4 --times 1 &&
 	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut2 --drop --mode upsert --batch-size 1000 <c.bson 2>err &&

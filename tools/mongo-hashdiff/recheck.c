@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "idrange.h"
 #include "mongo-hashdiff.h"
 #include "sig.h"
 
@@ -62,23 +63,9 @@ fetch_ids(const struct end *e, const bson_value_t *ids, int n, bson_t **docs, bs
 	mongoc_collection_t *c = mongoc_client_get_collection(client, e->db, e->coll);
 	bool ok = true;
 
-	for (int i = 0; i < n; i++)
-		docs[i] = NULL;
-	for (int i = 0; ok && i < n; i++) {
-		bson_t filter = BSON_INITIALIZER;
-		mongoc_cursor_t *cur;
-		const bson_t *d;
-
-		bson_append_value(&filter, "_id", 3, &ids[i]);
-		cur = mongoc_collection_find_with_opts(c, &filter, NULL, NULL);
-		if (mongoc_cursor_next(cur, &d))
-			docs[i] = bson_copy(d);
-		if (mongoc_cursor_error(cur, err)) {
-			side_error(e->side, err);
-			ok = false;
-		}
-		mongoc_cursor_destroy(cur);
-		bson_destroy(&filter);
+	if (!idrange_find_ids(c, ids, n, docs, err)) {
+		side_error(e->side, err);
+		ok = false;
 	}
 	mongoc_collection_destroy(c);
 	mongoc_client_pool_push(e->side->pool, client);

@@ -14,6 +14,7 @@
 #include "diag.h"
 #include "ejson.h"
 #include "exitcode.h"
+#include "idrange.h"
 #include "load.h"
 #include "sig.h"
 
@@ -166,38 +167,96 @@ queue_round(struct load *l, struct round *rd, struct batch *b, mongoc_bulk_opera
 	return true;
 }
 
-/* A duplicate key that means the document is there: any, with
- * --skip-duplicates; one on _id when restoring a mongodump's output, as
- * mongorestore goes past it.  A duplicate on another unique index then is
- * a document that is not there at all: a refusal, never gone past. */
+/* What the target holds under a refused document's _id. */
+enum held {
+	HELD_UNASKED,
+	HELD_NOTHING, /* nothing, or the target did not say */
+	HELD_OURS,    /* exactly our document */
+	HELD_OTHER,   /* another document with that _id */
+};
+
+/* Whether the target must be asked what it holds under the _id of a
+ * duplicate (see settle_duplicate). */
 static bool
-dup_is_there(const struct load *l, const struct bulk_write_error *we)
+must_ask(const struct load *l, const struct round *rd, const struct bulk_write_error *we)
 {
-	return bulk_code_duplicate(we->code) && (l->o->skip_dups || (l->o->restoring && we->on_id));
+	bool ours_possible = rd->retrying && l->o->mode == MODE_INSERT && !l->o->skip_dups;
+
+	return bulk_code_duplicate(we->code) &&
+	       ((ours_possible && (we->on_id || !we->key_named)) || (l->o->restoring && !we->key_named));
 }
 
-/* On a retry, a duplicate _id may be our own insert of an earlier round
- * whose reply was lost: it is, when the target holds exactly our document.
- * Anything else (another document with that _id, or the target not saying)
- * is a duplicate like any other, never counted as written. */
-static bool
-our_earlier_insert(mongoc_collection_t *coll, const bson_t *doc)
+/* held[k] for each write error k: what the target holds under its _id,
+ * asked in one query for all that must be asked (a retry can meet a whole
+ * batch of its own earlier inserts).  A target that does not answer says
+ * nothing: HELD_NOTHING, never our document. */
+static void
+ask_held(const struct load *l, mongoc_collection_t *coll, const struct round *rd, const struct batch *b,
+	const struct bulk_result *res, enum held *held)
 {
-	bson_t filter = BSON_INITIALIZER;
-	bson_iter_t it;
-	mongoc_cursor_t *cur;
-	const bson_t *found;
-	bool same = false;
+	bson_value_t *ids = bson_malloc(sizeof *ids * (res->nerrors + 1));
+	uint32_t *of = bson_malloc(sizeof *of * (res->nerrors + 1));
+	bson_t **found = bson_malloc0(sizeof *found * (res->nerrors + 1));
+	bson_error_t ignored;
+	int n = 0;
 
-	if (!bson_iter_init_find(&it, doc, "_id"))
-		return false;
-	bson_append_iter(&filter, "_id", 3, &it);
-	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
-	if (mongoc_cursor_next(cur, &found))
-		same = found->len == doc->len && memcmp(bson_get_data(found), bson_get_data(doc), doc->len) == 0;
-	mongoc_cursor_destroy(cur);
-	bson_destroy(&filter);
-	return same;
+	for (uint32_t k = 0; k < res->nerrors; k++) {
+		bson_t doc;
+		bson_iter_t it;
+
+		held[k] = HELD_UNASKED;
+		if (!must_ask(l, rd, &res->errors[k]))
+			continue;
+		held[k] = HELD_NOTHING;
+		batch_doc(b, rd->map[res->errors[k].index], &doc);
+		if (bson_iter_init_find(&it, &doc, "_id"))
+			ids[n] = *bson_iter_value(&it), of[n++] = k;
+	}
+	if (n > 0 && idrange_find_ids(coll, ids, n, found, &ignored)) {
+		for (int i = 0; i < n; i++) {
+			bson_t doc;
+
+			if (found[i] == NULL)
+				continue;
+			batch_doc(b, rd->map[res->errors[of[i]].index], &doc);
+			held[of[i]] = found[i]->len == doc.len &&
+			    memcmp(bson_get_data(found[i]), bson_get_data(&doc), doc.len) == 0 ? HELD_OURS : HELD_OTHER;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (found[i] != NULL)
+			bson_destroy(found[i]);
+	bson_free(found);
+	bson_free(of);
+	bson_free(ids);
+}
+
+/* A duplicate key refusal, settled: our own earlier insert (counted as
+ * inserted), a document that is there (a duplicate), or a refusal; `h` is
+ * what the target holds under its _id, when it was asked.
+ *
+ * On a retry, a duplicate _id may be our own insert of an earlier round
+ * whose reply was lost: it is, when the target holds exactly our document;
+ * anything else is a duplicate like any other, never counted as written.
+ * A duplicate means the document is there with --skip-duplicates, and on
+ * _id when restoring a mongodump's output, as mongorestore goes past it; a
+ * duplicate on another unique index is a document that is not there at
+ * all.  A server that does not say which key was duplicated (no keyPattern,
+ * no index in the message) is asked: a document under our _id means the
+ * duplicate is on _id, whatever else the insert broke. */
+enum dup_verdict { DUP_OURS, DUP_THERE, DUP_REFUSED };
+
+static enum dup_verdict
+settle_duplicate(const struct load *l, const struct round *rd, const struct bulk_write_error *we, enum held h)
+{
+	bool ours_possible = rd->retrying && l->o->mode == MODE_INSERT && !l->o->skip_dups;
+	bool on_id = we->key_named ? we->on_id : h == HELD_OURS || h == HELD_OTHER;
+
+	if (ours_possible && h == HELD_OURS)
+		return DUP_OURS;
+	if (l->o->skip_dups || (l->o->restoring && on_id))
+		return DUP_THERE;
+	return DUP_REFUSED;
 }
 
 /* The server answered: count what it did, deal with what it refused, and
@@ -206,26 +265,36 @@ static bool
 settle_round(struct load *l, mongoc_collection_t *coll, struct round *rd, struct batch *b,
 	const struct bulk_result *res, bson_error_t *err)
 {
+	enum held *held;
+	bool ok = true;
+
 	rd->c.inserted += res->inserted, rd->c.upserted += res->upserted, rd->c.matched += res->matched;
 	rd->c.modified += res->modified, rd->c.deleted += res->removed;
-	for (uint32_t k = 0; k < res->nerrors; k++) {
+	held = bson_malloc(sizeof *held * (res->nerrors + 1));
+	ask_held(l, coll, rd, b, res, held);
+	for (uint32_t k = 0; ok && k < res->nerrors; k++) {
 		const struct bulk_write_error *we = &res->errors[k];
 		bson_t doc;
 
 		batch_doc(b, rd->map[we->index], &doc);
-		/* --skip-duplicates counts our own earlier insert a duplicate */
-		if (bulk_code_duplicate(we->code) && rd->retrying && l->o->mode == MODE_INSERT && we->on_id &&
-		    !l->o->skip_dups && our_earlier_insert(coll, &doc)) {
-			rd->c.inserted++;
-			continue;
+		if (bulk_code_duplicate(we->code)) {
+			enum dup_verdict v = settle_duplicate(l, rd, we, held[k]);
+
+			/* --skip-duplicates counts our own earlier insert a duplicate */
+			if (v == DUP_OURS) {
+				rd->c.inserted++;
+				continue;
+			}
+			if (v == DUP_THERE) {
+				rd->c.duplicates++;
+				continue;
+			}
 		}
-		if (dup_is_there(l, we)) {
-			rd->c.duplicates++;
-			continue;
-		}
-		if (!refuse(l, rd, &doc, we->msg, we->code, err))
-			return false;
+		ok = refuse(l, rd, &doc, we->msg, we->code, err);
 	}
+	bson_free(held);
+	if (!ok)
+		return false;
 	rd->npending = 0;
 	for (uint32_t i = res->attempted; i < rd->queued; i++)
 		rd->pending[rd->npending++] = rd->map[i];

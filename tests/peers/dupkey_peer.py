@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""tests/peers/dupkey_peer.py: a scripted MongoDB wire-protocol peer (Debian's
+python3-mockupdb) that keeps the documents inserted into it and refuses a
+duplicate _id without saying which key was duplicated: no keyPattern, no
+keyValue, no index named in the message ("E11000 duplicate key error
+collection: db.coll"), as FerretDB 1.24 answers.  MongoDB names the key;
+the tools must not need it.
+
+    dupkey_peer.py [--after A] [--lose-replies K] [--log FILE] [--max-seconds S]
+
+Prints its port on the first line of stdout; clients connect with
+mongodb://127.0.0.1:PORT/?directConnection=true.  It answers the handshake
+like a standalone server (hello with maxWireVersion 9, buildInfo 4.4.0).
+
+An `insert` takes its documents in order; one whose _id is there already
+is refused with code 11000, and under ordered execution the ones after it
+are not attempted.  The first A inserts are answered; the K after them are
+applied and then the connection is closed without an answer (a reply lost
+after the write, the case a client's retry must recognise).  `find` with a
+filter {_id: X} or {_id: {$in: [X, ...]}} returns the documents kept under
+those _ids (compared by type and value), any other find all the
+documents of the collection in insertion order; `count` counts them, `drop`
+forgets them.  --log FILE gets one line per insert:
+
+    insert ns=db.coll n=10 taken=4 refused=1 reply=lost
+
+Every other command gets an empty success.  It runs until SIGTERM or SIGINT
+(exit 0), or exits 0 by itself after --max-seconds (default 600).
+"""
+import argparse
+import sys
+
+from peerlib import command, hello, serve
+
+
+def id_key(v):
+    """A dictionary key for an _id value (type and value)."""
+    return (type(v).__name__, repr(v))
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="dupkey_peer.py")
+    ap.add_argument("--after", type=int, default=0, help="inserts answered before the replies are lost")
+    ap.add_argument("--lose-replies", type=int, default=0, help="inserts applied and then hung up on")
+    ap.add_argument("--log", help="one line per insert")
+    ap.add_argument("--max-seconds", type=float, default=600)
+    args = ap.parse_args()
+    log = open(args.log, "a", encoding="utf-8") if args.log else None
+    colls = {}
+    state = {"inserts": 0}
+
+    def insert(r, ns):
+        docs = r.doc.get("documents", [])
+        ordered = r.doc.get("ordered", True)
+        kept = colls.setdefault(ns, {})
+        errors, taken = [], 0
+        for i, d in enumerate(docs):
+            k = id_key(d.get("_id"))
+            if k in kept:
+                errors.append({"index": i, "code": 11000,
+                               "errmsg": "E11000 duplicate key error collection: %s" % ns})
+                if ordered:
+                    break
+                continue
+            kept[k] = d
+            taken += 1
+        state["inserts"] += 1
+        lost = args.after < state["inserts"] <= args.after + args.lose_replies
+        if log:
+            log.write("insert ns=%s n=%d taken=%d refused=%d reply=%s\n"
+                      % (ns, len(docs), taken, len(errors), "lost" if lost else "sent"))
+            log.flush()
+        if lost:
+            return r.hangup()
+        reply = {"n": taken}
+        if errors:
+            reply["writeErrors"] = errors
+        return r.reply(reply)
+
+    def find(r, ns):
+        kept = colls.get(ns, {})
+        flt = r.doc.get("filter") or {}
+        if "_id" in flt:
+            want = flt["_id"]
+            want = want["$in"] if isinstance(want, dict) and "$in" in want else [want]
+            docs = [kept[id_key(v)] for v in want if id_key(v) in kept]
+        else:
+            docs = list(kept.values())
+        return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": docs}})
+
+    def handle(r):
+        cmd = command(r)
+        if cmd is None:                       # a legacy opcode: no reply expected
+            return True
+        lc, db, coll, ns = cmd
+        if lc == "insert":
+            return insert(r, ns)
+        if lc == "find":
+            return find(r, ns)
+        if lc == "count":
+            return r.reply(n=len(colls.get(ns, {})))
+        if lc == "drop":
+            colls.pop(ns, None)
+            return r.ok()
+        if lc in ("ismaster", "hello"):
+            return r.reply(hello())
+        if lc == "buildinfo":
+            return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
+        if lc in ("aggregate", "listcollections", "listindexes"):
+            return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": []}})
+        return r.ok()
+
+    serve(handle, args.max_seconds)
+    if log:
+        log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
