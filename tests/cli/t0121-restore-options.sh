@@ -174,13 +174,7 @@ test_expect_success 'misuse: --stop-on-error with --reject or --skip-duplicates;
 # applyOps: tests/peers/validator_peer.py enforces one as MongoDB does
 # (code 121 unless bypassDocumentValidation) and takes applyOps.
 peer() {
-	local i
-	/usr/bin/python3 "$TEST_ROOT/tests/peers/validator_peer.py" --require name --log peer.log \
-		--max-seconds 120 >peer.port 2>peer.err &
-	echo $! >>"$SCRATCH/.pids"
-	for i in $(seq 1 100); do [ -s peer.port ] && break; sleep 0.1; done
-	[ -s peer.port ] || { cat peer.err >&2; return 1; }
-	PEER="mongodb://127.0.0.1:$(head -1 peer.port)/?directConnection=true"
+	start_peer peer validator_peer.py --require name --log peer.log --max-seconds 120 && PEER=$PEER_URI
 }
 
 test_expect_success MOCKUPDB '--bypass-document-validation (--bypassDocumentValidation) reaches the server' '

@@ -28,11 +28,7 @@ test_expect_success 'a missing resume file is 66 and says how to make one; a cor
 
 # peer SCENARIO: start the scripted peer; sets U to its URI
 peer() {
-	rm -f port
-	/usr/bin/python3 "$TEST_ROOT/tests/peers/cs_peer.py" "$1" >port 2>peer.err &
-	peer_pid=$!
-	for i in $(seq 1 100); do [ -s port ] && break; sleep 0.1; done
-	U="mongodb://127.0.0.1:$(head -1 port)/?directConnection=true"
+	start_peer peer cs_peer.py "$1" && U=$PEER_URI && peer_pid=$PEER_PID
 }
 # the peer checked what the client did and exits 0
 peer_ok() { wait $peer_pid || { cat peer.err; false; }; }
