@@ -242,45 +242,65 @@ idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_value_
 	return ok;
 }
 
-enum { FIND_IDS_CHUNK = 1000 };
+enum { FIND_IDS_MAX = 1000, FIND_IDS_BYTES = 8 * 1024 * 1024 };
 
-/* One $in query for ids[0..n-1] (n <= FIND_IDS_CHUNK). */
+/* Run `filter` on the primary and give each document found to every one
+ * of ids[0..n-1] that it equals in the server's order. */
 static bool
-find_ids_chunk(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson_t **docs, bson_error_t *err)
+find_ids_run(mongoc_collection_t *coll, const bson_t *filter, const bson_value_t *ids, int n, bson_t **docs,
+	bson_error_t *err)
 {
-	bson_t filter = BSON_INITIALIZER, in, list;
-	mongoc_cursor_t *cur;
+	mongoc_read_prefs_t *primary = mongoc_read_prefs_new(MONGOC_READ_PRIMARY);
+	mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, filter, NULL, primary);
 	const bson_t *d;
 	bool ok;
-	int asked = 0;
 
-	bson_append_document_begin(&filter, "_id", 3, &in);
-	bson_append_array_begin(&in, "$in", 3, &list);
-	for (int i = 0; i < n; i++) {
-		char key[16];
-		const char *k;
-
-		if (ids[i].value_type == BSON_TYPE_ARRAY || ids[i].value_type == BSON_TYPE_REGEX)
-			continue;
-		bson_uint32_to_string((uint32_t)asked++, &k, key, sizeof key);
-		bson_append_value(&list, k, -1, &ids[i]);
-	}
-	bson_append_array_end(&in, &list);
-	bson_append_document_end(&filter, &in);
-	cur = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
-	while (asked > 0 && mongoc_cursor_next(cur, &d)) {
+	while (mongoc_cursor_next(cur, &d)) {
 		bson_iter_t it;
 
 		if (!bson_iter_init_find(&it, d, "_id"))
 			continue;
 		for (int i = 0; i < n; i++)
-			if (docs[i] == NULL && ids[i].value_type != BSON_TYPE_ARRAY &&
-			    ids[i].value_type != BSON_TYPE_REGEX && bsoncmp_value(bson_iter_value(&it), &ids[i]) == 0)
+			if (docs[i] == NULL && bsoncmp_value(bson_iter_value(&it), &ids[i]) == 0)
 				docs[i] = bson_copy(d);
 	}
 	ok = !mongoc_cursor_error(cur, err);
 	mongoc_cursor_destroy(cur);
-	bson_destroy(&filter);
+	mongoc_read_prefs_destroy(primary);
+	return ok;
+}
+
+/* The query for ids[i..*end-1]: {_id: {$in: [...]}} of up to FIND_IDS_MAX
+ * _ids and about FIND_IDS_BYTES, or {_id: {$eq: RE}} for a regular
+ * expression, which $in would take as a pattern. */
+static bool
+find_ids_query(const bson_value_t *ids, int i, int n, int *end, bson_t *filter, bson_error_t *err)
+{
+	bson_t cond, list;
+	bool ok = true;
+	int j = i;
+
+	bson_append_document_begin(filter, "_id", 3, &cond);
+	if (ids[i].value_type == BSON_TYPE_REGEX) {
+		ok = bson_append_value(&cond, "$eq", 3, &ids[i]);
+		j = i + 1;
+	} else {
+		bson_append_array_begin(&cond, "$in", 3, &list);
+		for (; ok && j < n && j - i < FIND_IDS_MAX && list.len < FIND_IDS_BYTES; j++) {
+			char key[16];
+			const char *k;
+
+			if (ids[j].value_type == BSON_TYPE_REGEX)
+				break;
+			bson_uint32_to_string((uint32_t)(j - i), &k, key, sizeof key);
+			ok = bson_append_value(&list, k, -1, &ids[j]);
+		}
+		bson_append_array_end(&cond, &list);
+	}
+	bson_append_document_end(filter, &cond);
+	*end = j;
+	if (!ok)
+		mp_error_set(err, MP_EX_SOFTWARE, "an _id too large to ask the server for");
 	return ok;
 }
 
@@ -291,8 +311,13 @@ idrange_find_ids(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson
 
 	for (int i = 0; i < n; i++)
 		docs[i] = NULL;
-	for (int i = 0; ok && i < n; i += FIND_IDS_CHUNK)
-		ok = find_ids_chunk(coll, ids + i, n - i < FIND_IDS_CHUNK ? n - i : FIND_IDS_CHUNK, docs + i, err);
+	for (int i = 0, end; ok && i < n; i = end) {
+		bson_t filter = BSON_INITIALIZER;
+
+		ok = find_ids_query(ids, i, n, &end, &filter, err) &&
+		     find_ids_run(coll, &filter, ids + i, end - i, docs + i, err);
+		bson_destroy(&filter);
+	}
 	if (!ok)
 		for (int i = 0; i < n; i++)
 			if (docs[i] != NULL) {

@@ -67,12 +67,13 @@ bool idrange_split(mongoc_collection_t *coll, const bson_t *query, int n, bson_v
 /*
  * The documents of `coll` under the _ids ids[0..n-1]: docs[i] a copy to
  * bson_destroy(), or NULL when there is none (docs[] need not be set on
- * entry).  Asked with {_id: {$in: [...]}}, up to 1000 _ids a query, one
- * round trip where a find per _id would take a thousand; each document
- * goes to every _id it equals in the server's order (1 and 1.0 are one
- * key).  An _id that $in would not match as itself (an array, a regular
- * expression) is not asked: NULL.  False with err when the server did not
- * answer (every docs[i] then NULL).
+ * entry).  Asked of the primary with {_id: {$in: [...]}}, up to 1000 _ids
+ * and about 8 MB a query: one round trip where a find per _id would take a
+ * thousand (and on FerretDB 1.24, which scans for each, minutes).  Each
+ * document goes to every _id it equals in the server's order (1 and 1.0
+ * are one key); a regular expression, which $in would take as a pattern,
+ * is asked alone with $eq.  False with err when the server did not answer
+ * (every docs[i] then NULL).
  */
 bool idrange_find_ids(mongoc_collection_t *coll, const bson_value_t *ids, int n, bson_t **docs,
 	bson_error_t *err);

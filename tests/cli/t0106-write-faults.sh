@@ -91,9 +91,11 @@ test_expect_success SERVERS 'a retried insert meets a document that was there be
 
 # A server that does not say which key a duplicate broke (FerretDB 1.24:
 # no keyPattern, no index in the message): the tools ask the target what
-# it holds under the _id, never take the missing key as "not on _id".
+# it holds under the _id, never take the missing key as "not on _id".  The
+# peer keeps each document with its _id moved to the front, as MongoDB
+# does, and the input has it last: our own document is known all the same.
 test_expect_success MOCKUPDB 'a reply lost, no key named in the duplicates: our own earlier insert, counted once' '
-	seq 1 10 | sed "s/.*/{\"_id\": &, \"v\": \"d&\"}/" >k.ndjson &&
+	seq 1 10 | sed "s/.*/{\"v\": \"d&\", \"_id\": &}/" >k.ndjson &&
 	dupkey_peer dk --lose-replies 1 &&
 	mongo-load-bson --uri "$PEER_URI" --ns k.c --batch-size 10 --stats st.dk <k.ndjson 2>err &&
 	test_grep "insert ns=k.c n=10 taken=10 refused=0 reply=lost" dk.log &&
@@ -117,6 +119,26 @@ test_expect_success MOCKUPDB 'no key named, restoring a dump: a duplicate _id is
 	echo "{\"_id\": 5, \"there\": \"before\"}" | mongo-load-bson -q --uri "$PEER_URI" --ns k.c &&
 	mongo-load-bson --uri "$PEER_URI" --dir kd --stats st.dk3 2>err &&
 	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 9 and .duplicates == 1" st.dk3
+'
+
+test_expect_success MOCKUPDB 'no key named, the target not answering what it holds: the round is sent again' '
+	dupkey_peer dk4 --lose-replies 1 --fail-finds 1 &&
+	mongo-load-bson --uri "$PEER_URI" --ns k.c --batch-size 10 --stats st.dk4 <k.ndjson 2>err &&
+	test_grep "asking the target what it holds under the refused _ids.*writing it again" err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 10 and .duplicates == 0 and .retries == 2" st.dk4
+'
+
+test_expect_success MOCKUPDB 'no key named, restoring a dump: a duplicate on another unique field is refused' '
+	mkdir -p ud/k && printf "{\"_id\": %d, \"email\": \"a%d\"}\n" 1 1 2 2 3 3 |
+		mongo-dump-bson --from - -o ud/k/c.bson &&
+	dupkey_peer dk5 --unique email &&
+	echo "{\"_id\": 100, \"email\": \"a2\"}" | mongo-load-bson -q --uri "$PEER_URI" --ns k.c &&
+	test_expect_code 65 mongo-load-bson --uri "$PEER_URI" --dir ud 2>err &&
+	test_grep "rejected document {\"_id\":{\"\$numberInt\":\"2\"}" err &&
+	dupkey_peer dk6 --unique email &&
+	echo "{\"_id\": 100, \"email\": \"a2\"}" | mongo-load-bson -q --uri "$PEER_URI" --ns k.c &&
+	mongo-load-bson --uri "$PEER_URI" --dir ud --reject rej.u --stats st.dk6 2>err &&
+	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 2 and .rejected == 1 and .duplicates == 0" st.dk6
 '
 
 test_expect_success SERVERS 'upserts cut mid-flight, and a reply dropped: exact copy' '

@@ -6,21 +6,25 @@ keyValue, no index named in the message ("E11000 duplicate key error
 collection: db.coll"), as FerretDB 1.24 answers.  MongoDB names the key;
 the tools must not need it.
 
-    dupkey_peer.py [--after A] [--lose-replies K] [--log FILE] [--max-seconds S]
+    dupkey_peer.py [--after A] [--lose-replies K] [--unique FIELD] [--fail-finds F]
+                   [--log FILE] [--max-seconds S]
 
 Prints its port on the first line of stdout; clients connect with
 mongodb://127.0.0.1:PORT/?directConnection=true.  It answers the handshake
 like a standalone server (hello with maxWireVersion 9, buildInfo 4.4.0).
 
 An `insert` takes its documents in order; one whose _id is there already
-is refused with code 11000, and under ordered execution the ones after it
-are not attempted.  The first A inserts are answered; the K after them are
+(or, with --unique FIELD, whose FIELD another document has) is refused with
+code 11000, and under ordered execution the ones after it are not
+attempted.  A document is kept with its _id moved to the front, as MongoDB
+stores it.  The first A inserts are answered; the K after them are
 applied and then the connection is closed without an answer (a reply lost
 after the write, the case a client's retry must recognise).  `find` with a
 filter {_id: X} or {_id: {$in: [X, ...]}} returns the documents kept under
 those _ids (compared by type and value), any other find all the
-documents of the collection in insertion order; `count` counts them, `drop`
-forgets them.  --log FILE gets one line per insert:
+documents of the collection in insertion order; with --fail-finds F the
+first F finds by _id are answered with an error (code 1, not one a driver retries).
+`count` counts them, `drop` forgets them.  --log FILE gets one line per insert:
 
     insert ns=db.coll n=10 taken=4 refused=1 reply=lost
 
@@ -42,12 +46,14 @@ def main():
     ap = argparse.ArgumentParser(prog="dupkey_peer.py")
     ap.add_argument("--after", type=int, default=0, help="inserts answered before the replies are lost")
     ap.add_argument("--lose-replies", type=int, default=0, help="inserts applied and then hung up on")
+    ap.add_argument("--unique", help="a second unique field, its duplicates refused unnamed too")
+    ap.add_argument("--fail-finds", type=int, default=0, help="finds answered with an error")
     ap.add_argument("--log", help="one line per insert")
     ap.add_argument("--max-seconds", type=float, default=600)
     args = ap.parse_args()
     log = open(args.log, "a", encoding="utf-8") if args.log else None
     colls = {}
-    state = {"inserts": 0}
+    state = {"inserts": 0, "finds": 0}
 
     def insert(r, ns):
         docs = r.doc.get("documents", [])
@@ -56,13 +62,15 @@ def main():
         errors, taken = [], 0
         for i, d in enumerate(docs):
             k = id_key(d.get("_id"))
-            if k in kept:
+            taken_field = args.unique and args.unique in d and any(
+                o.get(args.unique) == d[args.unique] for o in kept.values())
+            if k in kept or taken_field:
                 errors.append({"index": i, "code": 11000,
                                "errmsg": "E11000 duplicate key error collection: %s" % ns})
                 if ordered:
                     break
                 continue
-            kept[k] = d
+            kept[k] = dict([("_id", d.get("_id"))] + [(f, v) for f, v in d.items() if f != "_id"])
             taken += 1
         state["inserts"] += 1
         lost = args.after < state["inserts"] <= args.after + args.lose_replies
@@ -81,6 +89,9 @@ def main():
         kept = colls.get(ns, {})
         flt = r.doc.get("filter") or {}
         if "_id" in flt:
+            state["finds"] += 1
+            if state["finds"] <= args.fail_finds:
+                return r.command_err(1, "internal error (dupkey_peer --fail-finds)")
             want = flt["_id"]
             want = want["$in"] if isinstance(want, dict) and "$in" in want else [want]
             docs = [kept[id_key(v)] for v in want if id_key(v) in kept]

@@ -182,22 +182,44 @@ must_ask(const struct load *l, const struct round *rd, const struct bulk_write_e
 {
 	bool ours_possible = rd->retrying && l->o->mode == MODE_INSERT && !l->o->skip_dups;
 
-	return bulk_code_duplicate(we->code) &&
+	return bulk_code_duplicate(we->code) && !l->o->skip_dups &&
 	       ((ours_possible && (we->on_id || !we->key_named)) || (l->o->restoring && !we->key_named));
+}
+
+/* Whether `found`, the target's document, is exactly `doc`: its bytes, or
+ * those of doc with _id moved to the front, as MongoDB stores an insert. */
+static bool
+same_doc(const bson_t *found, const bson_t *doc)
+{
+	bson_t front = BSON_INITIALIZER;
+	bson_iter_t it;
+	bool same;
+
+	if (found->len != doc->len)
+		return false;
+	if (memcmp(bson_get_data(found), bson_get_data(doc), doc->len) == 0)
+		return true;
+	if (!bson_iter_init_find(&it, doc, "_id"))
+		return false;
+	bson_append_iter(&front, "_id", 3, &it);
+	bson_copy_to_excluding_noinit(doc, &front, "_id", NULL);
+	same = front.len == found->len && memcmp(bson_get_data(&front), bson_get_data(found), found->len) == 0;
+	bson_destroy(&front);
+	return same;
 }
 
 /* held[k] for each write error k: what the target holds under its _id,
  * asked in one query for all that must be asked (a retry can meet a whole
- * batch of its own earlier inserts).  A target that does not answer says
- * nothing: HELD_NOTHING, never our document. */
-static void
+ * batch of its own earlier inserts).  False with err when the target did
+ * not answer: then nothing is known, and the round is sent again. */
+static bool
 ask_held(const struct load *l, mongoc_collection_t *coll, const struct round *rd, const struct batch *b,
-	const struct bulk_result *res, enum held *held)
+	const struct bulk_result *res, enum held *held, bson_error_t *err)
 {
 	bson_value_t *ids = bson_malloc(sizeof *ids * (res->nerrors + 1));
 	uint32_t *of = bson_malloc(sizeof *of * (res->nerrors + 1));
 	bson_t **found = bson_malloc0(sizeof *found * (res->nerrors + 1));
-	bson_error_t ignored;
+	bool ok = true;
 	int n = 0;
 
 	for (uint32_t k = 0; k < res->nerrors; k++) {
@@ -212,16 +234,15 @@ ask_held(const struct load *l, mongoc_collection_t *coll, const struct round *rd
 		if (bson_iter_init_find(&it, &doc, "_id"))
 			ids[n] = *bson_iter_value(&it), of[n++] = k;
 	}
-	if (n > 0 && idrange_find_ids(coll, ids, n, found, &ignored)) {
-		for (int i = 0; i < n; i++) {
-			bson_t doc;
+	if (n > 0)
+		ok = idrange_find_ids(coll, ids, n, found, err);
+	for (int i = 0; ok && i < n; i++) {
+		bson_t doc;
 
-			if (found[i] == NULL)
-				continue;
-			batch_doc(b, rd->map[res->errors[of[i]].index], &doc);
-			held[of[i]] = found[i]->len == doc.len &&
-			    memcmp(bson_get_data(found[i]), bson_get_data(&doc), doc.len) == 0 ? HELD_OURS : HELD_OTHER;
-		}
+		if (found[i] == NULL)
+			continue;
+		batch_doc(b, rd->map[res->errors[of[i]].index], &doc);
+		held[of[i]] = same_doc(found[i], &doc) ? HELD_OURS : HELD_OTHER;
 	}
 	for (int i = 0; i < n; i++)
 		if (found[i] != NULL)
@@ -229,6 +250,7 @@ ask_held(const struct load *l, mongoc_collection_t *coll, const struct round *rd
 	bson_free(found);
 	bson_free(of);
 	bson_free(ids);
+	return ok;
 }
 
 /* A duplicate key refusal, settled: our own earlier insert (counted as
@@ -259,20 +281,16 @@ settle_duplicate(const struct load *l, const struct round *rd, const struct bulk
 	return DUP_REFUSED;
 }
 
-/* The server answered: count what it did, deal with what it refused, and
- * keep pending what it never attempted.  False on a fatal refusal. */
+/* The server answered: count what it did, deal with what it refused
+ * (held[k]: what the target holds under error k's _id), and keep pending
+ * what it never attempted.  False on a fatal refusal. */
 static bool
-settle_round(struct load *l, mongoc_collection_t *coll, struct round *rd, struct batch *b,
-	const struct bulk_result *res, bson_error_t *err)
+settle_round(struct load *l, struct round *rd, struct batch *b, const struct bulk_result *res,
+	const enum held *held, bson_error_t *err)
 {
-	enum held *held;
-	bool ok = true;
-
 	rd->c.inserted += res->inserted, rd->c.upserted += res->upserted, rd->c.matched += res->matched;
 	rd->c.modified += res->modified, rd->c.deleted += res->removed;
-	held = bson_malloc(sizeof *held * (res->nerrors + 1));
-	ask_held(l, coll, rd, b, res, held);
-	for (uint32_t k = 0; ok && k < res->nerrors; k++) {
+	for (uint32_t k = 0; k < res->nerrors; k++) {
 		const struct bulk_write_error *we = &res->errors[k];
 		bson_t doc;
 
@@ -290,15 +308,33 @@ settle_round(struct load *l, mongoc_collection_t *coll, struct round *rd, struct
 				continue;
 			}
 		}
-		ok = refuse(l, rd, &doc, we->msg, we->code, err);
+		if (!refuse(l, rd, &doc, we->msg, we->code, err))
+			return false;
 	}
-	bson_free(held);
-	if (!ok)
-		return false;
 	rd->npending = 0;
 	for (uint32_t i = res->attempted; i < rd->queued; i++)
 		rd->pending[rd->npending++] = rd->map[i];
 	return true;
+}
+
+/* The round's outcome once the server answered: what its refusals mean
+ * needs the target's word on their _ids; without it, nothing of the round
+ * is counted and all of it is sent again, as after a lost reply. */
+static enum bulk_outcome
+answered_round(struct load *l, mongoc_collection_t *coll, struct round *rd, struct batch *b,
+	const struct bulk_result *res, bson_error_t *err)
+{
+	enum held *held = bson_malloc(sizeof *held * (res->nerrors + 1));
+	enum bulk_outcome out = res->outcome;
+
+	if (!ask_held(l, coll, rd, b, res, held, err)) {
+		mp_error_wrap(err, "asking the target what it holds under the refused _ids");
+		out = BULK_UNKNOWN;
+	} else if (!settle_round(l, rd, b, res, held, err)) {
+		out = BULK_FAILED;
+	}
+	bson_free(held);
+	return out;
 }
 
 /* One round: write the pending documents as one bulk. */
@@ -325,15 +361,15 @@ write_round(struct load *l, mongoc_collection_t *coll, struct batch *b, struct r
 		mongoc_bulk_operation_execute(bulk, &reply, err) != 0, &reply, err);
 	bson_destroy(&reply);
 	out = res.outcome;
+	if (out == BULK_UNKNOWN || out == BULK_FAILED)
+		*err = res.err;
+	else
+		out = answered_round(l, coll, rd, b, &res, err);
 	if (out == BULK_UNKNOWN) {
 		/* all of it again: every mode is idempotent by key */
 		memcpy(rd->pending, rd->map, sizeof(uint32_t) * rd->queued);
 		rd->npending = rd->queued;
 	}
-	if (out == BULK_UNKNOWN || out == BULK_FAILED)
-		*err = res.err;
-	else if (!settle_round(l, coll, rd, b, &res, err))
-		out = BULK_FAILED;
 	bulk_result_cleanup(&res);
 out:
 	mongoc_bulk_operation_destroy(bulk);
