@@ -68,6 +68,8 @@ skip_all() {
 #   ALL_TYPES    they store MinKey, MaxKey, JavaScript code, regular
 #                expressions and timestamps (mp-gen --all-types)
 #   DECIMAL128   they store Decimal128
+#   PUSH_SLICE   $push with $each and $slice truncates an array (how
+#                mongo-replay applies an update's truncatedArrays)
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -79,7 +81,7 @@ prereq_check() {
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
 	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
-	CHANGE_STREAMS|ALL_TYPES|DECIMAL128) server_can "$1" ;;
+	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE) server_can "$1" ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -96,6 +98,7 @@ prereq_why() {
 	CHANGE_STREAMS) server_lacks "no change streams (\$changeStream is refused)" ;;
 	ALL_TYPES) server_lacks "MinKey, MaxKey, code, regex or timestamp values are not stored" ;;
 	DECIMAL128) server_lacks "Decimal128 values are not stored" ;;
+	PUSH_SLICE) server_lacks "\$push with \$slice leaves the array whole" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }

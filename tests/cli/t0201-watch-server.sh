@@ -10,7 +10,7 @@ SRC=$MP_SOURCE_URI
 # shape FILE: events without the fields that change from run to run
 shape() { jq -c "del(._id, .clusterTime, .wallTime, .collectionUUID) | if .ns then .ns.db = \"DB\" else . end" "$1"; }
 
-test_expect_success 'events have the documented shape (insert, update, replace, delete, drop, invalidate)' '
+test_expect_success CHANGE_STREAMS 'events have the documented shape (insert, update, replace, delete, drop, invalidate)' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.g --start-token >t0 &&
 	mp-probe insert "$SRC" $TEST_DB.g "{\"_id\": 1, \"a\": 1, \"b\": {\"c\": 1}, \"gone\": true}" &&
 	mp-probe update "$SRC" $TEST_DB.g "{\"_id\": 1}" "{\"\$set\": {\"a\": 2, \"b.c\": 3}, \"\$unset\": {\"gone\": 1}}" &&
@@ -22,28 +22,27 @@ test_expect_success 'events have the documented shape (insert, update, replace, 
 	test_cmp "$TEST_DATA/events/basic.ndjson" actual
 '
 
-test_expect_success 'tokens sort in commit order' '
+test_expect_success CHANGE_STREAMS 'tokens sort in commit order' '
 	jq -r "._id._data" events >tokens && sort -c tokens
 '
 
-test_expect_success '--pipeline filters, --max-events stops, --token-file records the last event' '
+test_expect_success CHANGE_STREAMS '--pipeline filters, --max-events stops, --token-file records the last event' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.p --start-token >t1 &&
 	mp-writer "$SRC" $TEST_DB.p 300 --ids 50 &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.p --resume-file t1 --max-events 5 --token-file last.tok \
 		--pipeline "[{\"\$match\": {\"operationType\": \"update\"}}]" --format ndjson >out &&
 	test $(wc -l <out) -eq 5 &&
-	jq -e "select(.operationType != \"update\")" out >other || true &&
-	test_must_be_empty other &&
-	test "$(tail -1 out | jq -c ._id)" = "$(jq -c . last.tok)"
+	test -z "$(jq -c "select(.operationType != \"update\")" out)" &&
+	test -s last.tok && test "$(tail -1 out | jq -c ._id)" = "$(jq -c . last.tok)"
 '
 
-test_expect_success '--full-document updateLookup adds the current document to updates' '
+test_expect_success CHANGE_STREAMS '--full-document updateLookup adds the current document to updates' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.p --resume-file t1 --max-events 3 --full-document updateLookup \
 		--pipeline "[{\"\$match\": {\"operationType\": \"update\"}}]" --format ndjson >out &&
 	jq -e "has(\"fullDocument\")" out >/dev/null
 '
 
-test_expect_success 'database and deployment scope see several collections' '
+test_expect_success CHANGE_STREAMS 'database and deployment scope see several collections' '
 	mongo-watch --uri "$SRC" --db $TEST_DB --start-token >tdb &&
 	mp-probe insert "$SRC" $TEST_DB.x "{\"_id\": 1}" && mp-probe insert "$SRC" $TEST_DB.y "{\"_id\": 1}" &&
 	mongo-watch --uri "$SRC" --db $TEST_DB --resume-file tdb --max-events 2 --format ndjson >db.out &&
@@ -53,7 +52,7 @@ test_expect_success 'database and deployment scope see several collections' '
 	jq -r .ns.coll all.out | tr "\n" " " >colls && test "$(cat colls)" = "x y "
 '
 
-test_expect_success 'kill -9 of a watcher with --token-file, restart from it: no gap' '
+test_expect_success CHANGE_STREAMS 'kill -9 of a watcher with --token-file, restart from it: no gap' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.kw --start-token >start.tok && cp start.tok kw.tok &&
 	{ mp-writer "$SRC" $TEST_DB.kw 1500 --ids 100 --pause-us 500 & writer=$!; } &&
 	{ mongo-watch --uri "$SRC" --ns $TEST_DB.kw --resume-file kw.tok --token-file kw.tok --format ndjson >p1 & w=$!; } &&
@@ -68,7 +67,7 @@ test_expect_success 'kill -9 of a watcher with --token-file, restart from it: no
 	test "$(head -1 p2 | jq -r ._id._data)" \> "$(jq -r ._data kw.tok)"
 '
 
-test_expect_success 'the reader of the output dies while the source is quiet: watch ends at once, 141' '
+test_expect_success CHANGE_STREAMS 'the reader of the output dies while the source is quiet: watch ends at once, 141' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.quiet --start-token >q.tok &&
 	mp-probe insert "$SRC" $TEST_DB.quiet "{\"_id\": 1}" &&
 	t0=$(date +%s) &&
@@ -84,7 +83,7 @@ test_expect_success 'the reader of the output dies while the source is quiet: wa
 # for durable sinks), but never what did not: here the reader is gone before
 # the first write (a pipe whose reading end is closed), so nothing was ever
 # delivered and no position may be saved
-test_expect_success 'the output fails at its first write: --token-file saves no position past it' '
+test_expect_success CHANGE_STREAMS 'the output fails at its first write: --token-file saves no position past it' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.cut --start-token >cut.tok &&
 	mp-gen 200 | mongo-load-bson -q --uri "$SRC" --ns $TEST_DB.cut &&
 	/usr/bin/python3 - "$(command -v mongo-watch)" "$SRC" $TEST_DB.cut >rc 2>err <<-\PY &&

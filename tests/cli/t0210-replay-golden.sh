@@ -35,15 +35,18 @@ test_expect_success '... and without a fullDocument it stops with 65, naming the
 	test_grep "event 1 (line 1)" err && test_grep "updateLookup" err
 '
 
+# an update's truncatedArrays is applied as $push with $each: [] and $slice
 for c in $(cd "$DATA" && ls); do
-	test_expect_success SERVERS "$c: applied to the seed, the target holds the documented result" '
+	need=SERVERS
+	grep -q "\"truncatedArrays\": *\[{" "$DATA/$c/events.ndjson" && need=SERVERS,PUSH_SLICE
+	test_expect_success $need "$c: applied to the seed, the target holds the documented result" '
 		mongo-load-bson --uri "$MP_TARGET_URI" --ns $TEST_DB.'$c' -q <"$DATA/'$c'/seed.ndjson" &&
 		events_for '$c' $TEST_DB '$c' | mongo-replay --uri "$MP_TARGET_URI" &&
 		mp-probe find "$MP_TARGET_URI" $TEST_DB.'$c' "{}" "{\"_id\": 1}" >actual &&
 		mongo-dump-bson --from "$DATA/'$c'/expect.ndjson" --format ndjson >expect &&
 		test_cmp expect actual
 	'
-	test_expect_success SERVERS "$c: applied a second time, nothing changes" '
+	test_expect_success $need "$c: applied a second time, nothing changes" '
 		events_for '$c' $TEST_DB '$c' | mongo-replay --uri "$MP_TARGET_URI" &&
 		mp-probe find "$MP_TARGET_URI" $TEST_DB.'$c' "{}" "{\"_id\": 1}" >actual &&
 		mongo-dump-bson --from "$DATA/'$c'/expect.ndjson" --format ndjson >expect &&
