@@ -6,6 +6,7 @@
 # nothing lost, nothing doubled.
 . "$(dirname "$0")/lib.sh"
 require_servers
+test_have_prereq CHANGE_STREAMS || skip_all "$(prereq_why CHANGE_STREAMS)"
 SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
 
 same() {
