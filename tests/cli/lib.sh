@@ -71,6 +71,7 @@ skip_all() {
 #   PUSH_SLICE   $push with $each and $slice truncates an array (how
 #                mongo-replay applies an update's truncatedArrays)
 #   EXACT_REPLACE  a replacement equal by value but not by type is written
+#   ARRAY_EXPRESSIONS  $split and $arrayElemAt in an aggregation
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -82,7 +83,7 @@ prereq_check() {
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
 	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
-	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE|EXACT_REPLACE) server_can "$1" ;;
+	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE|EXACT_REPLACE|ARRAY_EXPRESSIONS) server_can "$1" ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -101,6 +102,7 @@ prereq_why() {
 	DECIMAL128) server_lacks "Decimal128 values are not stored" ;;
 	PUSH_SLICE) server_lacks "\$push with \$slice leaves the array whole" ;;
 	EXACT_REPLACE) server_lacks "a replacement equal by value but not by type is not written" ;;
+	ARRAY_EXPRESSIONS) server_lacks "no \$split or \$arrayElemAt in aggregations" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }

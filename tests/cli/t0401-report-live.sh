@@ -60,7 +60,7 @@ test_expect_success '--live --events follows a change-event stream as it flows, 
 	wait_pane "^exited 0" ${sess}e
 '
 
-test_expect_success 'watch | tee >(report --events --live) | replay: the screen is on stderr, replay untouched' '
+test_expect_success CHANGE_STREAMS 'watch | tee >(report --events --live) | replay: the screen is on stderr, replay untouched' '
 	mongo-watch --uri "$SRC" --ns $TEST_DB.cdc --start-token >tok &&
 	mp-writer "$SRC" $TEST_DB.cdc 300 --ids 60 &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.cdc --resume-file tok --idle-exit 2 | tee events.bson |

@@ -10,7 +10,7 @@ same() {
 	test_cmp s.json t.json
 }
 
-test_expect_success 'migrate-collection.sh: copy under writes, CDC through staging, verified' '
+test_expect_success CHANGE_STREAMS 'migrate-collection.sh: copy under writes, CDC through staging, verified' '
 	export NS=$TEST_DB.orders STAGING=$TEST_DB.cdc_staging CDC_SECONDS=2 PARALLEL=2 &&
 	mp-writer "$SRC" $NS 1500 --ids 300 &&
 	{ mp-writer "$SRC" $NS 1000 --ids 300 --seed 7 --pause-us 1000 & w=$!; } &&
@@ -23,7 +23,7 @@ test_expect_success 'migrate-collection.sh: copy under writes, CDC through stagi
 	same $NS
 '
 
-test_expect_success 'live-sync.sh: first start copies, a restart syncs from the position' '
+test_expect_success CHANGE_STREAMS 'live-sync.sh: first start copies, a restart syncs from the position' '
 	export NS=$TEST_DB.live STATE=state IDLE_EXIT=2 &&
 	mp-writer "$SRC" $NS 500 --ids 100 &&
 	"$EX/live-sync.sh" && same $NS &&
@@ -32,7 +32,7 @@ test_expect_success 'live-sync.sh: first start copies, a restart syncs from the 
 	test -s state/position.tok && test -s state/stats.ndjson
 '
 
-test_expect_success 'live-sync.sh proves the copy: a target that differs ends 1, naming the document' '
+test_expect_success CHANGE_STREAMS 'live-sync.sh proves the copy: a target that differs ends 1, naming the document' '
 	export NS=$TEST_DB.live STATE=state IDLE_EXIT=1 &&
 	"$EX/live-sync.sh" 2>err && test_grep "equal" err &&
 	id=$(mp-probe find "$DST" $NS "{}" "{\"_id\": 1}" | head -1 | jq -c ._id) &&
@@ -64,7 +64,7 @@ test_expect_success 'nightly-verify.sh: finds the difference, repairs, ends equa
 	"$EX/nightly-verify.sh" >report2 && test_grep "^equal" report2
 '
 
-test_expect_success 'transform-in-flight.sh: name split into firstName/lastName, by jq and on the server' '
+test_expect_success ARRAY_EXPRESSIONS 'transform-in-flight.sh: name split into firstName/lastName, by jq and on the server' '
 	export NS=$TEST_DB.people &&
 	mp-probe insert "$SRC" $NS "{\"_id\": 1, \"name\": \"Ada Lovelace\"}" "{\"_id\": 2, \"name\": \"Alan Turing\"}" &&
 	"$EX/transform-in-flight.sh" &&
