@@ -34,7 +34,7 @@ Every other command gets an empty success.  It runs until SIGTERM or SIGINT
 import argparse
 import sys
 
-from peerlib import command, hello, serve
+from peerlib import answer_rest, command, serve
 
 
 def id_key(v):
@@ -113,13 +113,7 @@ def main():
         if lc == "drop":
             colls.pop(ns, None)
             return r.ok()
-        if lc in ("ismaster", "hello"):
-            return r.reply(hello())
-        if lc == "buildinfo":
-            return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
-        if lc in ("aggregate", "listcollections", "listindexes"):
-            return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": []}})
-        return r.ok()
+        return answer_rest(r, lc, ns)
 
     serve(handle, args.max_seconds)
     if log:

@@ -16,6 +16,19 @@ def hello(max_message=48000000):
             "maxWriteBatchSize": 100000, "logicalSessionTimeoutMinutes": 30}
 
 
+def answer_rest(r, lc, ns):
+    """What every peer answers alike: the handshake of a standalone 4.4
+    server, buildInfo, an empty cursor for the commands that read, and an
+    empty success for the rest."""
+    if lc in ("ismaster", "hello"):
+        return r.reply(hello())
+    if lc == "buildinfo":
+        return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
+    if lc in ("find", "aggregate", "listcollections", "listindexes"):
+        return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": []}})
+    return r.ok()
+
+
 def command(r):
     """(lower-case name, db, collection or None, namespace) of a command,
     or None for a legacy opcode (OP_INSERT & co: no reply expected)."""

@@ -29,7 +29,7 @@ import argparse
 import sys
 import uuid
 
-from peerlib import command, hello, serve
+from peerlib import answer_rest, command, serve
 
 
 
@@ -81,13 +81,7 @@ def main():
             return insert(r, ns)
         if lc == "applyops":
             return apply_ops(r)
-        if lc in ("ismaster", "hello"):
-            return r.reply(hello())
-        if lc == "buildinfo":
-            return r.reply(version="4.4.0", versionArray=[4, 4, 0, 0])
-        if lc in ("find", "aggregate", "listcollections", "listindexes"):
-            return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": []}})
-        return r.ok()
+        return answer_rest(r, lc, ns)
 
     serve(handle, args.max_seconds)
     if log:
