@@ -170,7 +170,7 @@ proxy() {
 	echo $PP >>"$SCRATCH/pids"
 	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
 	[ -s "$name.port" ] || { cat "$name.err"; return 1; }
-	test "$(head -1 "$name.out")" = "$(cat "$name.port")"
+	test "$(head -1 "$name.out")" = "$(cat "$name.port")" || return 1
 	PU="mongodb://127.0.0.1:$(cat "$name.port")/"
 }
 # stop_proxy: SIGTERM, and it exits 0
