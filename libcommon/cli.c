@@ -307,8 +307,10 @@ prompt_password(bson_error_t *err)
 	old_hup = signal(SIGHUP, prompt_signal);
 	old_int = signal(SIGINT, prompt_signal);
 	old_tstp = signal(SIGTSTP, SIG_IGN);
+	/* echo off before the prompt shows: a password typed the moment it
+	 * appears is never echoed (TCSANOW keeps what was typed ahead) */
+	tcsetattr(fd, TCSANOW, &quiet);
 	dprintf(fd, "%s: password: ", diag_progname());
-	tcsetattr(fd, TCSANOW, &quiet); /* keep what was typed ahead */
 	while (read(fd, &ch, 1) == 1 && ch != '\n' && ch != '\r')
 		if (n + 1 < sizeof buf)
 			buf[n++] = ch;
