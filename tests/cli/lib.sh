@@ -72,6 +72,10 @@ skip_all() {
 #                mongo-replay applies an update's truncatedArrays)
 #   EXACT_REPLACE  a replacement equal by value but not by type is written
 #   ARRAY_EXPRESSIONS  $split and $arrayElemAt in an aggregation
+#   INDEX_OPTIONS  indexes with partialFilterExpression and expireAfterSeconds
+#   INDEX_NS     an index spec with the legacy ns field (mongorestore sends it)
+#   CREATE_VIEW  a create with viewOn is accepted
+#   WRITE_ERROR_INDEX  an update's refused statement is reported at its index
 prereq_ok=" " prereq_missing=" "
 prereq_check() {
 	case $1 in
@@ -83,7 +87,7 @@ prereq_check() {
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
 	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
-	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE|EXACT_REPLACE|ARRAY_EXPRESSIONS) server_can "$1" ;;
+	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE|EXACT_REPLACE|ARRAY_EXPRESSIONS|INDEX_OPTIONS|INDEX_NS|CREATE_VIEW|WRITE_ERROR_INDEX) server_can "$1" ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
 }
@@ -103,6 +107,10 @@ prereq_why() {
 	PUSH_SLICE) server_lacks "\$push with \$slice leaves the array whole" ;;
 	EXACT_REPLACE) server_lacks "a replacement equal by value but not by type is not written" ;;
 	ARRAY_EXPRESSIONS) server_lacks "no \$split or \$arrayElemAt in aggregations" ;;
+	INDEX_OPTIONS) server_lacks "no partialFilterExpression or expireAfterSeconds on an index" ;;
+	CREATE_VIEW) server_lacks "a create with viewOn is refused" ;;
+	WRITE_ERROR_INDEX) server_lacks "a refused update is reported at index 0, whatever its place" ;;
+	INDEX_NS) server_lacks "an index spec with ns is refused: mongorestore cannot restore indexes there" ;;
 	*) echo "unknown prerequisite $1" ;;
 	esac
 }
@@ -132,6 +140,17 @@ server_lacks() {
 case " ${MP_SERVER_CAPS-DECIMAL128} " in *" DECIMAL128 "*) ;; *) export MP_GEN_NO_DECIMAL=1 ;; esac
 gen_types() {
 	if test_have_prereq ALL_TYPES; then echo --all-types; fi
+}
+
+# scaled N [MIN]: N divided by MP_TEST_SCALE (default 1), at least MIN, for
+# document counts, batch sizes and byte counts whose size is arbitrary.
+# tests/run's FerretDB pass sets 10: FerretDB 1.24 finds each upsert's _id
+# by a scan of the collection (its PostgreSQL backend asks
+# `_jsonb->$1 @> $2`, which no index serves), so 40,000 upserts take an hour.
+scaled() {
+	local n=$(($1 / ${MP_TEST_SCALE:-1}))
+	[ "$n" -ge "${2:-1}" ] || n=${2:-1}
+	echo "$n"
 }
 
 # test_have_prereq P1,P2: all of them are here (server tests also record that
