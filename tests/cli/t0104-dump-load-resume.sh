@@ -5,20 +5,20 @@
 . "$(dirname "$0")/lib.sh"
 require_servers
 SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
-N=40000
+N=$(scaled 40000)
 
 test_expect_success 'seed' '
 	mp-gen $N | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c &&
 	mp-probe find "$SRC" $TEST_DB.c "{}" "{\"_id\": 1}" >source.json
 '
 
-# relay: pass 1.5 MB of the dump (about a seventh of it), pause so that the
-# load's checkpoint is saved, pass 1.5 MB more, then hold the pipe open
+# relay: pass 1.5 MB of the dump (about a seventh of it; sizes scaled as N),
+# pause so that the load's checkpoint is saved, pass 1.5 MB more, then hold the pipe open
 # without reading: the dump is then blocked mid-stream for certain, and the
 # load waits for input, until the test kills one of them.
 relay() {
 	echo $BASHPID >relay.pid
-	head -c 1500000 && sleep 1.2 && head -c 1500000 && exec sleep 600
+	head -c $(scaled 1500000) && sleep 1.2 && head -c $(scaled 1500000) && exec sleep 600
 }
 
 # resume_trial NAME VICTIM: start the pipeline, kill -9 VICTIM (dump|load)
@@ -28,9 +28,9 @@ resume_trial() {
 	name=$1 victim=$2
 	test_expect_success "kill -9 of the $victim mid-stream, rerun: target equals source ($name)" '
 		rm -f ck.'$name' relay.pid &&
-		( mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --resume-after-id @ck.'$name' --batch-size 1000 &
+		( mongo-dump-bson --uri "$SRC" --ns $TEST_DB.c --resume-after-id @ck.'$name' --batch-size $(scaled 1000) &
 		  echo $! >dump.pid; wait ) | relay |
-		( mongo-load-bson --uri "$DST" --ns $TEST_DB.'$name' --mode upsert --checkpoint ck.'$name' --batch-size 500 &
+		( mongo-load-bson --uri "$DST" --ns $TEST_DB.'$name' --mode upsert --checkpoint ck.'$name' --batch-size $(scaled 500) &
 		  echo $! >load.pid; wait ) 2>/dev/null &
 		pipeline=$!
 		for i in $(seq 1 400); do [ -s ck.'$name' ] && break; sleep 0.05; done &&

@@ -213,7 +213,7 @@ test_expect_success SERVERS 'dump --checkpoint against a source that keeps cutti
 	mongo-hashdiff --source "$SRC" --target-file all3.bson --ns $TEST_DB.hd
 '
 
-test_expect_success SERVERS 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '
+test_expect_success SERVERS,CHANGE_STREAMS 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '
 	mp-probe create "$SRC" $TEST_DB.w &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.w --start-token >w.tok &&
 	mp-writer "$SRC" $TEST_DB.w 300 --ids 20 --seed 7 &&

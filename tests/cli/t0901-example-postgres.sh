@@ -9,6 +9,7 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ] || [ ! -x "$pgbin/pg_ctl" ] || ! command -v psql >/dev/null; then
 	skip_all "PostgreSQL is not installed (make deps)"
 fi
+test_have_prereq DECIMAL128 || skip_all "$(prereq_why DECIMAL128): the example maps decimals, its documents hold them"
 
 # PostgreSQL refuses to run as root: then it runs as the postgres user, on a
 # directory of its own that it can reach through the (root-owned) scratch dir

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 require_servers
 test_have_prereq MONGO_TOOLS || skip_all "$(prereq_why MONGO_TOOLS): the jobs use mongodump"
+test_have_prereq CHANGE_STREAMS || skip_all "$(prereq_why CHANGE_STREAMS): the jobs include mongo-watch"
 export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
 
 # the lines of the block, a command with its continuation lines on one line

@@ -9,9 +9,10 @@ export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI
 REAL_DUMP=$(command -v mongo-dump-bson)
 
 # a static source: a few thousand documents, _ids of mixed types
-test_expect_success 'a source of 3000 documents' '
-	mp-gen 3000 --mixed-ids | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c -q &&
-	test "$(mp-probe count "$SRC" $TEST_DB.c)" = 3000
+N=$(scaled 3000 600) N2=$(scaled 2000 400)
+test_expect_success "a source of $N documents" '
+	mp-gen $N --mixed-ids | mongo-load-bson --uri "$SRC" --ns $TEST_DB.c -q &&
+	test "$(mp-probe count "$SRC" $TEST_DB.c)" = $N
 '
 
 # wrap/mongo-dump-bson: while the file kill-share3 exists, the dump of share
@@ -36,7 +37,7 @@ test_expect_success GNU_PARALLEL 'fan-out-copy.sh: share 3 killed mid-way, the r
 	test_grep "rerun the same command" err &&
 	ls state/share-*.done >done && printf "state/share-%s.done\n" 1 2 4 >expect && test_cmp expect done &&
 	n3=$(wc -l <share3.ndjson) && test $n3 -gt 100 &&
-	test "$(mp-probe count "$DST" $NS)" = $((3000 - n3 + n3 / 2)) &&
+	test "$(mp-probe count "$DST" $NS)" = $((N - n3 + n3 / 2)) &&
 	test_expect_code 1 mongo-hashdiff --source "$SRC" --target "$DST" --ns $NS >diff &&
 	test "$(jq -r .diff diff | sort -u)" = missing && test "$(wc -l <diff)" = $((n3 - n3 / 2))
 '
@@ -49,7 +50,7 @@ test_expect_success GNU_PARALLEL 'fan-out-copy.sh: the rerun copies share 3 alon
 	test_cmp expect got &&
 	test "$(grep -c "	equal$" out)" = 4 && test_grep "verified: $NS is equal" out &&
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $NS &&
-	test "$(mp-probe count "$DST" $NS)" = 3000
+	test "$(mp-probe count "$DST" $NS)" = $N
 '
 
 test_expect_success GNU_PARALLEL 'fan-out-copy.sh: a difference in one share is exit 1, the document named' '
@@ -117,14 +118,14 @@ test_expect_success 'copy-job.yaml: every index run here copies its share, the u
 	mkdir secret && printf "%s\n" "$SRC" >secret/source-uri && printf "%s\n" "$DST" >secret/target-uri &&
 	if test -s job.env; then . ./job.env; else export SHARES=4 && cmd=(/bin/bash -c "$(job_by_sed)"); fi &&
 	export NS=$TEST_DB2.k URI_DIR=$SCRATCH/secret &&
-	mp-gen 2000 --mixed-ids | mongo-load-bson --uri "$SRC" --ns $NS -q &&
+	mp-gen $N2 --mixed-ids | mongo-load-bson --uri "$SRC" --ns $NS -q &&
 	for i in $(seq 0 $((SHARES - 1))); do
 		JOB_COMPLETION_INDEX=$i "${cmd[@]}" >job$i.out 2>job$i.err ||
 			{ echo "index $i: exit $?"; cat job$i.err; exit 1; }
 		test_grep "share $((i + 1))/$SHARES of $NS" job$i.out || exit 1
 	done &&
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $NS &&
-	test "$(mp-probe count "$DST" $NS)" = 2000
+	test "$(mp-probe count "$DST" $NS)" = $N2
 '
 
 test_expect_success 'copy-job.yaml: an index whose share differs exits 1' '
