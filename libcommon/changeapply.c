@@ -419,15 +419,53 @@ ddl_already(const bson_error_t *e)
 	       strstr(e->message, "ns not found") || strstr(e->message, "already exists");
 }
 
+static bool
+run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err)
+{
+	bson_t reply;
+	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
+
+	bson_destroy(&reply);
+	return ok;
+}
+
+/* A server without renameCollection's dropTarget (NotImplemented, 238; so
+ * FerretDB 1.24): the same in two steps, the target dropped first, then the
+ * rename without it.  Either way the target ends as the source was. */
+static bool
+rename_in_two_steps(mongoc_client_t *client, const bson_t *cmd, bson_error_t *err)
+{
+	bson_iter_t it;
+	bson_t drop = BSON_INITIALIZER, plain = BSON_INITIALIZER;
+	const char *to, *dot;
+	char db[256];
+	bool ok;
+
+	if (!bson_iter_init_find(&it, cmd, "to") || !BSON_ITER_HOLDS_UTF8(&it))
+		return false;
+	to = bson_iter_utf8(&it, NULL);
+	dot = strchr(to, '.');
+	if (dot == NULL || (size_t)(dot - to) >= sizeof db)
+		return false;
+	bson_strncpy(db, to, (size_t)(dot - to) + 1);
+	BSON_APPEND_UTF8(&drop, "drop", dot + 1);
+	ok = run_command(client, db, &drop, err) || ddl_already(err);
+	bson_copy_to_excluding_noinit(cmd, &plain, "dropTarget", NULL);
+	ok = ok && run_command(client, "admin", &plain, err);
+	bson_destroy(&drop);
+	bson_destroy(&plain);
+	return ok;
+}
+
 static enum change_ddl_result
 ddl_run(mongoc_client_t *client, const struct change_item *it, const bson_t *cmd, bson_error_t *err)
 {
 	/* renameCollection is an admin command; the others run on the database */
 	const char *db = it->ev.op == CHANGE_RENAME ? "admin" : it->db;
-	bson_t reply;
-	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
+	bool ok = run_command(client, db, cmd, err);
 
-	bson_destroy(&reply);
+	if (!ok && it->ev.op == CHANGE_RENAME && err->code == 238)
+		ok = rename_in_two_steps(client, cmd, err);
 	if (ok)
 		return CHANGE_DDL_APPLIED;
 	if (ddl_already(err))

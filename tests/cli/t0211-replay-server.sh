@@ -102,7 +102,18 @@ test_expect_success '--reject keeps the malformed event and applies the rest' '
 	jq -e "select(.record == 2) | .event.ns.coll == \"y\"" rej
 '
 
-test_expect_success 'a write the target refuses: 65 naming the event, or --reject and go on' '
+# (found through FerretDB 1.24, which has no dropTarget)
+test_expect_success MOCKUPDB 'a target without renameCollection dropTarget (238): the target dropped, then renamed' '
+	ddl rename q1 8 "\"to\":{\"db\":\"$TEST_DB\",\"coll\":\"q2\"}" >events &&
+	dupkey_peer ren &&
+	mongo-replay --uri "$PEER_URI" --on-ddl apply --stats st.ren <events &&
+	printf "%s\n" "rename from=$TEST_DB.q1 to=$TEST_DB.q2 dropTarget=true refused=238" "drop ns=$TEST_DB.q2" \
+		"rename from=$TEST_DB.q1 to=$TEST_DB.q2 dropTarget=false" >expect &&
+	test_cmp expect ren.log &&
+	jq -e "select(.type == \"summary\") | .ddl == 1" st.ren
+'
+
+test_expect_success WRITE_ERROR_INDEX 'a write the target refuses: 65 naming the event, or --reject and go on' '
 	mp-probe index "$DST" $TEST_DB.uq "{\"u\": 1}" u_1 --unique &&
 	{ ins uq 1 "\"u\":1"; ins uq 2 "\"u\":1"; ins uq 3 "\"u\":3"; } >events &&
 	test_expect_code 65 mongo-replay --uri "$DST" <events 2>err &&

@@ -24,9 +24,14 @@ filter {_id: X} or {_id: {$in: [X, ...]}} returns the documents kept under
 those _ids (compared by type and value), any other find all the
 documents of the collection in insertion order; with --fail-finds F the
 first F finds by _id are answered with an error (code 1, not one a driver retries).
-`count` counts them, `drop` forgets them.  --log FILE gets one line per insert:
+`count` counts them, `drop` forgets them.  `renameCollection` with
+dropTarget: true is refused as not implemented (code 238), as FerretDB 1.24
+refuses it; without it the documents move to the new name (code 48 if it is
+taken).  --log FILE gets one line per insert, drop and rename:
 
     insert ns=db.coll n=10 taken=4 refused=1 reply=lost
+    drop ns=db.coll
+    rename from=db.a to=db.b dropTarget=true refused=238
 
 Every other command gets an empty success.  It runs until SIGTERM or SIGINT
 (exit 0), or exits 0 by itself after --max-seconds (default 600).
@@ -99,6 +104,22 @@ def main():
             docs = list(kept.values())
         return r.reply({"cursor": {"id": 0, "ns": ns, "firstBatch": docs}})
 
+    def rename(r):
+        src, dst = r.doc.get("renameCollection"), r.doc.get("to")
+        drop_target = bool(r.doc.get("dropTarget", False))
+        refused = 238 if drop_target else 48 if dst in colls else 0
+        if log:
+            log.write("rename from=%s to=%s dropTarget=%s%s\n" % (
+                src, dst, "true" if drop_target else "false", " refused=%d" % refused if refused else ""))
+            log.flush()
+        if refused == 238:
+            return r.command_err(238, 'renameCollection: support for field "dropTarget" with non-default '
+                                 'value true is not implemented yet')
+        if refused:
+            return r.command_err(48, "target namespace exists")
+        colls[dst] = colls.pop(src, {})
+        return r.ok()
+
     def handle(r):
         cmd = command(r)
         if cmd is None:                       # a legacy opcode: no reply expected
@@ -112,7 +133,12 @@ def main():
             return r.reply(n=len(colls.get(ns, {})))
         if lc == "drop":
             colls.pop(ns, None)
+            if log:
+                log.write("drop ns=%s\n" % ns)
+                log.flush()
             return r.ok()
+        if lc == "renamecollection":
+            return rename(r)
         return answer_rest(r, lc, ns)
 
     serve(handle, args.max_seconds)
