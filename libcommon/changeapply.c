@@ -429,11 +429,14 @@ run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_err
 	return ok;
 }
 
-/* A server without renameCollection's dropTarget (NotImplemented, 238; so
- * FerretDB 1.24): the same in two steps, the target dropped first, then the
- * rename without it.  Either way the target ends as the source was. */
+/* A server without renameCollection's dropTarget (it answers
+ * NotImplemented, 238, naming the option; so FerretDB 1.24): the rename
+ * without it, and only where the new name is taken (NamespaceExists, 48)
+ * the collection under it dropped and the rename sent again.  So a rename
+ * replayed after its source is gone keeps the target (26: already done),
+ * as with dropTarget. */
 static bool
-rename_in_two_steps(mongoc_client_t *client, const bson_t *cmd, bson_error_t *err)
+rename_without_drop_target(mongoc_client_t *client, const bson_t *cmd, bson_error_t *err)
 {
 	bson_iter_t it;
 	bson_t drop = BSON_INITIALIZER, plain = BSON_INITIALIZER;
@@ -441,17 +444,17 @@ rename_in_two_steps(mongoc_client_t *client, const bson_t *cmd, bson_error_t *er
 	char db[256];
 	bool ok;
 
-	if (!bson_iter_init_find(&it, cmd, "to") || !BSON_ITER_HOLDS_UTF8(&it))
-		return false;
-	to = bson_iter_utf8(&it, NULL);
-	dot = strchr(to, '.');
-	if (dot == NULL || (size_t)(dot - to) >= sizeof db)
-		return false;
-	bson_strncpy(db, to, (size_t)(dot - to) + 1);
-	BSON_APPEND_UTF8(&drop, "drop", dot + 1);
-	ok = run_command(client, db, &drop, err) || ddl_already(err);
 	bson_copy_to_excluding_noinit(cmd, &plain, "dropTarget", NULL);
-	ok = ok && run_command(client, "admin", &plain, err);
+	ok = run_command(client, "admin", &plain, err);
+	to = !ok && err->code == 48 && bson_iter_init_find(&it, cmd, "to") && BSON_ITER_HOLDS_UTF8(&it) ?
+		bson_iter_utf8(&it, NULL) : NULL;
+	dot = to != NULL ? strchr(to, '.') : NULL;
+	if (dot != NULL && (size_t)(dot - to) < sizeof db) {
+		bson_strncpy(db, to, (size_t)(dot - to) + 1);
+		BSON_APPEND_UTF8(&drop, "drop", dot + 1);
+		ok = (run_command(client, db, &drop, err) || err->code == 26) &&
+		     run_command(client, "admin", &plain, err);
+	}
 	bson_destroy(&drop);
 	bson_destroy(&plain);
 	return ok;
@@ -464,8 +467,8 @@ ddl_run(mongoc_client_t *client, const struct change_item *it, const bson_t *cmd
 	const char *db = it->ev.op == CHANGE_RENAME ? "admin" : it->db;
 	bool ok = run_command(client, db, cmd, err);
 
-	if (!ok && it->ev.op == CHANGE_RENAME && err->code == 238)
-		ok = rename_in_two_steps(client, cmd, err);
+	if (!ok && it->ev.op == CHANGE_RENAME && err->code == 238 && strstr(err->message, "dropTarget"))
+		ok = rename_without_drop_target(client, cmd, err);
 	if (ok)
 		return CHANGE_DDL_APPLIED;
 	if (ddl_already(err))

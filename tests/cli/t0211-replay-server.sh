@@ -103,14 +103,27 @@ test_expect_success '--reject keeps the malformed event and applies the rest' '
 '
 
 # (found through FerretDB 1.24, which has no dropTarget)
-test_expect_success MOCKUPDB 'a target without renameCollection dropTarget (238): the target dropped, then renamed' '
+r="rename from=$TEST_DB.q1 to=$TEST_DB.q2"
+test_expect_success MOCKUPDB 'a target without renameCollection dropTarget (238): renamed without it, the old target dropped' '
 	ddl rename q1 8 "\"to\":{\"db\":\"$TEST_DB\",\"coll\":\"q2\"}" >events &&
 	dupkey_peer ren &&
+	echo "{\"_id\": 7}" | mongo-load-bson -q --uri "$PEER_URI" --ns $TEST_DB.q1 &&
+	echo "{\"_id\": 8}" | mongo-load-bson -q --uri "$PEER_URI" --ns $TEST_DB.q2 &&
 	mongo-replay --uri "$PEER_URI" --on-ddl apply --stats st.ren <events &&
-	printf "%s\n" "rename from=$TEST_DB.q1 to=$TEST_DB.q2 dropTarget=true refused=238" "drop ns=$TEST_DB.q2" \
-		"rename from=$TEST_DB.q1 to=$TEST_DB.q2 dropTarget=false" >expect &&
-	test_cmp expect ren.log &&
-	jq -e "select(.type == \"summary\") | .ddl == 1" st.ren
+	printf "%s\n" "$r dropTarget=true refused=238" "$r dropTarget=false refused=48" "drop ns=$TEST_DB.q2" \
+		"$r dropTarget=false" >expect &&
+	grep "^rename\|^drop" ren.log >actual && test_cmp expect actual &&
+	jq -e "select(.type == \"summary\") | .ddl == 1" st.ren &&
+	mp-probe find "$PEER_URI" $TEST_DB.q2 | jq -s -e "length == 1 and .[0]._id == {\"\$numberInt\": \"7\"}"
+'
+
+test_expect_success MOCKUPDB '... replayed once the source is gone: the renamed collection is kept' '
+	PEER_URI="mongodb://127.0.0.1:$(head -1 ren.port)/?directConnection=true" &&
+	: >ren.log &&
+	mongo-replay --uri "$PEER_URI" --on-ddl apply <events &&
+	printf "%s\n" "$r dropTarget=true refused=238" "$r dropTarget=false refused=26" >expect &&
+	grep "^rename\|^drop" ren.log >actual && test_cmp expect actual &&
+	mp-probe find "$PEER_URI" $TEST_DB.q2 | jq -s -e "length == 1 and .[0]._id == {\"\$numberInt\": \"7\"}"
 '
 
 test_expect_success WRITE_ERROR_INDEX 'a write the target refuses: 65 naming the event, or --reject and go on' '

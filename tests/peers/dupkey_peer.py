@@ -26,8 +26,8 @@ documents of the collection in insertion order; with --fail-finds F the
 first F finds by _id are answered with an error (code 1, not one a driver retries).
 `count` counts them, `drop` forgets them.  `renameCollection` with
 dropTarget: true is refused as not implemented (code 238), as FerretDB 1.24
-refuses it; without it the documents move to the new name (code 48 if it is
-taken).  --log FILE gets one line per insert, drop and rename:
+refuses it; without it the documents move to the new name (code 26 if the
+source is not there, 48 if the new name is taken).  --log FILE gets one line per insert, drop and rename:
 
     insert ns=db.coll n=10 taken=4 refused=1 reply=lost
     drop ns=db.coll
@@ -107,7 +107,7 @@ def main():
     def rename(r):
         src, dst = r.doc.get("renameCollection"), r.doc.get("to")
         drop_target = bool(r.doc.get("dropTarget", False))
-        refused = 238 if drop_target else 48 if dst in colls else 0
+        refused = 238 if drop_target else 26 if src not in colls else 48 if dst in colls else 0
         if log:
             log.write("rename from=%s to=%s dropTarget=%s%s\n" % (
                 src, dst, "true" if drop_target else "false", " refused=%d" % refused if refused else ""))
@@ -115,6 +115,8 @@ def main():
         if refused == 238:
             return r.command_err(238, 'renameCollection: support for field "dropTarget" with non-default '
                                  'value true is not implemented yet')
+        if refused == 26:
+            return r.command_err(26, "Source collection %s does not exist" % src)
         if refused:
             return r.command_err(48, "target namespace exists")
         colls[dst] = colls.pop(src, {})
