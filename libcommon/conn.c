@@ -14,8 +14,9 @@
 char *
 conn_read_uri_file(const char *path, bson_error_t *err)
 {
-	char buf[8192];
+	char buf[8192], *uri = NULL;
 	size_t n;
+	bool longer, failed;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 
 	if (f == NULL) {
@@ -23,16 +24,25 @@ conn_read_uri_file(const char *path, bson_error_t *err)
 		return NULL;
 	}
 	n = fread(buf, 1, sizeof buf - 1, f);
+	/* a longer file is not cut short silently: it is no connection string */
+	longer = n == sizeof buf - 1 && fgetc(f) != EOF;
+	failed = ferror(f) != 0;
 	if (f != stdin)
 		fclose(f);
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
-	if (n == 0) {
+	if (failed)
+		mp_error_set(err, MP_EX_NOINPUT, "cannot read URI file %s", path);
+	else if (longer)
+		mp_error_set(err, MP_EX_DATAERR, "URI file %s is longer than %zu bytes: not a connection string",
+			path, sizeof buf - 1);
+	else if (n == 0)
 		mp_error_set(err, MP_EX_USAGE, "URI file %s is empty", path);
-		return NULL;
-	}
-	return bson_strdup(buf);
+	else
+		uri = bson_strdup(buf);
+	explicit_bzero(buf, sizeof buf); /* it may hold a password */
+	return uri;
 }
 
 char *

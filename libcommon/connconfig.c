@@ -161,8 +161,9 @@ conn_config_read(const char *path, struct conn_config *out, bson_error_t *err)
 			(unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
-	buf = bson_malloc(CONFIG_MAX + 1);
-	while (n < CONFIG_MAX && (r = read(fd, buf + n, (size_t)(CONFIG_MAX - n))) != 0) {
+	/* one byte more than is taken: a longer file is refused, never cut */
+	buf = bson_malloc(CONFIG_MAX + 2);
+	while (n <= CONFIG_MAX && (r = read(fd, buf + n, (size_t)(CONFIG_MAX + 1 - n))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
@@ -171,11 +172,15 @@ conn_config_read(const char *path, struct conn_config *out, bson_error_t *err)
 		}
 		n += r;
 	}
+	if (n > CONFIG_MAX) {
+		mp_error_set(err, MP_EX_DATAERR, "config file %s is longer than %d bytes", path, CONFIG_MAX);
+		goto out;
+	}
 	buf[n] = '\0';
 	ok = conn_config_parse(buf, path, out, err);
 out:
 	if (buf)
-		explicit_bzero(buf, CONFIG_MAX + 1);
+		explicit_bzero(buf, CONFIG_MAX + 2);
 	bson_free(buf);
 	if (fd >= 0)
 		close(fd);

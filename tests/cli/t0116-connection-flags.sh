@@ -64,6 +64,15 @@ test_expect_success '--config: 0644 refused (66, one line), missing 66 naming it
 	test_grep "quote.yaml line 1: unclosed quote" err && ! grep -F -e "$PW" err
 '
 
+test_expect_success 'a URI file over 8 KiB, a config file over 64 KiB: 65 naming it, never cut short and used' '
+	{ printf "mongodb://h1:1/?appName="; head -c 9000 /dev/zero | tr "\0" a; echo; } >long.uri &&
+	test_expect_code 65 mongo-dump-bson --uri-file long.uri --ns a.b 2>err &&
+	test $(wc -l <err) = 1 && test_grep "URI file long.uri is longer than 8191 bytes" err &&
+	{ echo "uri: mongodb://h1:1"; yes "# a comment line" | head -n 5000; } >big.yaml && chmod 600 big.yaml &&
+	test_expect_code 65 mongo-dump-bson --config big.yaml --ns a.b 2>err &&
+	test $(wc -l <err) = 1 && test_grep "config file big.yaml is longer than 65536 bytes" err
+'
+
 test_expect_success 'two-sided tools: --source-uri-file and --target-uri-file exclude the plain form' '
 	echo mongodb://h1:1 >s.uri &&
 	test_expect_code 64 mongo-hashdiff --source mongodb://h1:1 --source-uri-file s.uri --target-file /dev/null \
