@@ -57,9 +57,13 @@ test_expect_success 'the archive is a file too, with --gzip, one collection at a
 	all_same
 '
 
+test_expect_success 'the archive as a plain file (the tests below read it)' '
+	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive=ours.archive &&
+	test "$(head -c 4 ours.archive | od -An -tx1 | tr -d " ")" = 6de29981
+'
+
 test_expect_success MONGO_TOOLS,INDEX_NS 'mongorestore restores our archive (CRCs checked), indexes included' '
 	clean_target &&
-	mongo-dump-bson -q --uri "$SRC" --db $TEST_DB --archive=ours.archive &&
 	"$MT/mongorestore" --quiet --uri "$DST" --archive=ours.archive --nsFrom "$TEST_DB.*" --nsTo "$TEST_DB2.*" &&
 	all_same
 '

@@ -22,7 +22,8 @@ test_expect_success '--metadata with a file side, or with --no-metadata, is a us
 '
 
 # What neither test server holds, from scripted catalogs: validators, views,
-# time series, and the trivia real servers add to an index (v, ns).
+# time series, the trivia real servers add to an index (v, ns), and an
+# index one server lists with unique: false and the other without unique.
 cat >src.json <<'JSON'
 {"collections": [
  {"name": "v", "type": "collection", "options": {"validator": {"a": {"$exists": true}}, "validationLevel": "strict"},
@@ -39,7 +40,7 @@ cat >src.json <<'JSON'
  "indexes": {
   "v": [{"v": 2, "key": {"_id": 1}, "name": "_id_", "ns": "shop.v"},
         {"v": 2, "key": {"a": 1}, "name": "a_1", "collation": {"locale": "fr", "strength": 2}, "ns": "shop.v"}],
-  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]}}
+  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}, {"v": 2, "key": {"y": 1}, "name": "y_1", "unique": false}]}}
 JSON
 cat >dst.json <<'JSON'
 {"collections": [
@@ -56,7 +57,7 @@ cat >dst.json <<'JSON'
  "indexes": {
   "v": [{"v": 1, "key": {"_id": 1}, "name": "_id_", "unique": true},
         {"v": 1, "key": {"a": 1.0}, "name": "a_1", "collation": {"strength": 2, "locale": "fr"}}],
-  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]}}
+  "same": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}, {"v": 2, "key": {"y": 1}, "name": "y_1"}]}}
 JSON
 
 test_expect_success MOCKUPDB 'scripted peers: validator, views, time series, collation order, index trivia' '
@@ -103,6 +104,7 @@ test_expect_success INDEX_OPTIONS 'equal metadata: exit 0, no records, "metadata
 	mp-probe indexes "$DST" $TEST_DB.c | sort >names && printf "%s\n" _id_ ab p_1 t_1 x_1 >expect && test_cmp expect names
 '
 
+# (also in the scripted catalogs above, for servers that drop unique: false)
 test_expect_success 'unique: false is the same as no unique (servers differ in spelling it out)' '
 	both $TEST_DB.f "{\"_id\": 1}" &&
 	index "$SRC" f "{\"key\": {\"y\": 1}, \"name\": \"y_1\", \"unique\": false}" &&

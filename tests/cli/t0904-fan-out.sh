@@ -55,7 +55,8 @@ test_expect_success GNU_PARALLEL 'fan-out-copy.sh: the rerun copies share 3 alon
 
 test_expect_success GNU_PARALLEL 'fan-out-copy.sh: a difference in one share is exit 1, the document named' '
 	export NS=$TEST_DB.c &&
-	id=$(mp-probe find "$DST" $NS "{}" "{\"_id\": 1}" | sed -n 1000p | jq -c ._id) &&
+	id=$(mp-probe find "$DST" $NS "{}" "{\"_id\": 1}" | sed -n "$((N / 3))p" | jq -c ._id) &&
+	test -n "$id" &&
 	mp-probe update "$DST" $NS "{\"_id\": $id}" "{\"\$set\": {\"drift\": 1}}" &&
 	test_expect_code 1 "$EX/fan-out-copy.sh" -n 4 state >out 2>err &&
 	test "$(grep -c "	equal$" out)" = 3 &&
