@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "changeapply.h"
+#include "conn.h"
 #include "ejson.h"
 #include "exitcode.h"
 #include "nsmap.h"
@@ -419,16 +420,6 @@ ddl_already(const bson_error_t *e)
 	       strstr(e->message, "ns not found") || strstr(e->message, "already exists");
 }
 
-static bool
-run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err)
-{
-	bson_t reply;
-	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
-
-	bson_destroy(&reply);
-	return ok;
-}
-
 /* A server without renameCollection's dropTarget (it answers
  * NotImplemented, 238, naming the option; so FerretDB 1.24): the rename
  * without it, and only where the new name is taken (NamespaceExists, 48)
@@ -445,15 +436,15 @@ rename_without_drop_target(mongoc_client_t *client, const bson_t *cmd, bson_erro
 	bool ok;
 
 	bson_copy_to_excluding_noinit(cmd, &plain, "dropTarget", NULL);
-	ok = run_command(client, "admin", &plain, err);
+	ok = conn_write_command(client, "admin", &plain, err);
 	to = !ok && err->code == 48 && bson_iter_init_find(&it, cmd, "to") && BSON_ITER_HOLDS_UTF8(&it) ?
 		bson_iter_utf8(&it, NULL) : NULL;
 	dot = to != NULL ? strchr(to, '.') : NULL;
 	if (dot != NULL && (size_t)(dot - to) < sizeof db) {
 		bson_strncpy(db, to, (size_t)(dot - to) + 1);
 		BSON_APPEND_UTF8(&drop, "drop", dot + 1);
-		ok = (run_command(client, db, &drop, err) || err->code == 26) &&
-		     run_command(client, "admin", &plain, err);
+		ok = (conn_write_command(client, db, &drop, err) || err->code == 26) &&
+		     conn_write_command(client, "admin", &plain, err);
 	}
 	bson_destroy(&drop);
 	bson_destroy(&plain);
@@ -465,7 +456,7 @@ ddl_run(mongoc_client_t *client, const struct change_item *it, const bson_t *cmd
 {
 	/* renameCollection is an admin command; the others run on the database */
 	const char *db = it->ev.op == CHANGE_RENAME ? "admin" : it->db;
-	bool ok = run_command(client, db, cmd, err);
+	bool ok = conn_write_command(client, db, cmd, err);
 
 	if (!ok && it->ev.op == CHANGE_RENAME && err->code == 238 && strstr(err->message, "dropTarget"))
 		ok = rename_without_drop_target(client, cmd, err);

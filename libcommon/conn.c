@@ -570,6 +570,16 @@ conn_ping(mongoc_client_t *client, bson_error_t *err)
 }
 
 bool
+conn_write_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err)
+{
+	bson_t reply;
+	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
+
+	bson_destroy(&reply);
+	return ok;
+}
+
+bool
 conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err)
 {
 	const char *dot = ns ? strchr(ns, '.') : NULL;

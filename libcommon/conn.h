@@ -132,6 +132,10 @@ mongoc_client_pool_t *conn_pool_new_uri(const mongoc_uri_t *uri, const char *too
 /* Run {ping: 1}: true when the deployment answers (else 69 in err). */
 bool conn_ping(mongoc_client_t *client, bson_error_t *err);
 
+/* Run a command that writes (create, drop, renameCollection, ...) on db,
+ * its reply dropped; false with the server's error in err. */
+bool conn_write_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err);
+
 /* Split "db.coll" into its parts (the collection may contain dots).
  * Returns false (64) when either part is empty.  Free both with bson_free. */
 bool conn_split_ns(const char *ns, char **db, char **coll, bson_error_t *err);

@@ -6,19 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conn.h"
 #include "docstream.h"
 #include "exitcode.h"
 #include "load.h"
-
-static bool
-run_command(mongoc_client_t *client, const char *db, const bson_t *cmd, bson_error_t *err)
-{
-	bson_t reply;
-	bool ok = mongoc_client_write_command_with_opts(client, db, cmd, NULL, &reply, err);
-
-	bson_destroy(&reply);
-	return ok;
-}
 
 bool
 metadata_has_uuid(const bson_t *meta)
@@ -71,7 +62,7 @@ create_with_uuid(mongoc_client_t *client, const char *db, const bson_t *meta, co
 	BSON_APPEND_BINARY(&op, "ui", BSON_SUBTYPE_UUID, uuid, 16);
 	bson_append_document_end(&ops, &op);
 	bson_append_array_end(&cmd, &ops);
-	ok = run_command(client, "admin", &cmd, err);
+	ok = conn_write_command(client, "admin", &cmd, err);
 	if (!ok)
 		mp_error_wrap(err, "the server refused applyOps (code %u), the one way to keep the uuid of its "
 			"metadata (--preserve-uuid)", err->code);
@@ -104,7 +95,7 @@ metadata_create(mongoc_client_t *client, const char *db, const char *coll, const
 	}
 	if ((how & META_UUID) && metadata_has_uuid(meta))
 		ok = create_with_uuid(client, db, meta, &cmd, err);
-	else if (!run_command(client, db, &cmd, err))
+	else if (!conn_write_command(client, db, &cmd, err))
 		/* an existing collection keeps its options */
 		ok = err->code == 48 || strstr(err->message, "already exists");
 	bson_destroy(&cmd);
@@ -142,7 +133,7 @@ metadata_indexes(mongoc_client_t *client, const char *db, const char *coll, cons
 	}
 	bson_append_array_end(&cmd, &list);
 	if (n > 0)
-		ok = run_command(client, db, &cmd, err);
+		ok = conn_write_command(client, db, &cmd, err);
 	bson_destroy(&cmd);
 	if (!ok)
 		mp_error_wrap(err, "building indexes of %s.%s", db, coll);
