@@ -443,8 +443,10 @@ rename_without_drop_target(mongoc_client_t *client, const bson_t *cmd, bson_erro
 	if (dot != NULL && (size_t)(dot - to) < sizeof db) {
 		bson_strncpy(db, to, (size_t)(dot - to) + 1);
 		BSON_APPEND_UTF8(&drop, "drop", dot + 1);
-		ok = (conn_write_command(client, db, &drop, err) || err->code == 26) &&
-		     conn_write_command(client, "admin", &plain, err);
+		if (!conn_write_command(client, db, &drop, err) && err->code != 26)
+			mp_error_wrap(err, "dropping %s before the rename", to);
+		else
+			ok = conn_write_command(client, "admin", &plain, err);
 	}
 	bson_destroy(&drop);
 	bson_destroy(&plain);
@@ -462,7 +464,9 @@ ddl_run(mongoc_client_t *client, const struct change_item *it, const bson_t *cmd
 		ok = rename_without_drop_target(client, cmd, err);
 	if (ok)
 		return CHANGE_DDL_APPLIED;
-	if (ddl_already(err))
+	/* a rename is done when its source is gone; a name taken is no proof */
+	if (it->ev.op == CHANGE_RENAME ? err->code == 26 || strstr(err->message, "ns not found") != NULL :
+	    ddl_already(err))
 		return CHANGE_DDL_ALREADY;
 	mp_error_wrap(err, "event %llu: applying %s", (unsigned long long)it->record, it->ev.op_name);
 	return CHANGE_DDL_FAILED;

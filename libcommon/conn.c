@@ -16,24 +16,28 @@ conn_read_uri_file(const char *path, bson_error_t *err)
 {
 	char buf[8192], *uri = NULL;
 	size_t n;
-	bool longer, failed;
+	bool longer = false;
+	int c, failed;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 
 	if (f == NULL) {
 		mp_error_set(err, MP_EX_NOINPUT, "cannot open URI file %s: %s", path, strerror(errno));
 		return NULL;
 	}
+	setvbuf(f, NULL, _IONBF, 0); /* no copy of a password in stdio's buffer */
 	n = fread(buf, 1, sizeof buf - 1, f);
-	/* a longer file is not cut short silently: it is no connection string */
-	longer = n == sizeof buf - 1 && fgetc(f) != EOF;
-	failed = ferror(f) != 0;
+	/* a longer file is not cut short silently: it is no connection string
+	 * (trailing line ends and blanks aside) */
+	while (n == sizeof buf - 1 && !longer && (c = fgetc(f)) != EOF)
+		longer = c != '\n' && c != '\r' && c != ' ';
+	failed = ferror(f) ? errno : 0;
 	if (f != stdin)
 		fclose(f);
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (failed)
-		mp_error_set(err, MP_EX_NOINPUT, "cannot read URI file %s", path);
+		mp_error_set(err, MP_EX_NOINPUT, "cannot read URI file %s: %s", path, strerror(failed));
 	else if (longer)
 		mp_error_set(err, MP_EX_DATAERR, "URI file %s is longer than %zu bytes: not a connection string",
 			path, sizeof buf - 1);
