@@ -483,3 +483,66 @@ change_token_cmp(const bson_t *a, const bson_t *b)
 	}
 	return bsoncmp_doc(a, b);
 }
+
+/* FNV-1a, 64 bits, over n bytes, continuing from h. */
+static uint64_t
+fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+	while (n--) {
+		h ^= *p++;
+		h *= UINT64_C(0x100000001b3);
+	}
+	return h;
+}
+
+/* The hash of one _id element: a number equal to an int64 as that int64. */
+static uint64_t
+id_hash(const bson_iter_t *it)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	bson_type_t t = bson_iter_type(it);
+	int64_t i = 0;
+	bool whole = t == BSON_TYPE_INT32 || t == BSON_TYPE_INT64;
+
+	if (whole) {
+		i = t == BSON_TYPE_INT32 ? bson_iter_int32(it) : bson_iter_int64(it);
+	} else if (t == BSON_TYPE_DOUBLE) {
+		double d = bson_iter_double(it);
+
+		/* -2^63 <= d < 2^63, and no fraction: the int64 it equals */
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d) {
+			i = (int64_t)d;
+			whole = true;
+		}
+	}
+	if (whole) {
+		uint8_t b[9] = {BSON_TYPE_INT64};
+		uint64_t u = (uint64_t)i;
+
+		for (int k = 0; k < 8; k++)
+			b[1 + k] = (uint8_t)(u >> (8 * k));
+		return fnv1a(h, b, sizeof b);
+	}
+	{
+		uint8_t tb = (uint8_t)t;
+
+		h = fnv1a(h, &tb, 1);
+		return fnv1a(h, it->raw + it->d1, it->next_off - it->d1);
+	}
+}
+
+bool
+change_event_key(const bson_t *event, char out[17])
+{
+	bson_iter_t it, id;
+	uint64_t h;
+
+	if (!bson_iter_init_find(&it, event, "documentKey") || !BSON_ITER_HOLDS_DOCUMENT(&it) ||
+	    !bson_iter_recurse(&it, &id) || !bson_iter_find(&id, "_id"))
+		return false;
+	h = id_hash(&id);
+	for (int k = 15; k >= 0; k--, h >>= 4)
+		out[k] = "0123456789abcdef"[h & 15];
+	out[16] = '\0';
+	return true;
+}

@@ -113,4 +113,15 @@ void change_writes_destroy(struct change_write *w, int n);
  */
 int change_token_cmp(const bson_t *a, const bson_t *b);
 
+/*
+ * The message key of an event in a partitioned log (mongo-watch --key):
+ * 16 lowercase hex digits of a 64-bit FNV-1a hash of its documentKey's _id,
+ * so that every event of one document lands in one partition, in order.
+ * The _id is hashed as its BSON type and value bytes; int32, int64 and
+ * doubles holding a whole int64 are hashed as that int64, since MongoDB
+ * takes them as one _id.  False (out untouched) for an event without
+ * documentKey._id: a control event, or a split fragment after the first.
+ */
+bool change_event_key(const bson_t *event, char out[17]);
+
 #endif

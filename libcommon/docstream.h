@@ -179,6 +179,11 @@ bool docstream_write_raw(struct docstream_writer *w, const uint8_t *data, size_t
 	bson_error_t *err);
 
 /* Push everything buffered (and a gzip sync point) to the fd. */
+/* NDJSON only: write `key` and a tab, then the document's line (the
+ * "key<TAB>value" lines kcat -K '\t' and similar producers read).  The key
+ * must hold no tab or newline. */
+bool docstream_write_keyed(struct docstream_writer *w, const char *key, const bson_t *doc, bson_error_t *err);
+
 bool docstream_flush(struct docstream_writer *w, bson_error_t *err);
 
 /* True once a write failed because the reader of our pipe went away. */

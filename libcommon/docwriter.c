@@ -313,6 +313,23 @@ docstream_writer_set_source(struct docstream_writer *w, const struct docstream_r
 }
 
 bool
+docstream_write_keyed(struct docstream_writer *w, const char *key, const bson_t *doc, bson_error_t *err)
+{
+	size_t at = w->out.len, n = strlen(key);
+
+	BSON_ASSERT(w->format == DOCSTREAM_NDJSON && !w->json_array);
+	ejson_buf_reserve(&w->out, n + 1);
+	memcpy(w->out.p + w->out.len, key, n);
+	w->out.p[w->out.len + n] = '\t';
+	w->out.len += n + 1;
+	if (docstream_write(w, doc, err))
+		return true;
+	if (w->out.len == at + n + 1)
+		w->out.len = at; /* the document was refused: no key without its line */
+	return false;
+}
+
+bool
 docstream_flush(struct docstream_writer *w, bson_error_t *err)
 {
 	/* after a close everything is out (and a finished gzip stream takes no

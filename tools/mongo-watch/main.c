@@ -100,6 +100,7 @@ static const struct opt options[] = {
 	OPT_INT("poll-interval", &o.poll_interval, "SECONDS", 1, INT32_MAX, "seconds between polls (5)"),
 	OPT_SECTION("Output"),
 	OPT_STRING("output", &o.output, "FILE", "write to FILE instead of standard output"),
+	OPT_FLAG("key", &o.key, "NDJSON lines 'KEY<TAB>event', KEY a hash of documentKey._id"),
 	OPT_END_OF_TABLE,
 };
 
@@ -148,6 +149,8 @@ check_options(void)
 	if (o.start_token && (o.resume_file || o.token_file || o.max_events || o.poll_field))
 		return opt_misuse(&tool, "--start-token prints the current position and exits: no start point, "
 			"--token-file or polling with it");
+	if (o.key && o.c.format != DOCSTREAM_NDJSON)
+		return opt_misuse(&tool, "--key writes 'KEY<TAB>event' lines: it needs --format ndjson");
 	if (o.poll_field && o.ns == NULL)
 		return opt_misuse(&tool, "--poll-field polls one collection: give --ns");
 #if !MONGOC_CHECK_VERSION(1, 24, 0)

@@ -40,7 +40,7 @@ struct opts {
 	int full_doc, full_doc_before; /* indexes in the two lists of modes below, -1: not given */
 	bson_t *pipeline, *resume_after, *start_after;
 	struct start_at start_at;
-	bool start_token, split, expanded;
+	bool start_token, split, expanded, key;
 	int64_t max_events, batch_size, max_await_ms, retries, idle_exit, poll_interval;
 	char *ns, *db;
 };
@@ -68,6 +68,13 @@ struct watch {
 	bson_error_t reader_err;
 	uint64_t resumes;
 };
+
+/* writer.c */
+
+/* Write one event; with --key, "key<TAB>" before it: `key`, or when NULL
+ * its own (change_event_key(), "control" when it has no documentKey). */
+bool watch_write(const struct opts *o, struct docstream_writer *out, const bson_t *ev, const char *key,
+	bson_error_t *err);
 
 /* stream.c */
 

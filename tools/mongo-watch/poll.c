@@ -62,7 +62,7 @@ poll_write(struct poller *pl, const bson_t *doc, bson_error_t *err)
 		bson_append_iter(&key, "_id", 3, &it);
 	bson_append_document_end(&ev, &key);
 	BSON_APPEND_DOCUMENT(&ev, "fullDocument", doc);
-	ok = docstream_write(pl->out, &ev, err);
+	ok = watch_write(pl->o, pl->out, &ev, NULL, err);
 	bson_destroy(&ev);
 	if (!ok)
 		return false;

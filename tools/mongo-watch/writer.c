@@ -33,6 +33,8 @@ struct run {
 	bool done;
 	bool output_failed; /* nothing after it may be taken as delivered */
 	int rc;
+	bson_t **held; /* --key: fragments of a split event, written together */
+	size_t nheld;
 };
 
 /* The counts in --stats, in this order; invalidate counts as "other". */
@@ -140,13 +142,26 @@ reader_gone(struct run *r)
 	r->output_failed = r->done = true;
 }
 
-/* Write one event; on failure say why and stop. */
+bool
+watch_write(const struct opts *o, struct docstream_writer *out, const bson_t *ev, const char *key,
+	bson_error_t *err)
+{
+	char k[17];
+
+	if (!o->key)
+		return docstream_write(out, ev, err);
+	if (key == NULL)
+		key = change_event_key(ev, k) ? k : "control";
+	return docstream_write_keyed(out, key, ev, err);
+}
+
+/* Write one event (under `key`, NULL: its own); on failure say why and stop. */
 static void
-write_event(struct run *r, const bson_t *ev)
+emit(struct run *r, const bson_t *ev, const char *key)
 {
 	bson_error_t err;
 
-	if (!docstream_write(r->out, ev, &err)) {
+	if (!watch_write(r->o, r->out, ev, key, &err)) {
 		if (docstream_writer_broken_pipe(r->out))
 			return reader_gone(r);
 		diag_fail(&err, NULL);
@@ -158,6 +173,51 @@ write_event(struct run *r, const bson_t *ev)
 	note_event(r, ev);
 	if (r->o->max_events > 0 && r->written >= (uint64_t)r->o->max_events)
 		r->done = true;
+}
+
+/* splitEvent {fragment, of} of an event; false for a whole event. */
+static bool
+split_of(const bson_t *ev, int32_t *frag, int32_t *of)
+{
+	bson_iter_t it, f;
+
+	if (!bson_iter_init_find(&it, ev, "splitEvent") || !BSON_ITER_HOLDS_DOCUMENT(&it))
+		return false;
+	*frag = *of = 0;
+	if (bson_iter_recurse(&it, &f) && bson_iter_find(&f, "fragment") && BSON_ITER_HOLDS_INT32(&f))
+		*frag = bson_iter_int32(&f);
+	if (bson_iter_recurse(&it, &f) && bson_iter_find(&f, "of") && BSON_ITER_HOLDS_INT32(&f))
+		*of = bson_iter_int32(&f);
+	return true;
+}
+
+/* With --key, the fragments of a split event are held until the last one:
+ * documentKey may be in any of them, and all go under its key. */
+static void
+write_event(struct run *r, const bson_t *ev)
+{
+	int32_t frag, of;
+	char k[17];
+	const char *key = "control";
+
+	if (!r->o->key || !split_of(ev, &frag, &of))
+		return emit(r, ev, NULL);
+	r->held = bson_realloc(r->held, (r->nheld + 1) * sizeof *r->held);
+	r->held[r->nheld++] = bson_copy(ev);
+	if (frag < of)
+		return;
+	for (size_t i = 0; i < r->nheld; i++) {
+		if (change_event_key(r->held[i], k)) {
+			key = k;
+			break;
+		}
+	}
+	for (size_t i = 0; i < r->nheld; i++) {
+		if (!r->done)
+			emit(r, r->held[i], key);
+		bson_destroy(r->held[i]);
+	}
+	r->nheld = 0;
 }
 
 /* Write the events of a batch (until a stop) and free them all. */
@@ -319,5 +379,8 @@ watch_run(struct watch *w, struct docstream_writer *out, struct progress *p, str
 	emit_summary(&r);
 	progress_finish(p);
 	bson_destroy(r.last);
+	for (size_t i = 0; i < r.nheld; i++)
+		bson_destroy(r.held[i]); /* an unfinished split event: not written, not saved */
+	bson_free(r.held);
 	return r.rc;
 }
