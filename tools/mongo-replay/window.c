@@ -89,7 +89,10 @@ window_settle_locked(struct replay *r)
 
 	while ((s = ackwin_retire(&r->aw)) != NULL)
 		retire(r, s);
-	if (mp_now() - r->last_save >= 0.2) {
+	/* every 0.2 s while events flow, and at once when the target holds all
+	 * that was read: an idle input (a quiet source, a live pipe) must not
+	 * leave the checkpoint behind what is applied until the next event */
+	if (mp_now() - r->last_save >= 0.2 || (r->ck_dirty && ackwin_pending(&r->aw) == 0)) {
 		bson_error_t err;
 
 		if (!window_save(r, &err))
