@@ -217,6 +217,10 @@ finish(struct run *x, int rc)
 {
 	bson_error_t err;
 
+	/* the records before a bad one are delivered to a pipe; a file (-o)
+	 * is whole or not there */
+	if (rc != 0 && !docstream_writer_replaces_file(x->w))
+		docstream_writer_close(x->w, &err);
 	if (rc == 0 && !docstream_writer_close(x->w, &err))
 		rc = docstream_writer_broken_pipe(x->w) ? MP_EX_PIPE : diag_exit(&err, "writing output");
 	if (x->rf && !reject_close(x->rf, &err) && rc == 0)
