@@ -123,7 +123,12 @@ key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_e
 		memcpy(buf, v, n);
 		snprintf(what, sizeof what, "environment variable %s", env);
 	}
-	ok = key_parse(buf, n, what, key, err);
+	if (n == sizeof buf) {
+		mp_error_set(err, MP_EX_DATAERR, "%s: not a key: longer than 32 raw bytes or 64 hex digits", what);
+		ok = false;
+	} else {
+		ok = key_parse(buf, n, what, key, err);
+	}
 	OPENSSL_cleanse(buf, sizeof buf);
 	return ok;
 }

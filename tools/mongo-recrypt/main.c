@@ -144,10 +144,12 @@ bad_record(struct run *x, bson_error_t *err, bool framing)
 	size_t len;
 	const uint8_t *raw;
 
-	if (framing)
+	if (framing) {
 		snprintf(msg, sizeof msg, "%s", err->message);
-	else
-		docstream_reader_where(x->r, where, sizeof where), snprintf(msg, sizeof msg, "%s: %s", where, err->message);
+	} else {
+		docstream_reader_where(x->r, where, sizeof where);
+		snprintf(msg, sizeof msg, "%s: %s", where, err->message);
+	}
 	if (!x->rf || (framing && !docstream_reader_can_continue(x->r))) {
 		diag_error("%s", msg);
 		return mp_error_exitcode(err);
