@@ -176,6 +176,16 @@ test_expect_success 'usage: no fields, no ciphers, none to none, a bad path are 
 	test_must_be_empty out
 '
 
+test_expect_success '--stats: a summary with the documents, the re-encrypted and the rejected' '
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none --reject rej2.ndjson \
+		--stats stats.ndjson <some-bad.ndjson >/dev/null 2>err &&
+	jq -e "select(.type == \"summary\") | .tool == \"mongo-recrypt\" and .docs == 2 and .reencrypted == 2 and
+		.rejected == 1" stats.ndjson >/dev/null &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file old.key --to none \
+		--stats stats2.ndjson <gcm.ndjson >/dev/null 2>err &&
+	jq -e "select(.type == \"exit\") | .status == 65 and (.error | test(\"field ssn\"))" stats2.ndjson >/dev/null
+'
+
 test_expect_success 'output to /dev/full is 74' '
 	test_expect_code 74 mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to none \
 		<cbc.bson >/dev/full 2>err

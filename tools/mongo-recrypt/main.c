@@ -20,6 +20,7 @@
 #include "opt.h"
 #include "reject.h"
 #include "sig.h"
+#include "stats.h"
 
 static const char *const ciphers[] = {"none", "aes-256-cbc", "aes-256-gcm", "salsa20", NULL}; /* enum cipher */
 static const char *const forms[] = {"keep", "binary", "base64", NULL};                         /* enum form */
@@ -78,7 +79,7 @@ static const struct opt_tool tool = {
 	"Exit: 0 done, 64 usage, 65 bad input (a value that does not decrypt: the record,\n"
 	"offset and field are named), 66 no input or key file, 70 internal, 73/74 output,\n"
 	"75 interrupted.  See mongo-recrypt(1).",
-	OPT_COMMON_INPUT,
+	OPT_COMMON_INPUT | OPT_COMMON_STATS,
 	options,
 	false,
 };
@@ -130,6 +131,7 @@ struct run {
 	struct docstream_reader *r;
 	struct docstream_writer *w;
 	struct reject_file *rf;
+	struct stats *stats;
 	struct recrypt rc;
 	uint64_t docs, changed, rejected;
 };
@@ -176,7 +178,6 @@ one_record(struct run *x, const bson_t *doc)
 	bson_t out;
 	bool ok;
 
-	x->docs++;
 	if (!recrypt_wanted(&x->rc, doc)) {
 		ok = docstream_write(x->w, doc, &err);
 	} else {
@@ -186,10 +187,12 @@ one_record(struct run *x, const bson_t *doc)
 		}
 		ok = docstream_write(x->w, &out, &err);
 		bson_destroy(&out);
-		x->changed++;
+		x->changed += ok;
 	}
-	if (ok)
+	if (ok) {
+		x->docs++;
 		return 0;
+	}
 	if (docstream_writer_broken_pipe(x->w)) {
 		diag_info("stopped: the reader of the output went away");
 		return MP_EX_PIPE;
@@ -204,8 +207,11 @@ stream(struct run *x)
 	bson_error_t err;
 	int got, rc = 0;
 
-	while (rc == 0 && !sig_stop_requested() && (got = docstream_read(x->r, &doc, &err)) != 0)
+	while (rc == 0 && !sig_stop_requested() && (got = docstream_read(x->r, &doc, &err)) != 0) {
 		rc = got < 0 ? bad_record(x, &err, true) : one_record(x, doc);
+		if ((x->docs & 1023) == 0 && stats_due(x->stats))
+			stats_emit(x->stats, "progress", NULL, x->docs, docstream_reader_bytes(x->r), x->rejected, NULL);
+	}
 	if (rc == 0 && sig_stop_requested()) {
 		diag_error("interrupted by signal %d after %llu documents", sig_received(),
 			(unsigned long long)x->docs);
@@ -227,19 +233,27 @@ finish(struct run *x, int rc)
 		rc = docstream_writer_broken_pipe(x->w) ? MP_EX_PIPE : diag_exit(&err, "writing output");
 	if (x->rf && !reject_close(x->rf, &err) && rc == 0)
 		rc = diag_exit(&err, "writing %s", o.reject);
+	if (rc == 0) {
+		bson_t extra = BSON_INITIALIZER;
+
+		BSON_APPEND_INT64(&extra, "reencrypted", (int64_t)x->changed);
+		BSON_APPEND_INT64(&extra, "rejected", (int64_t)x->rejected);
+		stats_emit(x->stats, "summary", NULL, x->docs, docstream_reader_bytes(x->r), x->rejected, &extra);
+		bson_destroy(&extra);
+	}
 	if (rc == 0 && x->rejected > 0)
 		diag_warn("%llu record(s) set aside in %s", (unsigned long long)x->rejected, o.reject);
-	diag_info("%llu documents, %llu re-encrypted, %llu set aside", (unsigned long long)x->docs,
+	diag_info("%llu documents written, %llu of them re-encrypted, %llu set aside", (unsigned long long)x->docs,
 		(unsigned long long)x->changed, (unsigned long long)x->rejected);
 	return rc;
 }
 
 static int
-run(void)
+run(struct stats *stats)
 {
 	struct docstream_reader_opts ro = {o.c.input_format, o.c.max_doc, false, NULL};
 	struct docstream_writer_opts wo = {DOCSTREAM_BSON, DOCSTREAM_JSON_CANONICAL, false, 0};
-	struct run x = {NULL, NULL, NULL,
+	struct run x = {NULL, NULL, NULL, stats,
 		{(enum cipher)o.from, (enum cipher)o.to, o.from_key, o.to_key, (enum form)o.to_form, o.fields,
 			o.nfields}, 0, 0, 0};
 	bson_error_t err;
@@ -264,6 +278,17 @@ out:
 	return rc;
 }
 
+static int
+run_with_stats(void)
+{
+	struct stats *stats;
+	bson_error_t err;
+
+	if ((stats = stats_open(o.c.stats_path, o.c.stats_fd, "mongo-recrypt", &err)) == NULL)
+		return diag_exit(&err, NULL);
+	return stats_finish(stats, NULL, run(stats));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -278,7 +303,7 @@ main(int argc, char **argv)
 		diag_set_verbosity(o.c.verbosity);
 		cli_runtime_begin();
 		if ((rc = load_keys()) < 0)
-			rc = run();
+			rc = run_with_stats();
 		cli_runtime_end();
 	}
 	OPENSSL_cleanse(o.from_key, sizeof o.from_key);
