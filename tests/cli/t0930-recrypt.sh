@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# mongo-recrypt: fields encrypted by the real `openssl enc -aes-256-cbc`
+# re-encrypted to AES-256-GCM and decrypted back to their plaintext;
+# Salsa20 both ways; GCM checked against python's cryptography package; a
+# wrong key, a bad value or a bad key file fails naming what and where
+# (65) and --reject sets the record aside; a key cannot be given on the
+# command line; a document without the fields passes byte for byte; and
+# examples/reencrypt-fields.sh loads nothing when a key is wrong.  A wrong
+# CBC key is caught by the padding 255 times in 256, else by the UTF-8 check
+# of the plaintext: the messages allow for either.
+. "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || skip_all "openssl is not installed"
+
+# cbc KEYHEX TEXT: IV || openssl's ciphertext, base64 on one line
+cbc() {
+	local iv
+	iv=$(openssl rand -hex 16)
+	{ printf "%s" "$iv" | xxd -r -p; printf "%s" "$2" | openssl enc -aes-256-cbc -K "$1" -iv "$iv"; } | base64 -w0
+}
+# plain FILE...: the ssn and card.number of each document, a line each
+plain() {
+	cat "$@" | mongo-dump-bson --from - --format ndjson | jq -r '[.ssn, .card.number] | @tsv'
+}
+RC="--field ssn --field card.number"
+
+test_expect_success 'setup: keys, and CBC fields made by openssl enc' '
+	openssl rand -hex 32 >old.key && openssl rand -hex 32 >new.key && openssl rand -hex 32 >other.key &&
+	chmod 600 old.key new.key other.key &&
+	K=$(cat old.key) &&
+	for i in 1 2 3; do
+		printf "{\"_id\": %d, \"ssn\": \"%s\", \"card\": {\"number\": \"%s\", \"exp\": \"12/29\"}, \"n\": %d}\n" \
+			$i "$(cbc $K "12$i-45-678$i")" "$(cbc $K "4111 1111 1111 111$i é")" $i
+	done >cbc.ndjson &&
+	printf "12%d-45-678%d\t4111 1111 1111 111%d é\n" 1 1 1 2 2 2 3 3 3 >expect.plain &&
+	sed -e "s/\"ssn\": \"\([^\"]*\)\"/\"ssn\": {\"\$binary\": {\"base64\": \"\1\", \"subType\": \"00\"}}/" \
+		cbc.ndjson | mongo-dump-bson --from - >cbc.bson &&
+	test -s cbc.bson
+'
+
+test_expect_success 'openssl CBC (base64 strings) -> GCM -> plaintext' '
+	mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to aes-256-gcm --to-key-file new.key \
+		<cbc.ndjson >gcm.ndjson &&
+	test $(wc -l <gcm.ndjson) = 3 &&
+	jq -e "(.ssn | type) == \"string\" and .ssn != \"\" and .card.exp == \"12/29\"" gcm.ndjson >/dev/null &&
+	! grep -q "123-45" gcm.ndjson &&
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none <gcm.ndjson >back.ndjson &&
+	jq -r "[.ssn, .card.number] | @tsv" back.ndjson >actual && test_cmp expect.plain actual
+'
+
+test_expect_success 'openssl CBC in BSON binary -> GCM keeps binary, and decrypts back' '
+	mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to aes-256-gcm --to-key-file new.key \
+		<cbc.bson >gcm.bson &&
+	mongo-dump-bson --from gcm.bson --format ndjson >gcm2.ndjson &&
+	jq -e ".ssn[\"\$binary\"].subType == \"00\" and (.card.number | type) == \"string\"" gcm2.ndjson >/dev/null &&
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none <gcm.bson >back.bson &&
+	plain back.bson >actual && test_cmp expect.plain actual
+'
+
+test_expect_success 'salsa20: plaintext -> salsa20 -> GCM (key from the environment) -> plaintext' '
+	mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to none <cbc.bson >plain.bson &&
+	mongo-recrypt $RC --from none --to salsa20 --to-key-file other.key <plain.bson >salsa.bson &&
+	mongo-dump-bson --from salsa.bson --format ndjson | jq -e ".card.number[\"\$binary\"].subType == \"00\"" >/dev/null &&
+	NEWKEY=$(cat new.key) mongo-recrypt $RC --from salsa20 --from-key-file other.key --to aes-256-gcm \
+		--to-key-env NEWKEY <salsa.bson >gcm3.bson &&
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none <gcm3.bson >back3.bson &&
+	plain back3.bson >actual && test_cmp expect.plain actual &&
+	mongo-recrypt $RC --from none --to salsa20 --to-key-file other.key --to-form base64 <plain.bson |
+		mongo-recrypt $RC --from salsa20 --from-key-file other.key --to none >back4.bson &&
+	plain back4.bson >actual && test_cmp expect.plain actual
+'
+
+if python3 -c "import cryptography" 2>/dev/null; then
+	test_expect_success 'GCM agrees with python cryptography, both ways' '
+		cat >gcm.py <<-\PY &&
+		import base64, json, os, sys
+		from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+		key = bytes.fromhex(open("new.key").read().strip())
+		if sys.argv[1] == "open":
+		    for line in open("gcm.ndjson"):
+		        v = base64.b64decode(json.loads(line)["ssn"])
+		        print(AESGCM(key).decrypt(v[:12], v[12:], None).decode())
+		else:
+		    n = os.urandom(12)
+		    v = n + AESGCM(key).encrypt(n, "python é".encode(), None)
+		    print(json.dumps({"_id": 1, "ssn": base64.b64encode(v).decode()}))
+		PY
+		python3 gcm.py open >actual &&
+		cut -f1 expect.plain >expect && test_cmp expect actual &&
+		python3 gcm.py seal | mongo-recrypt --field ssn --from aes-256-gcm --from-key-file new.key --to none >out &&
+		jq -r .ssn out >actual && echo "python é" >expect && test_cmp expect actual
+	'
+else
+	test_skip 'GCM agrees with python cryptography, both ways' \
+		"python3 cannot import cryptography ($(command -v python3 || echo no python3))"
+fi
+
+test_expect_success 'a wrong key: 65 naming record, offset and field; only the records before it written' '
+	{ printf "{\"_id\": 0}\n"; cat cbc.ndjson; } | mongo-dump-bson --from - >mixed.bson &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-cbc --from-key-file other.key --to aes-256-gcm \
+		--to-key-file new.key <mixed.bson >out.bson 2>err &&
+	test_grep "record 2 at byte offset 14: field ssn: \(aes-256-cbc: bad padding\|the plaintext is not UTF-8\)" err &&
+	test $(wc -l <err) = 1 &&
+	mongo-dump-bson --from - --format ndjson <out.bson >out.ndjson && test $(wc -l <out.ndjson) = 1 &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file old.key --to none \
+		<gcm.ndjson >out 2>err &&
+	test_grep "record 1 (line 1, byte offset 0): field ssn: aes-256-gcm: the tag does not match" err &&
+	test_must_be_empty out &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file old.key --to none \
+		<gcm.ndjson -o staged.bson 2>err && test ! -e staged.bson
+'
+
+test_expect_success '--reject sets the bad record aside and keeps the good ones (exit 0)' '
+	{ head -1 gcm.ndjson; jq -c ".ssn = \"not base64!\"" <(sed -n 2p gcm.ndjson); sed -n 3p gcm.ndjson; } >some-bad.ndjson &&
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none --reject rej.ndjson \
+		<some-bad.ndjson >out 2>err &&
+	test $(wc -l <out) = 2 && jq -r .ssn out >actual &&
+	printf "121-45-6781\n123-45-6783\n" >expect && test_cmp expect actual &&
+	test $(wc -l <rej.ndjson) = 1 &&
+	jq -e ".record == 2 and .line == 2 and (.error | test(\"field ssn: bad base64\"))" rej.ndjson >/dev/null &&
+	test_grep "1 record(s) set aside in rej.ndjson" err
+'
+
+test_expect_success 'bad values: too short, bad base64, wrong type are 65 naming the field' '
+	printf "{\"_id\": 1, \"card\": {\"number\": \"AAAA\"}}\n" >short.ndjson &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none <short.ndjson 2>err &&
+	test_grep "field card.number: 3 bytes: too short for aes-256-gcm" err &&
+	printf "{\"_id\": 1, \"ssn\": \"abc\"}\n" >b64.ndjson &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to none <b64.ndjson 2>err &&
+	test_grep "field ssn: bad base64" err &&
+	printf "{\"_id\": 1, \"ssn\": 123}\n" >num.ndjson &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to none <num.ndjson 2>err &&
+	test_grep "field ssn: a value of BSON type 0x10" err &&
+	test_expect_code 65 mongo-recrypt $RC --from none --to aes-256-gcm --to-key-file new.key <num.ndjson 2>err &&
+	test_grep "a plaintext string is expected" err
+'
+
+test_expect_success 'a key is never taken from the command line' '
+	for opt in --key --from-key --to-key --from-key-hex; do
+		test_expect_code 64 mongo-recrypt --field ssn --from aes-256-cbc $opt=$(cat old.key) --to none \
+			</dev/null >out 2>err && test_must_be_empty out || exit 1
+	done &&
+	test_expect_code 64 mongo-recrypt --field ssn --from aes-256-cbc --to none </dev/null 2>err &&
+	test_grep "needs its key: --from-key-file FILE or --from-key-env VAR" err &&
+	! mongo-recrypt --help | grep -E -- "--[a-z-]*key[a-z-]* (KEY|HEX)"
+'
+
+test_expect_success 'a key file of the wrong length, or readable by others, is refused clearly' '
+	printf "%s" "$(cat old.key | cut -c1-62)" >short.key && chmod 600 short.key &&
+	test_expect_code 65 mongo-recrypt --field ssn --from aes-256-cbc --from-key-file short.key --to none \
+		<cbc.ndjson >out 2>err &&
+	test_grep "key file short.key: not a key: .* 32 raw bytes or 64 hex digits (62 bytes given)" err &&
+	test_must_be_empty out &&
+	head -c 32 /dev/urandom >raw.key && chmod 600 raw.key &&
+	mongo-recrypt --field ssn --from none --to aes-256-gcm --to-key-file raw.key <back.ndjson >/dev/null &&
+	cp old.key open.key && chmod 644 open.key &&
+	test_expect_code 66 mongo-recrypt --field ssn --from aes-256-cbc --from-key-file open.key --to none \
+		<cbc.ndjson 2>err &&
+	test_grep "group or others may read or write it" err &&
+	test_expect_code 64 mongo-recrypt --field ssn --from aes-256-cbc --from-key-env MP_NO_SUCH_KEY --to none \
+		<cbc.ndjson 2>err && test_grep "MP_NO_SUCH_KEY: not set" err
+'
+
+test_expect_success 'documents without the fields pass byte for byte' '
+	mp-gen 50 >other.bson &&
+	mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to aes-256-gcm --to-key-file new.key \
+		<other.bson >same.bson &&
+	cmp other.bson same.bson
+'
+
+test_expect_success 'usage: no fields, no ciphers, none to none, a bad path are 64 with nothing written' '
+	test_expect_code 64 mongo-recrypt --from none --to salsa20 --to-key-file new.key </dev/null >out 2>err &&
+	test_grep "say which fields" err &&
+	test_expect_code 64 mongo-recrypt --field a --from none --to none </dev/null 2>err &&
+	test_expect_code 64 mongo-recrypt --field a.. --from none --to salsa20 --to-key-file new.key </dev/null 2>err &&
+	test_expect_code 64 mongo-recrypt --field a --from rot13 --to none </dev/null 2>err &&
+	test_must_be_empty out
+'
+
+test_expect_success '--stats: a summary with the documents, the re-encrypted and the rejected' '
+	mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none --reject rej2.ndjson \
+		--stats stats.ndjson <some-bad.ndjson >/dev/null 2>err &&
+	jq -e "select(.type == \"summary\") | .tool == \"mongo-recrypt\" and .docs == 2 and .reencrypted == 2 and
+		.rejected == 1" stats.ndjson >/dev/null &&
+	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file old.key --to none \
+		--stats stats2.ndjson <gcm.ndjson >/dev/null 2>err &&
+	jq -e "select(.type == \"exit\") | .status == 65 and (.error | test(\"field ssn\"))" stats2.ndjson >/dev/null
+'
+
+test_expect_success 'output to /dev/full is 74' '
+	test_expect_code 74 mongo-recrypt $RC --from aes-256-cbc --from-key-file old.key --to none \
+		<cbc.bson >/dev/full 2>err
+'
+
+EX=$TEST_ROOT/examples/reencrypt-fields.sh
+test_expect_success SERVERS 'reencrypt-fields.sh: copies, re-encrypts, counts equal, decrypts to the plaintext' '
+	export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI NS=$TEST_DB.customers FIELDS="ssn card.number" \
+		FROM_KEY_FILE=old.key TO_KEY_FILE=new.key &&
+	mongo-load-bson -q --uri "$SRC" --ns $NS <cbc.bson &&
+	"$EX" work >log 2>&1 || { cat log; false; } &&
+	test_grep "verified: $NS has 3 documents on both sides" log &&
+	mongo-dump-bson --uri "$DST" --ns $NS --sort "{\"_id\": 1}" |
+		mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none >back.bson &&
+	plain back.bson >actual && test_cmp expect.plain actual
+'
+
+test_expect_success SERVERS 'reencrypt-fields.sh with a wrong key: 65 naming record and field, nothing loaded' '
+	export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI NS=$TEST_DB2.customers FIELDS="ssn card.number" \
+		FROM_KEY_FILE=other.key TO_KEY_FILE=new.key &&
+	mongo-load-bson -q --uri "$SRC" --ns $NS <cbc.bson &&
+	test_expect_code 65 "$EX" work2 >log 2>&1 &&
+	test_grep "record 1 at byte offset 0: field ssn: \(aes-256-cbc: bad padding\|the plaintext is not UTF-8\)" log &&
+	test_grep "nothing loaded" log &&
+	test ! -e work2/staged.bson &&
+	mp-probe count "$DST" $NS >n && echo 0 >expect && test_cmp expect n
+'
+
+test_done
