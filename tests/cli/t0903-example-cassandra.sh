@@ -187,6 +187,26 @@ test_expect_success 'the dump fails or finds no collection: nothing written, exi
 	test_cmp before after
 '
 
+test_expect_success 'a stream without the end marker or short of its count: nothing written' '
+	cql "select id, writetime(doc) from shop.people" | sort >before &&
+	mongo-dump-bson --uri "$SRC" --ns $NS --format ndjson --json canonical >dump.json &&
+	{ head -n 5 dump.json | jq -c ".name = \"cut\""; } >cut.json &&
+	test_expect_code 3 "$PY" "$EX/mongo-to-cassandra.py" "$CASSANDRA" shop people name:text <cut.json >out 2>err &&
+	test_must_be_empty out &&
+	test_grep "the document stream ended before the end marker; nothing written" err &&
+	{ cat cut.json; echo "[\"end of dump\", 6]"; } >short.json &&
+	test_expect_code 3 "$PY" "$EX/mongo-to-cassandra.py" "$CASSANDRA" shop people name:text <short.json 2>err &&
+	test_grep "mongo-dump-bson counted 6 documents, 5 arrived; nothing written" err &&
+	cql "select id, writetime(doc) from shop.people" | sort >after &&
+	test_cmp before after
+'
+
+test_expect_success 'writes that Cassandra refuses (two replicas on one node): exit 69, never reported verified' '
+	test_expect_code 69 env KEYSPACE=two REPLICAS=2 "$EX/mongo-to-cassandra.sh" >out 2>err &&
+	test_must_be_empty out &&
+	test_grep "^mongo-to-cassandra.sh: Cassandra at $CASSANDRA failed after 0 writes: .*; two.people is not verified, rerun$" err
+'
+
 test_expect_success 'bad parameters: exit 64 before anything runs' '
 	test_expect_code 64 env FIELDS="name" "$EX/mongo-to-cassandra.sh" 2>err &&
 	test_grep "bad FIELDS entry" err &&
