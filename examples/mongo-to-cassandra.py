@@ -15,6 +15,7 @@ Exit 0 verified; 1 the table differs from the collection; 3 the stream
 ended before its end marker (nothing written); 64 bad parameters; 65 a value
 does not cast (nothing written); 69 Cassandra unreachable or a write failed.
 """
+import base64
 import datetime
 import decimal
 import hashlib
@@ -145,7 +146,6 @@ def convert(v, typ):
         raise Refused(f"not a boolean: {json.dumps(v)}")
     if typ == "uuid":
         if isinstance(v, dict) and "$binary" in v and v["$binary"].get("subType") in ("04", "03"):
-            import base64
             return uuid.UUID(bytes=base64.b64decode(v["$binary"]["base64"]))
         try:
             return uuid.UUID(as_text(v))
