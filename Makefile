@@ -118,6 +118,7 @@ install: all
 	$(if $(wildcard completions/zsh/*),install -m 644 $(wildcard completions/zsh/*) $(DESTDIR)$(ZSHCOMPDIR))
 	install -d $(DESTDIR)$(EXAMPLEDIR)
 	$(if $(wildcard examples/*.sh),install -m 755 $(wildcard examples/*.sh) $(DESTDIR)$(EXAMPLEDIR))
+	$(if $(wildcard examples/*.py),install -m 755 $(wildcard examples/*.py) $(DESTDIR)$(EXAMPLEDIR))
 	$(if $(wildcard examples/*.service),install -m 644 $(wildcard examples/*.service) $(DESTDIR)$(EXAMPLEDIR))
 	$(if $(wildcard examples/k8s/*.yaml),install -d $(DESTDIR)$(EXAMPLEDIR)/k8s && install -m 644 $(wildcard examples/k8s/*.yaml) $(DESTDIR)$(EXAMPLEDIR)/k8s)
 

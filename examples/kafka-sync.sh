@@ -92,27 +92,26 @@ produce() {
 
 replay() {
 	: "${DST:?}"
+	# partitions as arguments, or comma-separated (kafka-sync-replay@0,1)
+	set -- ${*//,/ }
 	[ $# -gt 0 ] || die "replay takes the partitions to apply"
 	local p rc=0
+	for p in "$@"; do
+		case $p in '' | *[!0-9]*) die "not a partition number: '$p'" ;; esac
+	done
 	for p in "$@"; do
 		kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o "${OFFSET:-beginning}" -u -q -f '%s\n' |
 			mongo-replay --uri "$DST" --format ndjson --checkpoint "$STATE/replay-$p.tok" \
 				--stats "$STATE/replay-$p.stats" &
 	done
 	wait -n || rc=$?
-	# one pipeline ended: stop the others, kcat included (the process group
-	# is this script's own, see below)
+	# one pipeline ended: stop the others (each kcat and mongo-replay is a
+	# child of this shell); each replay saves its checkpoint as it exits
 	echo "kafka-sync.sh: a replay pipeline ended with status $rc: stopping the others" >&2
-	trap 'exit $rc' TERM
-	kill -TERM 0
+	pkill -TERM -P $$
 	wait
 	exit $rc
 }
-
-# a process group of its own: stopping it stops every pipeline it started
-if [ "$(ps -o pgid= $$ | tr -d ' ')" != $$ ]; then
-	exec setsid "$0" "$@"
-fi
 case ${1:-} in
 produce) produce ;;
 replay) shift; replay "$@" ;;
