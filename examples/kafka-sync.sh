@@ -7,7 +7,13 @@
 #   SRC=... NS=shop.orders BROKERS=host:9092 TOPIC=shop.orders STATE=/var/lib/mp \
 #     examples/kafka-sync.sh produce
 #   DST=... BROKERS=host:9092 TOPIC=shop.orders STATE=/var/lib/mp \
-#     examples/kafka-sync.sh replay PARTITION...
+#     examples/kafka-sync.sh replay PARTITION[,PARTITION...]
+#
+# First run: start the producer (it takes the start position, STATE/start.tok,
+# before anything else), then copy the collection (mongo-dump-bson |
+# mongo-load-bson --mode upsert, or examples/fan-out-copy.sh), then start the
+# replayers: every change after the position reaches the target through
+# Kafka, and a change the copy already holds is applied again, harmlessly.
 #
 # produce: mongo-watch --key | kafka-console-producer.sh.  Each event is a
 #   message keyed by a hash of its document's _id, so every event of one
@@ -24,13 +30,19 @@
 #   (from the first start's position while a partition is empty).  Events
 #   the killed pipeline had read but Kafka had not stored are sent again;
 #   some stored ones are sent twice, and replay makes that harmless.
+#   The console producer retries a send for ever (delivery.timeout.ms at
+#   its maximum) but skips, with a line in its log, a message the broker
+#   refuses for good: make the topic's max.message.bytes (and the broker's
+#   message.max.bytes) larger than your largest event as canonical Extended
+#   JSON, up to about 3x a 16 MB document; this script asks for 64 MiB.
 # replay P...: one `kcat -C -p P | mongo-replay --checkpoint STATE/replay-P.tok`
 #   per partition, each with its own checkpoint (a checkpoint orders the
 #   events of one partition; two partitions' events interleave differently on
 #   every read, so they never share one).  A replayer reads its partitions
 #   from the beginning (or OFFSET, a kcat -o value) and passes over what its
-#   checkpoint holds.  If one pipeline ends, the others are stopped and the
-#   status is the first failure's: the service manager restarts the unit.
+#   checkpoint holds.  When one pipeline ends, the others are stopped (each
+#   saves its checkpoint) and the script exits with the first one's status:
+#   3 at a control event, which a service manager must not restart.
 #
 # Delivery: at least once through Kafka, exactly once in effect: every
 # replayed write is idempotent and each checkpoint advances only after the
@@ -40,36 +52,49 @@
 #
 # Control events (drop, rename, dropDatabase, invalidate) have no document,
 # so they carry the key "control" and go to one partition, unordered with
-# the others: its replayer stops there (mongo-replay --on-ddl stop, exit 3).
-# Stop the producer, let the other replayers drain, apply the change by hand
-# or with one `--on-ddl apply` run, then restart everything.
+# the others: its replayer stops there (mongo-replay --on-ddl stop, exit 3)
+# while the others may already have applied writes made after the event.
+# For a drop: stop every replayer, apply the drop on the target, write the
+# drop event's _id into every STATE/replay-P.tok that is past it (so that
+# what came after the drop is applied again), advance the stopped partition
+# past the event (one run of its pipeline with --on-ddl skip), and restart.
+# For a rename, copy the renamed collection again.
 #
 # Create the topic first, with as many partitions as replayer pipelines you
-# may want (kafka-topics.sh --create --topic T --partitions N), and a
-# retention longer than any outage.  kcat (Debian's kcat package) reads the
-# partitions; Kafka's scripts come with Apache Kafka.
+# may want (kafka-topics.sh --create --topic T --partitions N --config
+# max.message.bytes=67108864): adding partitions later moves keys to other
+# partitions and breaks the order of a document's events.  Give it a
+# retention longer than any outage of a replayer: Kafka deletes what is
+# older, applied or not.  A partition whose last event is older than the
+# source's oplog holds back a restarted producer's resume point (it exits 3):
+# take a new start position and copy again.  kcat (Debian's kcat package)
+# reads the partitions; Kafka's scripts come with Apache Kafka.
 set -euo pipefail
 : "${BROKERS:?}" "${TOPIC:?}"
 STATE=${STATE:-./kafka-sync-$TOPIC}
 mkdir -p "$STATE"
-die() { echo "kafka-sync.sh: $*" >&2; exit 1; }
+die() { echo "kafka-sync.sh: $2" >&2; exit "$1"; }
 
 # The partitions of TOPIC, 0..N-1 (kcat -L: 'topic "T" with N partitions:')
 partitions() {
 	local n
 	n=$(kcat -b "$BROKERS" -L -t "$TOPIC" -q 2>/dev/null | sed -n 's/^ *topic ".*" with \([0-9]*\) partitions:$/\1/p')
-	[ -n "$n" ] && [ "$n" -gt 0 ] || die "no topic $TOPIC on $BROKERS"
+	[ -n "$n" ] && [ "$n" -gt 0 ] || die 69 "no topic $TOPIC on $BROKERS"
 	seq 0 $((n - 1))
 }
 
-# The oldest of the partitions' last events' tokens; nothing if a partition is empty.
+# The oldest of the partitions' last events' tokens, or nothing when a
+# partition is empty (its events may begin at the first start's position).
 resume_token() {
-	local p last
-	for p in $(partitions); do
-		last=$(kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o -1 -c 1 -e -q -f '%s\n') || die "cannot read partition $p"
+	local parts p last toks=()
+	parts=$(partitions) || exit
+	for p in $parts; do
+		last=$(kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o -1 -c 1 -e -q -f '%s\n') ||
+			die 69 "cannot read partition $p of $TOPIC"
 		[ -n "$last" ] || return 0
-		jq -c '._id' <<<"$last" || die "partition $p ends with a line that is not a change event"
-	done | jq -s -c 'if length == 0 then empty else min_by(._data) end'
+		toks+=("$(jq -c '._id' <<<"$last")") || die 65 "partition $p ends with a line that is not a change event"
+	done
+	printf '%s\n' "${toks[@]}" | jq -s -c 'min_by(._data)'
 }
 
 produce() {
@@ -80,40 +105,58 @@ produce() {
 		mongo-watch --uri "$SRC" --ns "$NS" --start-token >"$start.new"
 		mv "$start.new" "$start"
 	fi
-	tok=$(resume_token)
+	tok=$(resume_token) || exit
 	local from=(--resume-file "$start")
 	[ -z "$tok" ] || from=(--resume-after "$tok")
 	mongo-watch --uri "$SRC" --ns "$NS" --format ndjson --key "${from[@]}" |
 		"${KAFKA_BIN:+$KAFKA_BIN/}kafka-console-producer.sh" --bootstrap-server "$BROKERS" --topic "$TOPIC" \
 			--property parse.key=true --property key.separator=$'\t' \
+			--max-block-ms 9223372036854775807 \
 			--producer-property enable.idempotence=true --producer-property acks=all \
-			--producer-property linger.ms=5
+			--producer-property delivery.timeout.ms=2147483647 \
+			--producer-property max.request.size=67108864 --producer-property linger.ms=5
 }
 
 replay() {
 	: "${DST:?}"
 	# partitions as arguments, or comma-separated (kafka-sync-replay@0,1)
 	set -- ${*//,/ }
-	[ $# -gt 0 ] || die "replay takes the partitions to apply"
-	local p rc=0
+	[ $# -gt 0 ] || die 64 "replay takes the partitions to apply"
+	local p rc subs=() fifo=$STATE/.replay-$$.fifo
 	for p in "$@"; do
-		case $p in '' | *[!0-9]*) die "not a partition number: '$p'" ;; esac
+		case $p in '' | *[!0-9]*) die 64 "not a partition number: '$p'" ;; esac
 	done
+	# each pipeline says on the FIFO how it ended: unlike `wait -n`, a
+	# reader cannot miss one that ended first
+	rm -f "$fifo" && mkfifo "$fifo" && exec 3<>"$fifo" && rm "$fifo"
 	for p in "$@"; do
-		kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o "${OFFSET:-beginning}" -u -q -f '%s\n' |
+		(
+			set +e
+			# kcat into a FIFO of its own: when mongo-replay ends, kcat is
+			# stopped here, where on a quiet partition it would wait for ever
+			pipe=$STATE/.kcat-$p.fifo
+			rm -f "$pipe" && mkfifo "$pipe" || exit
+			kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o "${OFFSET:-beginning}" -u -q -f '%s\n' >"$pipe" &
+			kpid=$!
 			mongo-replay --uri "$DST" --format ndjson --checkpoint "$STATE/replay-$p.tok" \
-				--stats "$STATE/replay-$p.stats" &
+				--stats "$STATE/replay-$p.stats" <"$pipe"
+			rc=$?
+			kill "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null
+			rm -f "$pipe"
+			echo "$p $rc" >&3
+		) &
+		subs+=($!)
 	done
-	wait -n || rc=$?
-	# one pipeline ended: stop the others (each kcat and mongo-replay is a
-	# child of this shell); each replay saves its checkpoint as it exits
-	echo "kafka-sync.sh: a replay pipeline ended with status $rc: stopping the others" >&2
-	pkill -TERM -P $$
-	wait
-	exit $rc
+	read -r p rc <&3
+	echo "kafka-sync.sh: the replay of partition $p ended with status $rc: stopping the others" >&2
+	# the others' mongo-replay and kcat are their subshells' children
+	for p in "${subs[@]}"; do pkill -TERM -P "$p" || true; done
+	wait || true
+	exit "$rc"
 }
+
 case ${1:-} in
 produce) produce ;;
 replay) shift; replay "$@" ;;
-*) die "usage: kafka-sync.sh produce | replay PARTITION..." ;;
+*) die 64 "usage: kafka-sync.sh produce | replay PARTITION[,PARTITION...]" ;;
 esac

@@ -16,6 +16,7 @@ ended before its end marker (nothing written); 64 bad parameters; 65 a value
 does not cast (nothing written); 69 Cassandra unreachable or a write failed.
 """
 import base64
+import binascii
 import datetime
 import decimal
 import hashlib
@@ -133,11 +134,22 @@ def iso(ms):
 
 
 def convert(v, typ):
-    """The value of column type typ for an Extended JSON value (None: null)."""
+    """The value of column type typ for an Extended JSON value (None: null);
+    Refused, before anything is written, for a value the column cannot hold."""
+    try:
+        return convert_value(v, typ)
+    except (OverflowError, ValueError, binascii.Error) as e:
+        raise Refused(f"{json.dumps(v)} does not fit a {typ} column: {e}") from None
+
+
+def convert_value(v, typ):
     if v is None or (isinstance(v, dict) and (v.get("$undefined") is True)):
         return None
     if typ in ("text", "ascii", "varchar"):
-        return as_text(v)
+        t = as_text(v)
+        if typ == "ascii" and not t.isascii():
+            raise Refused(f"not ASCII: {json.dumps(v)}")
+        return t
     if typ == "timestamp":
         return date_ms(v)
     if typ == "boolean":

@@ -531,6 +531,16 @@ id_hash(const bson_iter_t *it)
 	}
 }
 
+uint64_t
+change_key_hash(const bson_t *document_key)
+{
+	bson_iter_t id;
+
+	if (bson_iter_init_find(&id, document_key, "_id"))
+		return id_hash(&id);
+	return fnv1a(UINT64_C(0xcbf29ce484222325), bson_get_data(document_key), document_key->len);
+}
+
 bool
 change_event_key(const bson_t *event, char out[17])
 {

@@ -119,9 +119,15 @@ int change_token_cmp(const bson_t *a, const bson_t *b);
  * so that every event of one document lands in one partition, in order.
  * The _id is hashed as its BSON type and value bytes; int32, int64 and
  * doubles holding a whole int64 are hashed as that int64, since MongoDB
- * takes them as one _id.  False (out untouched) for an event without
+ * takes them as one _id (a Decimal128 is hashed by its bytes).  False (out
+ * untouched) for an event without
  * documentKey._id: a control event, or a split fragment after the first.
  */
 bool change_event_key(const bson_t *event, char out[17]);
+
+/* The same hash of a documentKey's _id (of the whole documentKey when it
+ * has no _id): mongo-replay's lanes, so that a document's events keep their
+ * order however its _id's number is typed. */
+uint64_t change_key_hash(const bson_t *document_key);
 
 #endif

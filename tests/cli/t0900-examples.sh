@@ -47,9 +47,9 @@ test_expect_success 'the kafka-sync units run the script, stop whole pipelines, 
 	for u in "$EX"/kafka-sync-*.service; do
 		test_grep "^KillMode=control-group" "$u" && test_grep "^RestartPreventExitStatus=3" "$u" || return 1
 	done &&
-	test_expect_code 1 env DST=x BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" replay 0,x 2>err &&
+	test_expect_code 64 env DST=x BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" replay 0,x 2>err &&
 	test_grep "not a partition number: .x." err &&
-	test_expect_code 1 env BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" nonsense 2>err &&
+	test_expect_code 64 env BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" nonsense 2>err &&
 	test_grep "usage" err
 '
 

@@ -35,9 +35,9 @@ REAL_PRODUCER=$KAFKA_BIN/kafka-console-producer.sh REAL_KCAT=$(command -v kcat)
 test_expect_success 'the broker is up; a topic of 4 partitions' '
 	test -n "$BROKERS" || { cat kafka.err; false; } &&
 	"$KAFKA_BIN/kafka-topics.sh" --bootstrap-server "$BROKERS" --create --topic a --partitions 4 \
-		--replication-factor 1 &&
+		--replication-factor 1 --config max.message.bytes=67108864 &&
 	"$KAFKA_BIN/kafka-topics.sh" --bootstrap-server "$BROKERS" --create --topic b --partitions 4 \
-		--replication-factor 1 &&
+		--replication-factor 1 --config max.message.bytes=67108864 &&
 	kcat -b "$BROKERS" -L -t a | grep "topic \"a\" with 4 partitions"
 '
 
@@ -93,6 +93,13 @@ for p in 0 1 2 3; do
 	exec sleep 600
 done
 exec "$REAL_KCAT" "\$@"
+EOF
+cat >wrap/mongo-watch <<EOF
+#!/bin/sh
+# while args-only exists, a producer's mongo-watch only says where it starts
+case " \$* " in *" --key "*) [ -e "$SCRATCH/args-only" ] && rm "$SCRATCH/args-only" &&
+	echo "\$*" >"$SCRATCH/watch.args" && exit 0 ;; esac
+exec "$MP_BUILD/bin/mongo-watch" "\$@"
 EOF
 chmod +x wrap/*
 export PATH=$SCRATCH/wrap:$PATH
@@ -155,6 +162,7 @@ test_expect_success 'topic a, 2 replayers: the producer killed after losing 20 e
 	start r01 "$EX/kafka-sync.sh" replay 0 1 &&
 	start r23 "$EX/kafka-sync.sh" replay 2 3 &&
 	wait_for 60 test -e producer-died &&
+	rm prod1.pgid &&
 	test $(wc -l <first60) = 60 && test $(wc -l <lost20) = 20 &&
 	start prod2 "$EX/kafka-sync.sh" produce &&
 	wait_for 60 test -e replayer-1-fed &&
@@ -175,7 +183,7 @@ test_expect_success 'every event of one document went to one partition' '
 '
 
 test_expect_success 'topic b, 4 replayers, one killed mid-stream and restarted' '
-	for g in writer prod1 prod2 r01 r23; do kill_group $g 2>/dev/null; done; rm -f writer.done &&
+	for g in writer prod2 r01 r23; do kill_group $g 2>/dev/null; done; rm -f writer.done &&
 	export SRC DST NS=$TEST_DB.b TOPIC=b STATE=$SCRATCH/sb &&
 	mkdir sb && mongo-watch --uri "$SRC" --ns $NS --start-token >sb/start.tok &&
 	touch kill-replayer-2 &&
@@ -186,6 +194,38 @@ test_expect_success 'topic b, 4 replayers, one killed mid-stream and restarted' 
 	kill_group r2 &&
 	start r2 "$EX/kafka-sync.sh" replay 2 &&
 	converged $NS b sb
+'
+
+test_expect_success 'a restarted producer: from the first position while a partition is empty, else after the oldest last event' '
+	kafka-topics.sh --bootstrap-server "$BROKERS" --create --topic d --partitions 2 --replication-factor 1 &&
+	mkdir sd && echo "{\"_data\":\"00\"}" >sd/start.tok &&
+	printf "k\t{\"_id\":{\"_data\":\"82AB\"}}\n" | "$REAL_KCAT" -P -b "$BROKERS" -t d -p 0 -K "\t" &&
+	touch args-only &&
+	env SRC="$SRC" NS=x.y TOPIC=d STATE="$SCRATCH/sd" "$EX/kafka-sync.sh" produce &&
+	test_grep "--resume-file $SCRATCH/sd/start.tok" watch.args &&
+	printf "k\t{\"_id\":{\"_data\":\"82AA\"}}\n" | "$REAL_KCAT" -P -b "$BROKERS" -t d -p 1 -K "\t" &&
+	touch args-only &&
+	env SRC="$SRC" NS=x.y TOPIC=d STATE="$SCRATCH/sd" "$EX/kafka-sync.sh" produce &&
+	test_grep "--resume-after {\"_data\":\"82AA\"}" watch.args &&
+	test_expect_code 69 env SRC="$SRC" NS=x.y TOPIC=nosuch STATE="$SCRATCH/sd" "$EX/kafka-sync.sh" produce 2>err &&
+	test_grep "no topic nosuch" err
+'
+
+test_expect_success 'a replayer of one partition stops at a drop: exit 3, kcat stopped, checkpoint before the drop' '
+	mongo-watch --uri "$SRC" --ns $TEST_DB.e --start-token >e.tok &&
+	mp-probe insert "$SRC" $TEST_DB.e "{\"_id\": 1}" &&
+	mp-probe drop "$SRC" $TEST_DB.e &&
+	mongo-watch --uri "$SRC" --ns $TEST_DB.e --resume-file e.tok --format ndjson --key --max-events 2 \
+		--idle-exit 5 >e.lines &&
+	test "$(cut -f2- e.lines | jq -r .operationType | tr "\n" " ")" = "insert drop " &&
+	test "$(cut -f1 e.lines | tail -n 1)" = control &&
+	kafka-topics.sh --bootstrap-server "$BROKERS" --create --topic e --partitions 1 --replication-factor 1 &&
+	"$REAL_KCAT" -P -b "$BROKERS" -t e -p 0 -K "\t" <e.lines &&
+	mkdir se &&
+	test_expect_code 3 timeout 60 env DST="$DST" TOPIC=e STATE="$SCRATCH/se" "$EX/kafka-sync.sh" replay 0 2>err &&
+	test_grep "partition 0 ended with status 3" err &&
+	test "$(jq -c . se/replay-0.tok)" = "$(head -n 1 e.lines | cut -f2- | jq -c ._id)" &&
+	! pgrep -f "kcat -C -b $BROKERS -t e " >/dev/null
 '
 
 test_expect_success 'a caught-up checkpoint passes over its whole partition' '

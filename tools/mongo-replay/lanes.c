@@ -88,15 +88,14 @@ lanes_start(struct replay *r)
 	workpool_start(&r->wp, r->pool, n, n, (int)r->o->batch_size);
 }
 
+/* The lane of a document: by its _id as MongoDB compares it, so that 7 and
+ * NumberLong(7), one document to the server, never race in two lanes. */
 static uint32_t
 key_hash(const struct item *it)
 {
-	const uint8_t *p = bson_get_data(&it->c.ev.key);
-	uint32_t h = 2166136261u;
+	uint64_t h = change_key_hash(&it->c.ev.key);
 
-	for (uint32_t i = 0; i < it->c.ev.key.len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Queue a document event on its lane, which owns it from now on; false

@@ -212,8 +212,9 @@ write_event(struct run *r, const bson_t *ev)
 			break;
 		}
 	}
+	/* a split event goes out whole: --max-events may not stop within it */
 	for (size_t i = 0; i < r->nheld; i++) {
-		if (!r->done)
+		if (!r->output_failed)
 			emit(r, r->held[i], key);
 		bson_destroy(r->held[i]);
 	}
