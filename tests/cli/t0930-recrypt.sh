@@ -134,6 +134,48 @@ test_expect_success 'bad values: too short, bad base64, wrong type are 65 naming
 	test_grep "a plaintext string is expected" err
 '
 
+test_expect_success 'a path that meets an array or a non-document is 65 naming record, offset and field' '
+	printf "{\"_id\": 0, \"x\": 1}\n{\"_id\": 1, \"a\": [\"secret\"]}\n" >arr.ndjson &&
+	test_expect_code 65 mongo-recrypt --field a.0 --from none --to aes-256-gcm --to-key-file new.key \
+		<arr.ndjson >out 2>err &&
+	test_grep "record 2 (line 2, byte offset 19): field a.0: a is an array (arrays are not entered)" err &&
+	! grep -q secret out &&
+	printf "{\"_id\": 1, \"a\": [{\"b\": \"secret\"}]}\n" >arr2.ndjson &&
+	test_expect_code 65 mongo-recrypt --field a.b --from none --to aes-256-gcm --to-key-file new.key \
+		<arr2.ndjson >out 2>err &&
+	test_grep "record 1 (line 1, byte offset 0): field a.b: a is an array" err && test_must_be_empty out &&
+	printf "{\"_id\": 1, \"a\": \"secret\"}\n" >str.ndjson &&
+	test_expect_code 65 mongo-recrypt --field a.b --from none --to aes-256-gcm --to-key-file new.key \
+		<str.ndjson >out 2>err &&
+	test_grep "field a.b: a is of BSON type 0x02, not a document" err &&
+	printf "{\"_id\": 1, \"a.b\": \"secret\"}\n{\"_id\": 2, \"a\": {\"b.c\": \"secret\"}}\n" >dots.ndjson &&
+	test_expect_code 65 mongo-recrypt --field a.b --from none --to aes-256-gcm --to-key-file new.key \
+		<dots.ndjson >out 2>err &&
+	test_grep "record 1 .*: field a.b: a key \"a.b\" with a dot in it" err &&
+	sed 1d dots.ndjson | test_expect_code 65 mongo-recrypt --field a.b.c --from none --to aes-256-gcm \
+		--to-key-file new.key >out 2>err &&
+	test_grep "record 1 .*: field a.b.c: a key \"b.c\" with a dot in it" err
+'
+
+test_expect_success '--reject sets a record with an array on the path aside; stats count what changed' '
+	{ cat arr.ndjson; printf "{\"_id\": 2, \"a\": {\"0\": \"secret\"}}\n"; } >arr3.ndjson &&
+	mongo-recrypt --field a.0 --from none --to aes-256-gcm --to-key-file new.key --reject rej3.ndjson \
+		--stats st3.ndjson <arr3.ndjson >out 2>err &&
+	test $(wc -l <out) = 2 && ! grep -q secret out &&
+	jq -e ".record == 2 and (.error | test(\"field a.0: a is an array\"))" rej3.ndjson >/dev/null &&
+	jq -e "select(.type == \"summary\") | .docs == 2 and .reencrypted == 1 and .rejected == 1" \
+		st3.ndjson >/dev/null
+'
+
+test_expect_success 'a --field that matches no document is a warning naming it' '
+	mongo-recrypt --field ssn --field nosuch.field --from aes-256-cbc --from-key-file old.key --to none \
+		<cbc.ndjson >out 2>err &&
+	test_grep "warning: --field nosuch.field matched no document" err &&
+	! grep -q "field ssn matched" err &&
+	mongo-recrypt --field ssn --from aes-256-cbc --from-key-file old.key --to none -q <cbc.ndjson >out 2>err &&
+	test_must_be_empty err
+'
+
 test_expect_success 'a key is never taken from the command line' '
 	for opt in --key --from-key --to-key --from-key-hex; do
 		test_expect_code 64 mongo-recrypt --field ssn --from aes-256-cbc $opt=$(cat old.key) --to none \
@@ -211,6 +253,16 @@ test_expect_success SERVERS 'reencrypt-fields.sh with a wrong key: 65 naming rec
 	test_grep "record 1 at byte offset 0: field ssn: \(aes-256-cbc: bad padding\|the plaintext is not UTF-8\)" log &&
 	test_grep "nothing loaded" log &&
 	test ! -e work2/staged.bson &&
+	mp-probe count "$DST" $NS >n && echo 0 >expect && test_cmp expect n
+'
+
+test_expect_success SERVERS 'reencrypt-fields.sh with a field that matches nothing: fails, nothing loaded' '
+	export SRC=$MP_SOURCE_URI DST=$MP_TARGET_URI NS=$TEST_DB2.customers3 FIELDS="ssn card.numbr" \
+		FROM_KEY_FILE=old.key TO_KEY_FILE=new.key &&
+	mongo-load-bson -q --uri "$SRC" --ns $NS <cbc.bson &&
+	test_expect_code 65 "$EX" work3 >log 2>&1 &&
+	test_grep "field card.numbr matched no document" log &&
+	test_grep "nothing loaded" log && ! grep -q verified log &&
 	mp-probe count "$DST" $NS >n && echo 0 >expect && test_cmp expect n
 '
 

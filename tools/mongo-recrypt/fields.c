@@ -2,7 +2,10 @@
  * fields.c: a document with the fields of --field decrypted with the --from
  * cipher and encrypted again with the --to cipher.  The document is copied
  * element by element; only the subdocuments on the way to a field are
- * rebuilt, everything else is appended as it was.  Arrays are not entered.
+ * rebuilt, everything else is appended as it was.  A path is matched a key
+ * at a time (a key with a dot in it is never one segment of a path); a path
+ * that meets an array, or anything but a document before its last segment,
+ * is bad data.
  */
 #include <string.h>
 
@@ -10,17 +13,6 @@
 
 #include "exitcode.h"
 #include "mongo-recrypt.h"
-
-bool
-recrypt_wanted(const struct recrypt *r, const bson_t *doc)
-{
-	bson_iter_t it, found;
-
-	for (size_t i = 0; i < r->nfields; i++)
-		if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, r->fields[i], &found))
-			return true;
-	return false;
-}
 
 /* The bytes of the value the input holds: a string under --from none; else
  * binary subtype 0, or a base64 string.  *owned is set when decoded. */
@@ -106,71 +98,128 @@ recrypt_value(const struct recrypt *r, const bson_iter_t *it, bson_t *out, bson_
 	return ok;
 }
 
-/* Is `path` one of the fields (1), on the way to one (2), or neither (0)? */
+/* Does `key` match the segment of `field` that starts at `off`?  0 no; 1 it
+ * is the last segment; 2 more follow, from *next; 3 a key with a dot in it
+ * that reads as the rest of the path (which no path can name: bad data). */
 static int
-path_kind(const struct recrypt *r, const char *path, size_t plen)
+segment_match(const char *field, size_t off, const char *key, size_t *next)
 {
-	int kind = 0;
+	const char *seg = field + off, *dot = strchr(seg, '.');
+	size_t n = dot ? (size_t)(dot - seg) : strlen(seg), klen = strlen(key);
 
-	for (size_t i = 0; i < r->nfields; i++) {
-		const char *f = r->fields[i];
+	if (strchr(key, '.') && strncmp(seg, key, klen) == 0 && (seg[klen] == '\0' || seg[klen] == '.'))
+		return 3;
+	if (strncmp(seg, key, n) != 0 || key[n] != '\0')
+		return 0;
+	*next = dot ? off + n + 1 : 0;
+	return dot ? 2 : 1;
+}
 
-		if (strncmp(f, path, plen) != 0)
-			continue;
-		if (f[plen] == '\0')
-			return 1;
-		if (f[plen] == '.')
-			kind = 2;
-	}
-	return kind;
+/* A field whose path goes on through a value that is not a document. */
+static bool
+path_blocked(const char *field, size_t next, const bson_iter_t *it, bson_error_t *err)
+{
+	if (BSON_ITER_HOLDS_ARRAY(it))
+		mp_error_set(err, MP_EX_DATAERR, "field %s: %.*s is an array (arrays are not entered)", field,
+			(int)(next - 1), field);
+	else
+		mp_error_set(err, MP_EX_DATAERR, "field %s: %.*s is of BSON type 0x%02x, not a document", field,
+			(int)(next - 1), field, (int)bson_iter_type(it));
+	return false;
+}
+
+/*
+ * Copy the elements of `it` into out; at[i] is where the next segment of
+ * field i starts, or NO_FIELD when this level is not on its path.  A key
+ * that ends a field is re-encrypted (*changed set), a key on the way to one
+ * is entered.
+ */
+#define NO_FIELD SIZE_MAX
+
+static bool rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, bool *changed,
+	bson_error_t *err);
+
+/* Enter the subdocument at `it` on the way to `field` (one of those whose
+ * next segments are at[]): anything but a document is bad data. */
+static bool
+descend(const struct recrypt *r, const bson_iter_t *it, const size_t *at, const char *field, size_t next,
+	bson_t *out, bool *changed, bson_error_t *err)
+{
+	bson_iter_t child;
+	bson_t sub;
+	bool ok;
+
+	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &child))
+		return path_blocked(field, next, it, err);
+	bson_append_document_begin(out, bson_iter_key(it), -1, &sub);
+	ok = rewrite(r, &child, at, &sub, changed, err);
+	bson_append_document_end(out, &sub);
+	return ok;
 }
 
 static bool
-rewrite(const struct recrypt *r, bson_iter_t *it, char *path, size_t plen, bson_t *out, bson_error_t *err)
+rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, bool *changed, bson_error_t *err)
 {
-	while (bson_iter_next(it)) {
-		const char *key = bson_iter_key(it);
-		size_t klen = strlen(key), n = plen ? plen + 1 + klen : klen;
-		bson_iter_t child;
-		bson_t sub;
-		int kind;
-		bool ok;
+	size_t *next = bson_malloc(r->nfields * sizeof *next);
+	bool ok = true;
 
-		if (n >= 4096) {
-			bson_append_iter(out, NULL, 0, it);
-			continue;
+	while (ok && bson_iter_next(it)) {
+		const char *key = bson_iter_key(it), *leaf = NULL, *inner = NULL;
+		size_t inner_next = 0;
+
+		for (size_t i = 0; i < r->nfields; i++) {
+			int m = at[i] == NO_FIELD ? 0 : segment_match(r->fields[i], at[i], key, &next[i]);
+
+			if (m != 2)
+				next[i] = NO_FIELD;
+			if (m == 3) {
+				mp_error_set(err, MP_EX_DATAERR, "field %s: a key \"%s\" with a dot in it, which a "
+					"path cannot name", r->fields[i], key);
+				ok = false;
+				break;
+			}
+			if (m == 1 && !leaf) {
+				leaf = r->fields[i];
+				r->hits[i]++;
+			} else if (m == 2 && !inner) {
+				inner = r->fields[i];
+				inner_next = next[i];
+			}
 		}
-		if (plen)
-			path[plen] = '.';
-		memcpy(path + (plen ? plen + 1 : 0), key, klen + 1);
-		kind = path_kind(r, path, n);
-		if (kind == 1 && !recrypt_value(r, it, out, err)) {
-			mp_error_wrap(err, "field %s", path);
-			return false;
-		} else if (kind == 2 && BSON_ITER_HOLDS_DOCUMENT(it) && bson_iter_recurse(it, &child)) {
-			bson_append_document_begin(out, key, (int)klen, &sub);
-			ok = rewrite(r, &child, path, n, &sub, err);
-			bson_append_document_end(out, &sub);
+		if (!ok) {
+			break;
+		} else if (leaf) {
+			ok = recrypt_value(r, it, out, err);
 			if (!ok)
-				return false;
-		} else if (kind != 1) {
+				mp_error_wrap(err, "field %s", leaf);
+			*changed = true;
+		} else if (inner) {
+			ok = descend(r, it, next, inner, inner_next, out, changed, err);
+		} else {
 			bson_append_iter(out, NULL, 0, it);
 		}
-		path[plen] = '\0';
 	}
-	return true;
+	bson_free(next);
+	return ok;
 }
 
 bool
-recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bson_error_t *err)
+recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bool *changed, bson_error_t *err)
 {
-	char path[4096] = "";
+	size_t *at = bson_malloc(r->nfields * sizeof *at);
 	bson_iter_t it;
+	bool ok;
 
+	*changed = false;
 	bson_init(out);
+	for (size_t i = 0; i < r->nfields; i++)
+		at[i] = 0;
 	if (!bson_iter_init(&it, doc)) {
 		mp_error_set(err, MP_EX_DATAERR, "a document that cannot be read");
-		return false;
+		ok = false;
+	} else {
+		ok = rewrite(r, &it, at, out, changed, err);
 	}
-	return rewrite(r, &it, path, 0, out, err);
+	bson_free(at);
+	return ok;
 }

@@ -176,19 +176,15 @@ one_record(struct run *x, const bson_t *doc)
 {
 	bson_error_t err;
 	bson_t out;
-	bool ok;
+	bool ok, changed;
 
-	if (!recrypt_wanted(&x->rc, doc)) {
-		ok = docstream_write(x->w, doc, &err);
-	} else {
-		if (!recrypt_doc(&x->rc, doc, &out, &err)) {
-			bson_destroy(&out);
-			return bad_record(x, &err, false);
-		}
-		ok = docstream_write(x->w, &out, &err);
+	if (!recrypt_doc(&x->rc, doc, &out, &changed, &err)) {
 		bson_destroy(&out);
-		x->changed += ok;
+		return bad_record(x, &err, false);
 	}
+	ok = docstream_write(x->w, changed ? &out : doc, &err);
+	bson_destroy(&out);
+	x->changed += ok && changed;
 	if (ok) {
 		x->docs++;
 		return 0;
@@ -241,6 +237,9 @@ finish(struct run *x, int rc)
 		stats_emit(x->stats, "summary", NULL, x->docs, docstream_reader_bytes(x->r), x->rejected, &extra);
 		bson_destroy(&extra);
 	}
+	for (size_t i = 0; rc == 0 && i < x->rc.nfields; i++)
+		if (x->rc.hits[i] == 0)
+			diag_warn("--field %s matched no document", x->rc.fields[i]);
 	if (rc == 0 && x->rejected > 0)
 		diag_warn("%llu record(s) set aside in %s", (unsigned long long)x->rejected, o.reject);
 	diag_info("%llu documents written, %llu of them re-encrypted, %llu set aside", (unsigned long long)x->docs,
@@ -255,9 +254,11 @@ run(struct stats *stats)
 	struct docstream_writer_opts wo = {DOCSTREAM_BSON, DOCSTREAM_JSON_CANONICAL, false, 0};
 	struct run x = {NULL, NULL, NULL, stats,
 		{(enum cipher)o.from, (enum cipher)o.to, o.from_key, o.to_key, (enum form)o.to_form, o.fields,
-			o.nfields}, 0, 0, 0};
+			o.nfields, NULL}, 0, 0, 0};
 	bson_error_t err;
 	int rc;
+
+	x.rc.hits = bson_malloc0(o.nfields * sizeof *x.rc.hits);
 
 	if ((x.r = docstream_reader_open(o.input, &ro, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);
@@ -275,6 +276,7 @@ run(struct stats *stats)
 out:
 	docstream_writer_destroy(x.w);
 	docstream_reader_destroy(x.r);
+	bson_free(x.rc.hits);
 	return rc;
 }
 

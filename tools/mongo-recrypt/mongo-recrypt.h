@@ -47,18 +47,17 @@ struct recrypt {
 	enum form to_form;
 	char **fields; /* NULL-terminated dotted paths */
 	size_t nfields;
+	uint64_t *hits; /* per field: the documents that had it */
 };
 
 /*
- * Whether doc has any of r's fields (a document without them passes
- * unchanged, byte for byte).
+ * Into out (initialised here, bson_destroy it whatever the result): doc with
+ * each field of r decrypted and encrypted again; *changed says whether any
+ * was (if not, write doc itself, byte for byte).  A path is matched key by
+ * key; one that meets an array, or a value that is not a document before
+ * its last key, is bad data.  False with err naming the field (65 bad data,
+ * 70).
  */
-bool recrypt_wanted(const struct recrypt *r, const bson_t *doc);
-
-/*
- * Into out (initialised here): doc with each field of r decrypted and
- * encrypted again.  False with err naming the field (65 bad data, 70).
- */
-bool recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bson_error_t *err);
+bool recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bool *changed, bson_error_t *err);
 
 #endif
