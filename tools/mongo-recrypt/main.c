@@ -56,7 +56,7 @@ static const struct opt options[] = {
 	OPT_CHOICE("from", &o.from, "CIPHER", ciphers, "how the fields are encrypted now (none: plaintext)"),
 	OPT_STRING("from-key-file", &o.from_key_file, "FILE", "the key of --from: 32 bytes, or 64 hex digits"),
 	OPT_STRING("from-key-env", &o.from_key_env, "VAR", "the key of --from, from the environment"),
-	OPT_CHOICE("to", &o.to, "CIPHER", ciphers, "how to encrypt them (none: decrypt)"),
+	OPT_CHOICE("to", &o.to, "CIPHER", ciphers, "how to encrypt them (none: decrypt); not salsa20"),
 	OPT_STRING("to-key-file", &o.to_key_file, "FILE", "the key of --to"),
 	OPT_STRING("to-key-env", &o.to_key_env, "VAR", "the key of --to, from the environment"),
 	OPT_CHOICE("to-form", &o.to_form, "FORM", forms, "encrypted values as the input had them, binary or base64"),
@@ -72,7 +72,7 @@ static const struct opt_tool tool = {
 	"mongo-recrypt --field PATH... --from CIPHER [--from-key-file FILE | --from-key-env VAR]\n"
 	"              --to CIPHER [--to-key-file FILE | --to-key-env VAR] [--to-form keep|binary|base64]\n"
 	"              [--input FILE] [-o FILE] [--reject FILE]\n"
-	"CIPHER: aes-256-cbc, aes-256-gcm, salsa20, or none (plaintext)",
+	"CIPHER: aes-256-gcm, aes-256-cbc (no integrity), salsa20 (--from only), or none (plaintext)",
 	"Re-encrypt fields of a document stream (BSON or NDJSON, stdin to stdout, the\n"
 	"output in the input's format): decrypt each --field with --from and its key,\n"
 	"encrypt it with --to and its key.  Keys never come from the command line.",
@@ -105,6 +105,9 @@ check_options(void)
 		return opt_misuse(&tool, "say which fields to re-encrypt: --field PATH");
 	if (o.from < 0 || o.to < 0)
 		return opt_misuse(&tool, "say how the fields are encrypted and how to encrypt them: --from and --to");
+	if (o.to == CIPHER_SALSA20)
+		return opt_misuse(&tool, "--to salsa20 is refused: its random 64-bit nonces repeat under one key after "
+			"about 10^9 values, and it has no integrity (it stays as --from, to move data off it)");
 	if (o.from == CIPHER_NONE && o.to == CIPHER_NONE)
 		return opt_misuse(&tool, "--from none --to none would change nothing");
 	if (o.to == CIPHER_NONE && o.to_form != FORM_KEEP)
