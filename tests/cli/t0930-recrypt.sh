@@ -190,6 +190,23 @@ test_expect_success '--reject sets the bad record aside and keeps the good ones 
 	test_grep "1 record(s) set aside in rej.ndjson" err
 '
 
+test_expect_success 'a wrong key with --reject: the first 16 values all fail to decrypt, 65 (GCM and CBC)' '
+	for i in $(seq 1 20); do printf "{\"_id\": %d, \"ssn\": \"ssn %d\"}\n" $i $i; done >twenty.ndjson &&
+	for c in aes-256-gcm aes-256-cbc; do
+		mongo-recrypt --field ssn --from none --to $c --to-key-file new.key <twenty.ndjson >twenty.$c &&
+		test_expect_code 65 mongo-recrypt --field ssn --from $c --from-key-file other.key --to none \
+			--reject rej-$c.ndjson <twenty.$c >out 2>err &&
+		test_must_be_empty out &&
+		test_grep "^mongo-recrypt: (stdin): record 16 (line 16, .*): the first 16 values all failed to decrypt (tag, padding or UTF-8): is the --from key wrong?" err ||
+		exit 1
+	done &&
+	{ head -15 twenty.aes-256-cbc; mongo-recrypt --field ssn --from none --to aes-256-gcm --to-key-file other.key \
+		<twenty.ndjson; } >mostly-bad.ndjson &&
+	mongo-recrypt --field ssn --from aes-256-gcm --from-key-file other.key --to none --reject rej4.ndjson \
+		<mostly-bad.ndjson >out 2>err &&
+	test $(wc -l <out) = 20 && test $(wc -l <rej4.ndjson) = 15
+'
+
 test_expect_success 'bad values: too short, bad base64, wrong type are 65 naming the field' '
 	printf "{\"_id\": 1, \"card\": {\"number\": \"AAAA\"}}\n" >short.ndjson &&
 	test_expect_code 65 mongo-recrypt $RC --from aes-256-gcm --from-key-file new.key --to none <short.ndjson 2>err &&

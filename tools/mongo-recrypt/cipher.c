@@ -142,8 +142,8 @@ too_short(size_t len, size_t min, const char *name, bson_error_t *err)
 	return true;
 }
 
-static bool
-length_ok(enum cipher c, size_t len, bson_error_t *err)
+bool
+cipher_length_ok(enum cipher c, size_t len, bson_error_t *err)
 {
 	switch (c) {
 	case CIPHER_AES_256_CBC:
@@ -196,7 +196,7 @@ cipher_decrypt(enum cipher c, const uint8_t *key, const uint8_t *in, size_t len,
 	bool ok = true;
 
 	*out = NULL;
-	if (!length_ok(c, len, err))
+	if (!cipher_length_ok(c, len, err))
 		return false;
 	*out = bson_malloc(len + 1);
 	if (c == CIPHER_NONE) {

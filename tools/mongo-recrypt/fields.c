@@ -77,13 +77,18 @@ recrypt_value(const struct recrypt *r, const bson_iter_t *it, bson_t *out, bson_
 	const uint8_t *data;
 	uint8_t *owned = NULL, *plain = NULL, *sealed = NULL;
 	size_t len, plen = 0, slen = 0;
-	bool was_string, ok;
+	bool was_string, ok, tried;
 
-	ok = value_bytes(r, it, &data, &len, &owned, &was_string, err) &&
-	     cipher_decrypt(r->from, r->from_key, data, len, &plain, &plen, err);
+	ok = value_bytes(r, it, &data, &len, &owned, &was_string, err) && cipher_length_ok(r->from, len, err);
+	tried = ok && r->from != CIPHER_NONE;
+	ok = ok && cipher_decrypt(r->from, r->from_key, data, len, &plain, &plen, err);
 	if (ok && !bson_utf8_validate((const char *)plain, plen, false)) {
 		mp_error_set(err, MP_EX_DATAERR, "the plaintext is not UTF-8 without NUL (wrong key?)");
 		ok = false;
+	}
+	if (tried && r->probe->tried < RECRYPT_KEY_PROBE) {
+		r->probe->tried++;
+		r->probe->good += ok;
 	}
 	ok = ok && cipher_encrypt(r->to, r->to_key, plain, plen, &sealed, &slen, err);
 	if (ok)

@@ -173,6 +173,22 @@ bad_record(struct run *x, bson_error_t *err, bool framing)
 	return 0;
 }
 
+/* Did the first RECRYPT_KEY_PROBE decryptions of the run all fail?  Then the
+ * --from key is wrong, most likely, and --reject would set everything aside
+ * (or, for CBC and Salsa20, let garbage through): the run stops. */
+static bool
+wrong_key(const struct run *x)
+{
+	char where[512];
+
+	if (x->rc.probe->tried < RECRYPT_KEY_PROBE || x->rc.probe->good > 0)
+		return false;
+	docstream_reader_where(x->r, where, sizeof where);
+	diag_error("%s: the first %d values all failed to decrypt (tag, padding or UTF-8): is the --from key "
+		"wrong?", where, RECRYPT_KEY_PROBE);
+	return true;
+}
+
 /* One good record, written whole. */
 static int
 one_record(struct run *x, const bson_t *doc)
@@ -183,7 +199,7 @@ one_record(struct run *x, const bson_t *doc)
 
 	if (!recrypt_doc(&x->rc, doc, &out, &changed, &err)) {
 		bson_destroy(&out);
-		return bad_record(x, &err, false);
+		return wrong_key(x) ? MP_EX_DATAERR : bad_record(x, &err, false);
 	}
 	ok = docstream_write(x->w, changed ? &out : doc, &err);
 	bson_destroy(&out);
@@ -258,10 +274,12 @@ run(struct stats *stats)
 	struct run x = {NULL, NULL, NULL, stats,
 		{(enum cipher)o.from, (enum cipher)o.to, o.from_key, o.to_key, (enum form)o.to_form, o.fields,
 			o.nfields, NULL}, 0, 0, 0};
+	struct recrypt_probe probe = {0, 0};
 	bson_error_t err;
 	int rc;
 
 	x.rc.hits = bson_malloc0(o.nfields * sizeof *x.rc.hits);
+	x.rc.probe = &probe;
 
 	if ((x.r = docstream_reader_open(o.input, &ro, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);

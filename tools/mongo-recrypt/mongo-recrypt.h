@@ -26,6 +26,10 @@ enum form { FORM_KEEP, FORM_BINARY, FORM_BASE64 };
  */
 bool key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_error_t *err);
 
+/* Whether `len` bytes can be a value of cipher c (whole blocks, long enough
+ * for the IV, nonce and tag); false with err (65) if not. */
+bool cipher_length_ok(enum cipher c, size_t len, bson_error_t *err);
+
 /* Decrypt `in` (the cipher's framing: IV or nonce first) into a new buffer
  * *out (bson_free it after OPENSSL_cleanse).  CIPHER_NONE copies.  False with
  * err (65) for a value too short, a bad padding or a failed tag. */
@@ -41,6 +45,14 @@ bool cipher_encrypt(enum cipher c, const uint8_t *key, const uint8_t *in, size_t
 bool base64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen, bson_error_t *err);
 char *base64_encode(const uint8_t *in, size_t len);
 
+/* A wrong --from key shows as decryptions that all fail: of the first
+ * RECRYPT_KEY_PROBE values of a run that were decrypted (tag, padding and
+ * UTF-8 checked), how many were, and how many came out good. */
+#define RECRYPT_KEY_PROBE 16
+struct recrypt_probe {
+	unsigned tried, good;
+};
+
 struct recrypt {
 	enum cipher from, to;
 	const uint8_t *from_key, *to_key;
@@ -48,6 +60,7 @@ struct recrypt {
 	char **fields; /* NULL-terminated dotted paths */
 	size_t nfields;
 	uint64_t *hits; /* per field: the documents that had it */
+	struct recrypt_probe *probe;
 };
 
 /*
