@@ -139,6 +139,26 @@ test_expect_success '--to salsa20 is refused: 64 with one line why' '
 	test_grep "^mongo-recrypt: --to salsa20 is refused: .*nonces repeat.*no integrity" err
 '
 
+test_expect_success 'the same plaintext in three documents: three different values (fresh IVs and nonces)' '
+	printf "{\"_id\": %d, \"ssn\": \"123-45-6789\"}\n" 1 2 3 >same3.ndjson &&
+	for c in aes-256-gcm aes-256-cbc; do
+		mongo-recrypt --field ssn --from none --to $c --to-key-file new.key --to-form base64 \
+			<same3.ndjson >same3.$c &&
+		jq -r .ssn same3.$c | sort -u | wc -l >n && echo 3 >expect && test_cmp expect n || exit 1
+	done
+'
+
+test_expect_success '--to aes-256-cbc is what openssl enc -d -aes-256-cbc decrypts' '
+	jq -r .ssn same3.aes-256-cbc >values &&
+	while read -r v; do
+		printf "%s" "$v" | base64 -d >value.bin &&
+		iv=$(head -c 16 value.bin | xxd -p) &&
+		tail -c +17 value.bin | openssl enc -d -aes-256-cbc -K "$(cat new.key)" -iv "$iv" &&
+		echo || exit 1
+	done <values >actual &&
+	printf "123-45-6789\n123-45-6789\n123-45-6789\n" >expect && test_cmp expect actual
+'
+
 if python3 -c "import cryptography" 2>/dev/null; then
 	test_expect_success 'GCM agrees with python cryptography, both ways' '
 		cat >gcm.py <<-\PY &&
