@@ -293,6 +293,27 @@ test_expect_success 'a key is never taken from the command line' '
 	! mongo-recrypt --help | grep -E -- "--[a-z-]*key[a-z-]* (KEY|HEX)"
 '
 
+test_expect_success 'a key from the environment is wiped once read; no core dumps' '
+	mkfifo in.fifo &&
+	{ NEWKEY=$(cat new.key) mongo-recrypt --field ssn --from none --to aes-256-gcm --to-key-env NEWKEY \
+		<in.fifo >out & } && pid=$! &&
+	exec 9>in.fifo &&
+	for i in $(seq 50); do
+		grep -q "^Max core file size *0 *0 " /proc/$pid/limits 2>/dev/null &&
+			! tr "\0" "\n" </proc/$pid/environ | grep -q "$(cat new.key)" && break
+		sleep 0.1
+	done &&
+	grep "^Max core file size" /proc/$pid/limits >limits &&
+	tr "\0" "\n" </proc/$pid/environ >environ &&
+	exec 9>&- && wait $pid &&
+	test_grep "^Max core file size *0 *0 " limits &&
+	! grep -q "$(cat new.key)" environ &&
+	SAME=$(cat new.key) mongo-recrypt --field ssn --from aes-256-gcm --from-key-env SAME --to aes-256-gcm \
+		--to-key-env SAME <gcm.ndjson >same-env.ndjson &&
+	mongo-recrypt --field ssn --from aes-256-gcm --from-key-file new.key --to none <same-env.ndjson |
+		jq -r .ssn >actual && cut -f1 expect.plain >expect && test_cmp expect actual
+'
+
 test_expect_success 'a key file of the wrong length, or readable by others, is refused clearly' '
 	printf "%s" "$(cat old.key | cut -c1-62)" >short.key && chmod 600 short.key &&
 	test_expect_code 65 mongo-recrypt --field ssn --from aes-256-cbc --from-key-file short.key --to none \

@@ -113,7 +113,7 @@ key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_e
 			return false;
 		snprintf(what, sizeof what, "key file %s", file);
 	} else {
-		const char *v = getenv(env);
+		char *v = getenv(env);
 
 		if (v == NULL || *v == '\0') {
 			mp_error_set(err, MP_EX_USAGE, "environment variable %s: not set", env);
@@ -121,6 +121,7 @@ key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_e
 		}
 		n = strlen(v) < sizeof buf ? strlen(v) : sizeof buf;
 		memcpy(buf, v, n);
+		OPENSSL_cleanse(v, strlen(v)); /* in place: gone from /proc/PID/environ too */
 		snprintf(what, sizeof what, "environment variable %s", env);
 	}
 	if (n == sizeof buf) {

@@ -9,7 +9,12 @@
  * re-encrypted stops the run with the records before it written (65), or
  * with --reject goes there and the run goes on.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <openssl/crypto.h>
 
@@ -118,14 +123,32 @@ check_options(void)
 	return -1;
 }
 
+/* No core dump and no ptrace by others of a process that holds keys. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		diag_warn("prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+#endif
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		diag_warn("setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+}
+
 static int
 load_keys(void)
 {
 	bson_error_t err;
+	bool same_env = o.from_key_env && o.to_key_env && strcmp(o.from_key_env, o.to_key_env) == 0;
 
+	no_core_dumps();
 	if (o.from != CIPHER_NONE && !key_load(o.from_key_file, o.from_key_env, o.from_key, &err))
 		return diag_exit(&err, "--from key");
-	if (o.to != CIPHER_NONE && !key_load(o.to_key_file, o.to_key_env, o.to_key, &err))
+	if (o.to != CIPHER_NONE && same_env)
+		memcpy(o.to_key, o.from_key, sizeof o.to_key); /* the variable is wiped once read */
+	else if (o.to != CIPHER_NONE && !key_load(o.to_key_file, o.to_key_env, o.to_key, &err))
 		return diag_exit(&err, "--to key");
 	return -1;
 }

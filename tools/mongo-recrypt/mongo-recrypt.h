@@ -20,7 +20,9 @@ enum form { FORM_KEEP, FORM_BINARY, FORM_BASE64 };
 
 /*
  * Read a key from `file` (NULL: none) or the environment variable `env`:
- * 32 raw bytes or 64 hex digits, one trailing newline ignored.  False with
+ * 32 raw bytes or 64 hex digits, one trailing newline ignored.  The
+ * variable's value is overwritten in place once read (it reads as empty
+ * after).  False with
  * err: 66 for a file that cannot be read or that group or others may read,
  * 64 for an unset variable, 65 for content that is not a key.
  */
