@@ -283,6 +283,22 @@ test_expect_success 'a --field that matches no document is a warning naming it' 
 	test_must_be_empty err
 '
 
+test_expect_success 'a document over 16 MiB once re-encrypted is 65 naming record and field' '
+	python3 -c "
+import struct, sys
+def doc(n):
+    body = b\"\\x10_id\\x00\" + struct.pack(\"<i\", n) + b\"\\x02ssn\\x00\" + struct.pack(\"<i\", 12600001) + b\"x\" * 12600000 + b\"\\x00\"
+    return struct.pack(\"<i\", len(body) + 5) + body + b\"\\x00\"
+sys.stdout.buffer.write(doc(1) + doc(2))
+" >big.bson &&
+	mongo-recrypt --field ssn --from none --to aes-256-gcm --to-key-file new.key <big.bson >big.out &&
+	test $(stat -c %s big.out) -gt 25200000 &&
+	test_expect_code 65 mongo-recrypt --field ssn --from none --to aes-256-gcm --to-key-file new.key \
+		--to-form base64 <big.bson >big.out 2>err &&
+	test_grep "record 1 at byte offset 0: field ssn: re-encrypted, the document would be 168000[0-9]* bytes, more than the 16 MiB" err &&
+	test_must_be_empty big.out
+'
+
 test_expect_success 'a key is never taken from the command line' '
 	for opt in --key --from-key --to-key --from-key-hex; do
 		test_expect_code 64 mongo-recrypt --field ssn --from aes-256-cbc $opt=$(cat old.key) --to none \

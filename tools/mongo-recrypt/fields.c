@@ -53,22 +53,26 @@ value_bytes(const struct recrypt *r, const bson_iter_t *it, const uint8_t **data
 
 /* Append the new value: a string (--to none), or as the input had it (or
  * as --to-form says). */
-static void
+static bool
 append_value(const struct recrypt *r, bson_t *out, const char *key, const uint8_t *data, size_t len,
-	bool was_string)
+	bool was_string, bson_error_t *err)
 {
 	bool base64 = r->to_form == FORM_BASE64 || (r->to_form == FORM_KEEP && was_string && r->from != CIPHER_NONE);
+	bool ok = len <= INT32_MAX / 2;
 	char *s;
 
-	if (r->to == CIPHER_NONE) {
-		bson_append_utf8(out, key, -1, (const char *)data, (int)len);
-	} else if (base64) {
+	if (ok && r->to == CIPHER_NONE) {
+		ok = bson_append_utf8(out, key, -1, (const char *)data, (int)len);
+	} else if (ok && base64) {
 		s = base64_encode(data, len);
-		bson_append_utf8(out, key, -1, s, -1);
+		ok = bson_append_utf8(out, key, -1, s, -1);
 		bson_free(s);
-	} else {
-		bson_append_binary(out, key, -1, BSON_SUBTYPE_BINARY, data, (uint32_t)len);
+	} else if (ok) {
+		ok = bson_append_binary(out, key, -1, BSON_SUBTYPE_BINARY, data, (uint32_t)len);
 	}
+	if (!ok)
+		mp_error_set(err, MP_EX_SOFTWARE, "libbson: cannot append the new value (%zu bytes)", len);
+	return ok;
 }
 
 static bool
@@ -91,8 +95,7 @@ recrypt_value(const struct recrypt *r, const bson_iter_t *it, bson_t *out, bson_
 		r->probe->good += ok;
 	}
 	ok = ok && cipher_encrypt(r->to, r->to_key, plain, plen, &sealed, &slen, err);
-	if (ok)
-		append_value(r, out, bson_iter_key(it), sealed, slen, was_string);
+	ok = ok && append_value(r, out, bson_iter_key(it), sealed, slen, was_string, err);
 	if (plain)
 		OPENSSL_cleanse(plain, plen);
 	if (sealed && r->to == CIPHER_NONE)
@@ -136,19 +139,57 @@ path_blocked(const char *field, size_t next, const bson_iter_t *it, bson_error_t
 /*
  * Copy the elements of `it` into out; at[i] is where the next segment of
  * field i starts, or NO_FIELD when this level is not on its path.  A key
- * that ends a field is re-encrypted (*changed set), a key on the way to one
- * is entered.
+ * that ends a field is re-encrypted, a key on the way to one is entered.
  */
 #define NO_FIELD SIZE_MAX
 
-static bool rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, bool *changed,
+/* The 16 MiB that a server takes (libbson's BSON_MAX_SIZE is 2 GiB). */
+#define RECRYPT_MAX_DOC (16 * 1024 * 1024)
+
+/* Whether a field was re-encrypted, and the size of the document so far
+ * (the input's, plus what each new value added or took away). */
+struct growth {
+	bool changed;
+	int64_t size;
+};
+
+static bool
+fail_append(const char *what, bson_error_t *err)
+{
+	mp_error_set(err, MP_EX_SOFTWARE, "libbson: cannot append %s", what);
+	return false;
+}
+
+/* Re-encrypt the value at `it` (field `field`) into out, keeping count of
+ * the size of the document. */
+static bool
+leaf(const struct recrypt *r, const bson_iter_t *it, const char *field, bson_t *out, struct growth *g,
+	bson_error_t *err)
+{
+	uint32_t before = out->len;
+
+	g->changed = true;
+	if (!recrypt_value(r, it, out, err)) {
+		mp_error_wrap(err, "field %s", field);
+		return false;
+	}
+	g->size += (int64_t)(out->len - before) - (int64_t)(it->next_off - it->off);
+	if (g->size > RECRYPT_MAX_DOC) {
+		mp_error_set(err, MP_EX_DATAERR, "field %s: re-encrypted, the document would be %lld bytes, more "
+			"than the 16 MiB a document may have", field, (long long)g->size);
+		return false;
+	}
+	return true;
+}
+
+static bool rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, struct growth *g,
 	bson_error_t *err);
 
 /* Enter the subdocument at `it` on the way to `field` (one of those whose
  * next segments are at[]): anything but a document is bad data. */
 static bool
 descend(const struct recrypt *r, const bson_iter_t *it, const size_t *at, const char *field, size_t next,
-	bson_t *out, bool *changed, bson_error_t *err)
+	bson_t *out, struct growth *g, bson_error_t *err)
 {
 	bson_iter_t child;
 	bson_t sub;
@@ -156,20 +197,22 @@ descend(const struct recrypt *r, const bson_iter_t *it, const size_t *at, const 
 
 	if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &child))
 		return path_blocked(field, next, it, err);
-	bson_append_document_begin(out, bson_iter_key(it), -1, &sub);
-	ok = rewrite(r, &child, at, &sub, changed, err);
-	bson_append_document_end(out, &sub);
+	if (!bson_append_document_begin(out, bson_iter_key(it), -1, &sub))
+		return fail_append("a subdocument", err);
+	ok = rewrite(r, &child, at, &sub, g, err);
+	if (!bson_append_document_end(out, &sub) && ok)
+		return fail_append("a subdocument", err);
 	return ok;
 }
 
 static bool
-rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, bool *changed, bson_error_t *err)
+rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out, struct growth *g, bson_error_t *err)
 {
 	size_t *next = bson_malloc(r->nfields * sizeof *next);
 	bool ok = true;
 
 	while (ok && bson_iter_next(it)) {
-		const char *key = bson_iter_key(it), *leaf = NULL, *inner = NULL;
+		const char *key = bson_iter_key(it), *field = NULL, *inner = NULL;
 		size_t inner_next = 0;
 
 		for (size_t i = 0; i < r->nfields; i++) {
@@ -183,8 +226,8 @@ rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out,
 				ok = false;
 				break;
 			}
-			if (m == 1 && !leaf) {
-				leaf = r->fields[i];
+			if (m == 1 && !field) {
+				field = r->fields[i];
 				r->hits[i]++;
 			} else if (m == 2 && !inner) {
 				inner = r->fields[i];
@@ -193,15 +236,12 @@ rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out,
 		}
 		if (!ok) {
 			break;
-		} else if (leaf) {
-			ok = recrypt_value(r, it, out, err);
-			if (!ok)
-				mp_error_wrap(err, "field %s", leaf);
-			*changed = true;
+		} else if (field) {
+			ok = leaf(r, it, field, out, g, err);
 		} else if (inner) {
-			ok = descend(r, it, next, inner, inner_next, out, changed, err);
-		} else {
-			bson_append_iter(out, NULL, 0, it);
+			ok = descend(r, it, next, inner, inner_next, out, g, err);
+		} else if (!bson_append_iter(out, NULL, 0, it)) {
+			ok = fail_append("an element", err);
 		}
 	}
 	bson_free(next);
@@ -212,10 +252,10 @@ bool
 recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bool *changed, bson_error_t *err)
 {
 	size_t *at = bson_malloc(r->nfields * sizeof *at);
+	struct growth g = {false, doc->len};
 	bson_iter_t it;
 	bool ok;
 
-	*changed = false;
 	bson_init(out);
 	for (size_t i = 0; i < r->nfields; i++)
 		at[i] = 0;
@@ -223,8 +263,9 @@ recrypt_doc(const struct recrypt *r, const bson_t *doc, bson_t *out, bool *chang
 		mp_error_set(err, MP_EX_DATAERR, "a document that cannot be read");
 		ok = false;
 	} else {
-		ok = rewrite(r, &it, at, out, changed, err);
+		ok = rewrite(r, &it, at, out, &g, err);
 	}
+	*changed = g.changed;
 	bson_free(at);
 	return ok;
 }
