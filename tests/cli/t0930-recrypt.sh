@@ -279,6 +279,8 @@ test_expect_success 'a --field that matches no document is a warning naming it' 
 		<cbc.ndjson >out 2>err &&
 	test_grep "warning: --field nosuch.field matched no document" err &&
 	! grep -q "field ssn matched" err &&
+	mongo-recrypt --field ssn --field ssn --from aes-256-cbc --from-key-file old.key --to none \
+		<cbc.ndjson >out 2>err && test_must_be_empty err &&
 	mongo-recrypt --field ssn --from aes-256-cbc --from-key-file old.key --to none -q <cbc.ndjson >out 2>err &&
 	test_must_be_empty err
 '

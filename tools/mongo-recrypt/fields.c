@@ -226,9 +226,10 @@ rewrite(const struct recrypt *r, bson_iter_t *it, const size_t *at, bson_t *out,
 				ok = false;
 				break;
 			}
+			if (m == 1)
+				r->hits[i]++;
 			if (m == 1 && !field) {
 				field = r->fields[i];
-				r->hits[i]++;
 			} else if (m == 2 && !inner) {
 				inner = r->fields[i];
 				inner_next = next[i];
