@@ -10,6 +10,7 @@
 #    renames it into place only when every document was re-encrypted, so a
 #    wrong key (or any bad value) leaves no staging file and loads nothing
 # 2. load the staging file (upsert: a rerun does no harm)
+#    (nor when a field of FIELDS matched no document: misspelt, most likely)
 # 3. verify that the target has as many documents as the source
 # Keys are files (chmod 600) or, with FROM_KEY_ENV/TO_KEY_ENV, the names of
 # environment variables that hold them; never command-line arguments.
@@ -43,11 +44,20 @@ done
 
 echo "== 1. dump and re-encrypt into $STAGED"
 rm -f "$STAGED"
-mongo-dump-bson --uri "$SRC" --ns "$NS" | mongo-recrypt "${args[@]}" -o "$STAGED" || {
+mongo-dump-bson --uri "$SRC" --ns "$NS" | mongo-recrypt "${args[@]}" -o "$STAGED" 2>"$WORK/recrypt.err" || {
 	rc=$?
+	cat "$WORK/recrypt.err" >&2
 	echo "re-encryption failed (exit $rc): nothing loaded" >&2
+	rm -f "$STAGED"
 	exit $rc
 }
+cat "$WORK/recrypt.err" >&2
+# a field spelt wrong would copy its plaintext or old ciphertext unchanged
+if grep -q "matched no document" "$WORK/recrypt.err"; then
+	echo "a field matched no document (misspelt?): nothing loaded" >&2
+	rm -f "$STAGED"
+	exit 65
+fi
 
 echo "== 2. load"
 mongo-load-bson --uri "$DST" --ns "$NS" --from "$STAGED" --mode upsert -q

@@ -83,6 +83,7 @@ salsa20_expand(const uint8_t key[32], const uint8_t n[16], uint8_t out[64])
 	memcpy(b + 44, key + 16, 16);
 	memcpy(b + 60, sigma + 12, 4);
 	salsa20_hash(b, out);
+	OPENSSL_cleanse(b, sizeof b); /* it holds the key */
 }
 
 void

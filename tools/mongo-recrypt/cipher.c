@@ -113,7 +113,7 @@ key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_e
 			return false;
 		snprintf(what, sizeof what, "key file %s", file);
 	} else {
-		const char *v = getenv(env);
+		char *v = getenv(env);
 
 		if (v == NULL || *v == '\0') {
 			mp_error_set(err, MP_EX_USAGE, "environment variable %s: not set", env);
@@ -121,6 +121,7 @@ key_load(const char *file, const char *env, uint8_t key[RECRYPT_KEY_LEN], bson_e
 		}
 		n = strlen(v) < sizeof buf ? strlen(v) : sizeof buf;
 		memcpy(buf, v, n);
+		OPENSSL_cleanse(v, strlen(v)); /* in place: gone from /proc/PID/environ too */
 		snprintf(what, sizeof what, "environment variable %s", env);
 	}
 	if (n == sizeof buf) {
@@ -142,8 +143,8 @@ too_short(size_t len, size_t min, const char *name, bson_error_t *err)
 	return true;
 }
 
-static bool
-length_ok(enum cipher c, size_t len, bson_error_t *err)
+bool
+cipher_length_ok(enum cipher c, size_t len, bson_error_t *err)
 {
 	switch (c) {
 	case CIPHER_AES_256_CBC:
@@ -196,7 +197,7 @@ cipher_decrypt(enum cipher c, const uint8_t *key, const uint8_t *in, size_t len,
 	bool ok = true;
 
 	*out = NULL;
-	if (!length_ok(c, len, err))
+	if (!cipher_length_ok(c, len, err))
 		return false;
 	*out = bson_malloc(len + 1);
 	if (c == CIPHER_NONE) {

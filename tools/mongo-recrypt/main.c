@@ -9,7 +9,12 @@
  * re-encrypted stops the run with the records before it written (65), or
  * with --reject goes there and the run goes on.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <openssl/crypto.h>
 
@@ -56,7 +61,7 @@ static const struct opt options[] = {
 	OPT_CHOICE("from", &o.from, "CIPHER", ciphers, "how the fields are encrypted now (none: plaintext)"),
 	OPT_STRING("from-key-file", &o.from_key_file, "FILE", "the key of --from: 32 bytes, or 64 hex digits"),
 	OPT_STRING("from-key-env", &o.from_key_env, "VAR", "the key of --from, from the environment"),
-	OPT_CHOICE("to", &o.to, "CIPHER", ciphers, "how to encrypt them (none: decrypt)"),
+	OPT_CHOICE("to", &o.to, "CIPHER", ciphers, "how to encrypt them (none: decrypt); not salsa20"),
 	OPT_STRING("to-key-file", &o.to_key_file, "FILE", "the key of --to"),
 	OPT_STRING("to-key-env", &o.to_key_env, "VAR", "the key of --to, from the environment"),
 	OPT_CHOICE("to-form", &o.to_form, "FORM", forms, "encrypted values as the input had them, binary or base64"),
@@ -72,7 +77,7 @@ static const struct opt_tool tool = {
 	"mongo-recrypt --field PATH... --from CIPHER [--from-key-file FILE | --from-key-env VAR]\n"
 	"              --to CIPHER [--to-key-file FILE | --to-key-env VAR] [--to-form keep|binary|base64]\n"
 	"              [--input FILE] [-o FILE] [--reject FILE]\n"
-	"CIPHER: aes-256-cbc, aes-256-gcm, salsa20, or none (plaintext)",
+	"CIPHER: aes-256-gcm, aes-256-cbc (no integrity), salsa20 (--from only), or none (plaintext)",
 	"Re-encrypt fields of a document stream (BSON or NDJSON, stdin to stdout, the\n"
 	"output in the input's format): decrypt each --field with --from and its key,\n"
 	"encrypt it with --to and its key.  Keys never come from the command line.",
@@ -105,6 +110,9 @@ check_options(void)
 		return opt_misuse(&tool, "say which fields to re-encrypt: --field PATH");
 	if (o.from < 0 || o.to < 0)
 		return opt_misuse(&tool, "say how the fields are encrypted and how to encrypt them: --from and --to");
+	if (o.to == CIPHER_SALSA20)
+		return opt_misuse(&tool, "--to salsa20 is refused: its random 64-bit nonces repeat under one key after "
+			"about 10^9 values, and it has no integrity (it stays as --from, to move data off it)");
 	if (o.from == CIPHER_NONE && o.to == CIPHER_NONE)
 		return opt_misuse(&tool, "--from none --to none would change nothing");
 	if (o.to == CIPHER_NONE && o.to_form != FORM_KEEP)
@@ -115,14 +123,32 @@ check_options(void)
 	return -1;
 }
 
+/* No core dump and no ptrace by others of a process that holds keys. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		diag_warn("prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
+#endif
+	if (setrlimit(RLIMIT_CORE, &none) != 0)
+		diag_warn("setrlimit(RLIMIT_CORE, 0): %s", strerror(errno));
+}
+
 static int
 load_keys(void)
 {
 	bson_error_t err;
+	bool same_env = o.from_key_env && o.to_key_env && strcmp(o.from_key_env, o.to_key_env) == 0;
 
+	no_core_dumps();
 	if (o.from != CIPHER_NONE && !key_load(o.from_key_file, o.from_key_env, o.from_key, &err))
 		return diag_exit(&err, "--from key");
-	if (o.to != CIPHER_NONE && !key_load(o.to_key_file, o.to_key_env, o.to_key, &err))
+	if (o.to != CIPHER_NONE && same_env)
+		memcpy(o.to_key, o.from_key, sizeof o.to_key); /* the variable is wiped once read */
+	else if (o.to != CIPHER_NONE && !key_load(o.to_key_file, o.to_key_env, o.to_key, &err))
 		return diag_exit(&err, "--to key");
 	return -1;
 }
@@ -170,25 +196,37 @@ bad_record(struct run *x, bson_error_t *err, bool framing)
 	return 0;
 }
 
+/* Did the first RECRYPT_KEY_PROBE decryptions of the run all fail?  Then the
+ * --from key is wrong, most likely, and --reject would set everything aside
+ * (or, for CBC and Salsa20, let garbage through): the run stops. */
+static bool
+wrong_key(const struct run *x)
+{
+	char where[512];
+
+	if (x->rc.probe->tried < RECRYPT_KEY_PROBE || x->rc.probe->good > 0)
+		return false;
+	docstream_reader_where(x->r, where, sizeof where);
+	diag_error("%s: the first %d values all failed to decrypt (tag, padding or UTF-8): is the --from key "
+		"wrong?", where, RECRYPT_KEY_PROBE);
+	return true;
+}
+
 /* One good record, written whole. */
 static int
 one_record(struct run *x, const bson_t *doc)
 {
 	bson_error_t err;
 	bson_t out;
-	bool ok;
+	bool ok, changed;
 
-	if (!recrypt_wanted(&x->rc, doc)) {
-		ok = docstream_write(x->w, doc, &err);
-	} else {
-		if (!recrypt_doc(&x->rc, doc, &out, &err)) {
-			bson_destroy(&out);
-			return bad_record(x, &err, false);
-		}
-		ok = docstream_write(x->w, &out, &err);
+	if (!recrypt_doc(&x->rc, doc, &out, &changed, &err)) {
 		bson_destroy(&out);
-		x->changed += ok;
+		return wrong_key(x) ? MP_EX_DATAERR : bad_record(x, &err, false);
 	}
+	ok = docstream_write(x->w, changed ? &out : doc, &err);
+	bson_destroy(&out);
+	x->changed += ok && changed;
 	if (ok) {
 		x->docs++;
 		return 0;
@@ -241,6 +279,9 @@ finish(struct run *x, int rc)
 		stats_emit(x->stats, "summary", NULL, x->docs, docstream_reader_bytes(x->r), x->rejected, &extra);
 		bson_destroy(&extra);
 	}
+	for (size_t i = 0; rc == 0 && i < x->rc.nfields; i++)
+		if (x->rc.hits[i] == 0)
+			diag_warn("--field %s matched no document", x->rc.fields[i]);
 	if (rc == 0 && x->rejected > 0)
 		diag_warn("%llu record(s) set aside in %s", (unsigned long long)x->rejected, o.reject);
 	diag_info("%llu documents written, %llu of them re-encrypted, %llu set aside", (unsigned long long)x->docs,
@@ -255,9 +296,13 @@ run(struct stats *stats)
 	struct docstream_writer_opts wo = {DOCSTREAM_BSON, DOCSTREAM_JSON_CANONICAL, false, 0};
 	struct run x = {NULL, NULL, NULL, stats,
 		{(enum cipher)o.from, (enum cipher)o.to, o.from_key, o.to_key, (enum form)o.to_form, o.fields,
-			o.nfields}, 0, 0, 0};
+			o.nfields, NULL}, 0, 0, 0};
+	struct recrypt_probe probe = {0, 0};
 	bson_error_t err;
 	int rc;
+
+	x.rc.hits = bson_malloc0(o.nfields * sizeof *x.rc.hits);
+	x.rc.probe = &probe;
 
 	if ((x.r = docstream_reader_open(o.input, &ro, &err)) == NULL) {
 		rc = diag_exit(&err, NULL);
@@ -275,6 +320,7 @@ run(struct stats *stats)
 out:
 	docstream_writer_destroy(x.w);
 	docstream_reader_destroy(x.r);
+	bson_free(x.rc.hits);
 	return rc;
 }
 
