@@ -239,24 +239,20 @@ bool
 cipher_encrypt(enum cipher c, const uint8_t *key, const uint8_t *in, size_t len, uint8_t **out, size_t *outlen,
 	bson_error_t *err)
 {
-	size_t ivlen = c == CIPHER_AES_256_CBC ? CBC_IV : c == CIPHER_AES_256_GCM ? GCM_NONCE
-		       : c == CIPHER_SALSA20 ? SALSA_NONCE : 0;
+	/* never Salsa20: main refuses --to salsa20 (random 64-bit nonces repeat) */
+	size_t ivlen = c == CIPHER_AES_256_CBC ? CBC_IV : GCM_NONCE;
 	size_t n = 0;
 	bool ok = true;
 
+	BSON_ASSERT(c != CIPHER_SALSA20);
 	*out = bson_malloc(ivlen + len + 2 * CBC_IV + 1);
 	if (c == CIPHER_NONE) {
 		memcpy(*out, in, len);
 		*outlen = len;
 		return true;
 	}
-	ok = RAND_bytes(*out, (int)ivlen) == 1;
-	if (ok && c == CIPHER_SALSA20) {
-		salsa20_xor(key, *out, in, *out + ivlen, len);
-		n = len;
-	} else if (ok) {
-		ok = aes_encrypt(c == CIPHER_AES_256_GCM, key, *out, in, len, *out + ivlen, &n);
-	}
+	ok = RAND_bytes(*out, (int)ivlen) == 1 &&
+	     aes_encrypt(c == CIPHER_AES_256_GCM, key, *out, in, len, *out + ivlen, &n);
 	*outlen = ivlen + n;
 	if (!ok) {
 		bson_free(*out);
