@@ -7,7 +7,7 @@
 #   SRC=... NS=shop.orders BROKERS=host:9092 TOPIC=shop.orders STATE=/var/lib/mp \
 #     examples/kafka-sync.sh produce
 #   DST=... BROKERS=host:9092 TOPIC=shop.orders STATE=/var/lib/mp \
-#     examples/kafka-sync.sh replay PARTITION[,PARTITION...]
+#     examples/kafka-sync.sh replay PARTITION      (one process per partition)
 #
 # First run: start the producer (it takes the start position, STATE/start.tok,
 # before anything else), then copy the collection (mongo-dump-bson |
@@ -35,14 +35,15 @@
 #   refuses for good: make the topic's max.message.bytes (and the broker's
 #   message.max.bytes) larger than your largest event as canonical Extended
 #   JSON, up to about 3x a 16 MB document; this script asks for 64 MiB.
-# replay P...: one `kcat -C -p P | mongo-replay --checkpoint STATE/replay-P.tok`
-#   per partition, each with its own checkpoint (a checkpoint orders the
-#   events of one partition; two partitions' events interleave differently on
-#   every read, so they never share one).  A replayer reads its partitions
-#   from the beginning (or OFFSET, a kcat -o value) and passes over what its
-#   checkpoint holds.  When one pipeline ends, the others are stopped (each
-#   saves its checkpoint) and the script exits with the first one's status:
-#   3 at a control event, which a service manager must not restart.
+# replay P: `kcat -C -p P | mongo-replay --checkpoint STATE/replay-P.tok` for
+#   one partition.  A replayer machine runs one per partition it owns
+#   (kafka-sync-replay@P), each with its own checkpoint: a checkpoint orders
+#   the events of one partition, and two partitions' events interleave
+#   differently on every read, so they never share one.  It reads the
+#   partition from the beginning (or OFFSET, a kcat -o value) and passes over
+#   what its checkpoint holds.  Its status is mongo-replay's (3 at a control
+#   event, which a service manager must not restart), or kcat's if kcat
+#   failed.
 #
 # Delivery: at least once through Kafka, exactly once in effect: every
 # replayed write is idempotent and each checkpoint advances only after the
@@ -92,7 +93,7 @@ resume_token() {
 		last=$(kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o -1 -c 1 -e -q -f '%s\n') ||
 			die 69 "cannot read partition $p of $TOPIC"
 		[ -n "$last" ] || return 0
-		toks+=("$(jq -c '._id' <<<"$last")") || die 65 "partition $p ends with a line that is not a change event"
+		toks+=("$(jq -ec '._id | objects' <<<"$last")") || die 65 "partition $p ends with a line that is not a change event"
 	done
 	printf '%s\n' "${toks[@]}" | jq -s -c 'min_by(._data)'
 }
@@ -119,44 +120,40 @@ produce() {
 
 replay() {
 	: "${DST:?}"
-	# partitions as arguments, or comma-separated (kafka-sync-replay@0,1)
-	set -- ${*//,/ }
-	[ $# -gt 0 ] || die 64 "replay takes the partitions to apply"
-	local p rc subs=() fifo=$STATE/.replay-$$.fifo
-	for p in "$@"; do
-		case $p in '' | *[!0-9]*) die 64 "not a partition number: '$p'" ;; esac
-	done
-	# each pipeline says on the FIFO how it ended: unlike `wait -n`, a
-	# reader cannot miss one that ended first
-	rm -f "$fifo" && mkfifo "$fifo" && exec 3<>"$fifo" && rm "$fifo"
-	for p in "$@"; do
-		(
-			set +e
-			# kcat into a FIFO of its own: when mongo-replay ends, kcat is
-			# stopped here, where on a quiet partition it would wait for ever
-			pipe=$STATE/.kcat-$p.fifo
-			rm -f "$pipe" && mkfifo "$pipe" || exit
-			kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o "${OFFSET:-beginning}" -u -q -f '%s\n' >"$pipe" &
-			kpid=$!
-			mongo-replay --uri "$DST" --format ndjson --checkpoint "$STATE/replay-$p.tok" \
-				--stats "$STATE/replay-$p.stats" <"$pipe"
-			rc=$?
-			kill "$kpid" 2>/dev/null && wait "$kpid" 2>/dev/null
-			rm -f "$pipe"
-			echo "$p $rc" >&3
-		) &
-		subs+=($!)
-	done
-	read -r p rc <&3
-	echo "kafka-sync.sh: the replay of partition $p ended with status $rc: stopping the others" >&2
-	# the others' mongo-replay and kcat are their subshells' children
-	for p in "${subs[@]}"; do pkill -TERM -P "$p" || true; done
-	wait || true
+	[ $# -eq 1 ] || die 64 "replay takes one partition: run one per partition (kafka-sync-replay@P)"
+	local p=$1 pipe kpid rpid rc krc
+	case $p in '' | *[!0-9]*) die 64 "not a partition number: '$p'" ;; esac
+	# kcat into a FIFO of its own, so that when mongo-replay ends, kcat is
+	# stopped here (on a quiet partition it would wait for ever), and its
+	# failure (a bad OFFSET, no such partition) is the status
+	pipe=$STATE/.kcat-$p.fifo
+	rm -f "$pipe" && mkfifo "$pipe" || die 73 "cannot make $pipe"
+	kcat -C -b "$BROKERS" -t "$TOPIC" -p "$p" -o "${OFFSET:-beginning}" -u -q -f '%s\n' >"$pipe" &
+	kpid=$!
+	mongo-replay --uri "$DST" --format ndjson --checkpoint "$STATE/replay-$p.tok" \
+		--stats "$STATE/replay-$p.stats" <"$pipe" &
+	rpid=$!
+	# stopped (TERM, or Ctrl-C, which a background job does not get): the
+	# replay saves its checkpoint and exits
+	trap 'kill -TERM "$rpid" "$kpid" 2>/dev/null' TERM INT
+	set +e
+	wait "$rpid"
+	rc=$?
+	kill -0 "$rpid" 2>/dev/null && { wait "$rpid"; rc=$?; } # a signal cut the first wait short
+	if kill "$kpid" 2>/dev/null; then
+		wait "$kpid"
+	else
+		wait "$kpid"
+		krc=$?
+		[ "$rc" -ne 0 ] || rc=$krc
+	fi
+	rm -f "$pipe"
+	[ "$rc" -eq 0 ] || echo "kafka-sync.sh: the replay of partition $p ended with status $rc" >&2
 	exit "$rc"
 }
 
 case ${1:-} in
 produce) produce ;;
 replay) shift; replay "$@" ;;
-*) die 64 "usage: kafka-sync.sh produce | replay PARTITION[,PARTITION...]" ;;
+*) die 64 "usage: kafka-sync.sh produce | replay PARTITION" ;;
 esac

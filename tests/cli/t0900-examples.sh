@@ -43,12 +43,14 @@ test_expect_success CHANGE_STREAMS 'live-sync.sh proves the copy: a target that 
 
 test_expect_success 'the kafka-sync units run the script, stop whole pipelines, stop restarting on exit 3' '
 	test_grep "^ExecStart=.*kafka-sync.sh produce$" "$EX/kafka-sync-produce.service" &&
-	test_grep "^ExecStart=.*kafka-sync.sh replay %I$" "$EX/kafka-sync-replay@.service" &&
+	test_grep "^ExecStart=.*kafka-sync.sh replay %i$" "$EX/kafka-sync-replay@.service" &&
 	for u in "$EX"/kafka-sync-*.service; do
 		test_grep "^KillMode=control-group" "$u" && test_grep "^RestartPreventExitStatus=3" "$u" || return 1
 	done &&
-	test_expect_code 64 env DST=x BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" replay 0,x 2>err &&
+	test_expect_code 64 env DST=x BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" replay x 2>err &&
 	test_grep "not a partition number: .x." err &&
+	test_expect_code 64 env DST=x BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" replay 0 1 2>err &&
+	test_grep "one per partition" err &&
 	test_expect_code 64 env BROKERS=x TOPIC=x STATE=st "$EX/kafka-sync.sh" nonsense 2>err &&
 	test_grep "usage" err
 '

@@ -101,6 +101,12 @@ case " \$* " in *" --key "*) [ -e "$SCRATCH/args-only" ] && rm "$SCRATCH/args-on
 	echo "\$*" >"$SCRATCH/watch.args" && exit 0 ;; esac
 exec "$MP_BUILD/bin/mongo-watch" "\$@"
 EOF
+# wrap/replayer P...: a machine that owns partitions P..., one replay each
+cat >wrap/replayer <<EOF
+#!/bin/bash
+for p; do "$EX/kafka-sync.sh" replay \$p & done
+wait
+EOF
 chmod +x wrap/*
 export PATH=$SCRATCH/wrap:$PATH
 
@@ -159,15 +165,15 @@ test_expect_success 'topic a, 2 replayers: the producer killed after losing 20 e
 	touch kill-producer kill-replayer-1 &&
 	start writer sh -c "mp-writer \"$SRC\" $NS 700 --ids 60 --seed 2 --pause-us 2000 && touch writer.done" &&
 	start prod1 "$EX/kafka-sync.sh" produce &&
-	start r01 "$EX/kafka-sync.sh" replay 0 1 &&
-	start r23 "$EX/kafka-sync.sh" replay 2 3 &&
+	start r01 replayer 0 1 &&
+	start r23 replayer 2 3 &&
 	wait_for 60 test -e producer-died &&
 	rm prod1.pgid &&
 	test $(wc -l <first60) = 60 && test $(wc -l <lost20) = 20 &&
 	start prod2 "$EX/kafka-sync.sh" produce &&
 	wait_for 60 test -e replayer-1-fed &&
 	kill_group r01 &&
-	start r01 "$EX/kafka-sync.sh" replay 0 1 &&
+	start r01 replayer 0 1 &&
 	converged $NS a sa &&
 	for t in $(cut -f2- lost20 | jq -r "._id._data"); do grep -qx "$t" in-topic; done &&
 	for p in 0 1 2 3; do jq -e "._data" sa/replay-$p.tok; done
