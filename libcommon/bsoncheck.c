@@ -111,6 +111,20 @@ value_size(struct check *c, uint8_t t, const uint8_t *p, size_t avail, const uin
 	}
 }
 
+/* The NUL that ends the field name at key (before end), or NULL; *ascii
+ * when every byte before it is ASCII (then it needs no UTF-8 check).  Names
+ * are short: a byte loop beats a call to memchr. */
+static inline const uint8_t *
+key_end(const uint8_t *key, const uint8_t *end, bool *ascii)
+{
+	const uint8_t *q = key;
+
+	while (q < end && *q != 0 && *q < 0x80)
+		q++;
+	*ascii = q < end && *q == 0;
+	return *ascii ? q : memchr(q, 0, (size_t)(end - q));
+}
+
 static bool
 check_doc(struct check *c, const uint8_t *d, size_t len, int depth)
 {
@@ -122,12 +136,13 @@ check_doc(struct check *c, const uint8_t *d, size_t len, int depth)
 		return bad(c, NULL, "corrupt document", NULL);
 	while (p < end) {
 		uint8_t t = *p;
-		const uint8_t *key = p + 1, *kend = memchr(key, 0, (size_t)(end - key));
+		bool ascii;
+		const uint8_t *key = p + 1, *kend = key_end(key, end, &ascii);
 		size_t n;
 
 		if (kend == NULL)
 			return bad(c, p, "corrupt element", NULL);
-		if (!ejson_utf8_valid(key, (size_t)(kend - key)))
+		if (!ascii && !ejson_utf8_valid(key, (size_t)(kend - key)))
 			return bad(c, NULL, "invalid UTF-8 in a field name", NULL);
 		p = kend + 1;
 		if ((n = value_size(c, t, p, (size_t)(end - p), key, depth)) == 0)

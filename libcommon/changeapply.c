@@ -50,24 +50,25 @@ struct segment {
 static bool
 add_write(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_error_t *err)
 {
-	bson_t opts = BSON_INITIALIZER;
-	bool ok;
+	/* {upsert: true|false, validate: false}, built once: the bytes of the
+	 * event were checked as they were read */
+	static const uint8_t replace_opts[2][25] = {
+		{25, 0, 0, 0, BSON_TYPE_BOOL, 'u', 'p', 's', 'e', 'r', 't', 0, 0, BSON_TYPE_BOOL, 'v', 'a', 'l', 'i', 'd',
+			'a', 't', 'e', 0, 0, 0},
+		{25, 0, 0, 0, BSON_TYPE_BOOL, 'u', 'p', 's', 'e', 'r', 't', 0, 1, BSON_TYPE_BOOL, 'v', 'a', 'l', 'i', 'd',
+			'a', 't', 'e', 0, 0, 0},
+	};
+	bson_t opts;
 
 	switch (w->kind) {
 	case CHANGE_WRITE_REPLACE:
-		BSON_APPEND_BOOL(&opts, "upsert", w->upsert);
-		BSON_APPEND_BOOL(&opts, "validate", false);
-		ok = mongoc_bulk_operation_replace_one_with_opts(bulk, &w->filter, &w->doc, &opts, err);
-		break;
+		bson_init_static(&opts, replace_opts[w->upsert], sizeof replace_opts[0]);
+		return mongoc_bulk_operation_replace_one_with_opts(bulk, &w->filter, &w->doc, &opts, err);
 	case CHANGE_WRITE_UPDATE:
-		ok = mongoc_bulk_operation_update_one_with_opts(bulk, &w->filter, &w->doc, &opts, err);
-		break;
+		return mongoc_bulk_operation_update_one_with_opts(bulk, &w->filter, &w->doc, NULL, err);
 	default:
-		ok = mongoc_bulk_operation_remove_one_with_opts(bulk, &w->filter, &opts, err);
-		break;
+		return mongoc_bulk_operation_remove_one_with_opts(bulk, &w->filter, NULL, err);
 	}
-	bson_destroy(&opts);
-	return ok;
 }
 
 /*
@@ -353,7 +354,8 @@ index_list(bson_t *cmd, bool create, bson_iter_t *arr)
 static void
 rename_command(const struct change_item *it, const struct ns_map *map, bson_t *cmd, bson_t *shown)
 {
-	char *to_db = NULL, *to_coll = NULL, from[512], to[512];
+	const char *to_db = NULL, *to_coll = NULL;
+	char from[512], to[512];
 
 	/* keeping what no rule maps, this always names a target; renamed as
 	 * the event's own namespace was (--ns-from/--ns-to) */
@@ -370,8 +372,6 @@ rename_command(const struct change_item *it, const struct ns_map *map, bson_t *c
 	BSON_APPEND_UTF8(cmd, "to", to);
 	BSON_APPEND_BOOL(cmd, "dropTarget", true);
 	BSON_APPEND_UTF8(shown, "to", to);
-	bson_free(to_db);
-	bson_free(to_coll);
 }
 
 /* The command that applies `it` (APPLIED), or why there is none. */

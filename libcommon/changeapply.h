@@ -33,7 +33,7 @@ struct change_item {
 	uint64_t record;        /* its number in the input, for messages and rejects */
 	bson_t *event;          /* the event as read (joined, if it was split) */
 	struct change_event ev; /* parsed: views into event */
-	char *db, *coll;        /* the target namespace (mapped); coll NULL for a database */
+	const char *db, *coll;  /* the target namespace (mapped); coll NULL for a database */
 };
 
 struct change_apply_hooks {

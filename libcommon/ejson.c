@@ -84,6 +84,10 @@ ejson_utf8_valid(const uint8_t *s, size_t n)
 				continue;
 			}
 		}
+		if (s[i] < 0x80) { /* the ASCII tail of a run, or a short string */
+			i++;
+			continue;
+		}
 		if ((k = ejson_utf8_char(s + i, n - i)) == 0)
 			return false;
 		i += k;

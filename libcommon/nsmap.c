@@ -70,8 +70,8 @@ ns_map_add(struct ns_map *m, const char *rules, bson_error_t *err)
 }
 
 bool
-ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped, char **db_out,
-	char **coll_out)
+ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped, const char **db_out,
+	const char **coll_out)
 {
 	*db_out = *coll_out = NULL;
 	for (int i = 0; m && i < m->n; i++) {
@@ -82,14 +82,14 @@ ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep
 			continue;
 		if (coll == NULL ? !wild : !(wild || strcmp(r->src_coll, coll) == 0))
 			continue;
-		*db_out = bson_strdup(r->dst_db);
-		*coll_out = coll == NULL ? NULL : bson_strdup(wild ? coll : r->dst_coll);
+		*db_out = r->dst_db;
+		*coll_out = coll == NULL ? NULL : wild ? coll : r->dst_coll;
 		return true;
 	}
 	if (!keep_unmapped)
 		return false;
-	*db_out = bson_strdup(db);
-	*coll_out = coll ? bson_strdup(coll) : NULL;
+	*db_out = db;
+	*coll_out = coll;
 	return true;
 }
 

@@ -19,11 +19,13 @@ struct ns_map *ns_map_new(void);
 bool ns_map_add(struct ns_map *m, const char *rules, bson_error_t *err);
 /*
  * Map db.coll (coll may be NULL for a database) to the target: true with
- * *db_out and *coll_out (bson_free them) when a rule matched, or when none did and
- * `keep_unmapped`; false when the namespace is not to be applied.
+ * *db_out and *coll_out when a rule matched, or when none did and
+ * `keep_unmapped`; false when the namespace is not to be applied.  The
+ * names are views (no allocation: the replay maps every event), valid while
+ * m, db and coll are.
  */
 bool ns_map_apply(const struct ns_map *m, const char *db, const char *coll, bool keep_unmapped,
-	char **db_out, char **coll_out);
+	const char **db_out, const char **coll_out);
 bool ns_map_empty(const struct ns_map *m);
 void ns_map_destroy(struct ns_map *m);
 

@@ -35,8 +35,8 @@ static void
 item_free(struct change_item *it)
 {
 	bson_destroy(it->event);
-	bson_free(it->db);
-	bson_free(it->coll);
+	bson_free((char *)it->db);
+	bson_free((char *)it->coll);
 	bson_free(it);
 }
 

@@ -56,6 +56,9 @@ struct item {
 	struct change_item c;
 	uint64_t seq;   /* its slot in the window */
 	bool unmapped;  /* its namespace is not to be applied */
+	/* c.db and c.coll are views of the event or of --map's names, or
+	 * these names renamed by --ns-from/--ns-to */
+	char *own_db, *own_coll;
 	struct wp_node node; /* its place in a lane's queue */
 	bson_t event;        /* c.event: a view of the bytes after the item */
 };

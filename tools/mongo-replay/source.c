@@ -126,6 +126,9 @@ source_reject(struct replay *r, struct source *s, const bson_error_t *why, const
  * was the last one (the fragments are then released), true with *complete
  * false while more are to come; false with err.
  */
+static struct item *item_parse(const bson_t *doc, uint64_t record, bson_error_t *err);
+static struct item *item_map(const struct replay *r, struct item *it, bson_error_t *err);
+
 static bool
 source_fragment(struct source *s, const bson_t *doc, bson_t *joined, bool *complete, bson_error_t *err)
 {
@@ -164,8 +167,13 @@ source_event(struct replay *r, struct source *s, const bson_t *doc, struct item 
 	bson_iter_t sp;
 	bson_t joined;
 	bool complete;
+	/* parsed first: the parse tells a fragment of a split event (a search
+	 * for splitEvent in every event cost a walk of its fields) */
+	struct item *it = item_parse(doc, s->record, err);
+	bool fragment = it ? it->c.ev.has_split : bson_iter_init_find(&sp, doc, "splitEvent");
 
-	if (bson_iter_init_find(&sp, doc, "splitEvent")) {
+	if (fragment) {
+		item_destroy(it);
 		if (!source_fragment(s, doc, &joined, &complete, err))
 			return false;
 		if (!complete)
@@ -173,11 +181,12 @@ source_event(struct replay *r, struct source *s, const bson_t *doc, struct item 
 		*out = item_new(r, &joined, s->record, err);
 		bson_destroy(&joined);
 	} else if (s->nfrags > 0) {
+		item_destroy(it);
 		mp_error_set(err, MP_EX_DATAERR, "an event arrived before the last fragment of a split event");
 		source_wrap_error(s, err);
 		return false;
 	} else {
-		*out = item_new(r, doc, s->record, err);
+		*out = it ? item_map(r, it, err) : NULL;
 	}
 	if (*out != NULL)
 		return true;
@@ -237,19 +246,19 @@ source_close(struct source *src, mongoc_client_pool_t *pool)
 
 /* An item for one event (NULL with err when it does not parse); `unmapped`
  * when its namespace is not to be applied. */
-/* --ns-from/--ns-to: the target namespace renamed; false (64) when the new
- * name is not DB.COLL (opt_parse cannot know the names to come). */
+/* --ns-from/--ns-to: the target namespace renamed (names the item owns);
+ * false (64) when the new name is not DB.COLL (opt_parse cannot know the
+ * names to come). */
 static bool
-rename_target(struct change_item *c, bson_error_t *err)
+rename_target(struct item *it, bson_error_t *err)
 {
-	char *ns = bson_strdup_printf("%s.%s", c->db, c->coll), *to = ns_rename(ns), *db, *coll;
-	bool ok = conn_split_ns(to, &db, &coll, NULL);
+	struct change_item *c = &it->c;
+	char *ns = bson_strdup_printf("%s.%s", c->db, c->coll), *to = ns_rename(ns);
+	bool ok = conn_split_ns(to, &it->own_db, &it->own_coll, NULL);
 
 	if (ok) {
-		bson_free(c->db);
-		bson_free(c->coll);
-		c->db = db;
-		c->coll = coll;
+		c->db = it->own_db;
+		c->coll = it->own_coll;
 	} else {
 		mp_error_set(err, MP_EX_USAGE, "--ns-to renames %s to '%s', which is not DB.COLL", ns, to);
 	}
@@ -258,14 +267,16 @@ rename_target(struct change_item *c, bson_error_t *err)
 	return ok;
 }
 
-struct item *
-item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
+/* The event copied into a new item and parsed (its namespace not mapped
+ * yet); NULL with err when it is not a change event. */
+static struct item *
+item_parse(const bson_t *doc, uint64_t record, bson_error_t *err)
 {
-	/* one allocation for the item and the bytes of its event */
-	struct item *it = bson_malloc0(sizeof *it + doc->len);
-	const struct change_event *ev = &it->c.ev;
-	bool keep;
+	/* one allocation for the item and the bytes of its event (only the
+	 * item zeroed: the bytes are overwritten at once) */
+	struct item *it = bson_malloc(sizeof *it + doc->len);
 
+	memset(it, 0, sizeof *it);
 	it->c.record = record;
 	memcpy(it + 1, bson_get_data(doc), doc->len);
 	bson_init_static(&it->event, (const uint8_t *)(it + 1), doc->len);
@@ -274,17 +285,36 @@ item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_
 		item_destroy(it);
 		return NULL;
 	}
+	return it;
+}
+
+/* The target namespace of a parsed item: it, or NULL with err (the item
+ * freed). */
+static struct item *
+item_map(const struct replay *r, struct item *it, bson_error_t *err)
+{
+	const struct change_event *ev = &it->c.ev;
 	/* a whole database is dropped on the target only when no rule is given
 	 * or a db.* rule maps it: never because one collection was mapped */
-	keep = !r->o->only_mapped && (ev->op != CHANGE_DROP_DATABASE || (ns_map_empty(r->o->map) && !ns_rename_given()));
+	bool keep = !r->o->only_mapped &&
+		    (ev->op != CHANGE_DROP_DATABASE || (ns_map_empty(r->o->map) && !ns_rename_given()));
+
 	if (ev->op != CHANGE_INVALIDATE && (!ns_selected(ev->db, ev->coll) ||
 					     !ns_map_apply(r->o->map, ev->db, ev->coll, keep, &it->c.db, &it->c.coll)))
 		it->unmapped = true; /* not selected (--ns-include...), or not mapped with --only-mapped */
-	else if (it->c.coll != NULL && ns_rename_given() && !rename_target(&it->c, err)) {
+	else if (it->c.coll != NULL && ns_rename_given() && !rename_target(it, err)) {
 		item_destroy(it);
 		return NULL;
 	}
 	return it;
+}
+
+struct item *
+item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
+{
+	struct item *it = item_parse(doc, record, err);
+
+	return it ? item_map(r, it, err) : NULL;
 }
 
 void
@@ -292,8 +322,8 @@ item_destroy(struct item *it)
 {
 	if (it == NULL)
 		return;
-	bson_free(it->c.db);
-	bson_free(it->c.coll);
+	bson_free(it->own_db);
+	bson_free(it->own_coll);
 	bson_free(it);
 }
 
