@@ -54,6 +54,26 @@ test_expect_success 'the checkpoint holds the last token; a rerun skips what is 
 	test $(mp-probe count "$DST" $TEST_DB.ck) -eq 5000
 '
 
+# The saver writes the checkpoint when the target caught up, not only at
+# the end: the replay still runs (its input open) when the file names the
+# last event.  The wait is for that state, bounded; nothing hopes for a pace.
+test_expect_success 'a live input: the checkpoint reaches what is applied while the pipe stays open' '
+	mkfifo live.fifo &&
+	{ mongo-replay --uri "$DST" --checkpoint ck.live --from live.fifo >out.live 2>err.live & pid=$!; } &&
+	exec 7>live.fifo &&
+	mp-gen 300 --events $TEST_DB.live >&7 &&
+	for i in $(seq 300); do
+		jq -e "._data == \"8200000000000000000000012B\"" ck.live >/dev/null 2>&1 && break
+		sleep 0.1
+	done &&
+	jq -e "._data == \"8200000000000000000000012B\"" ck.live &&
+	kill -0 $pid &&
+	test $(mp-probe count "$DST" $TEST_DB.live) -eq 300 &&
+	exec 7>&- &&
+	wait $pid &&
+	jq -e "._data == \"8200000000000000000000012B\"" ck.live
+'
+
 test_expect_success '--on-ddl stop: everything before the drop lands, exit 3 naming it' '
 	{ ins d1 1; ins d1 2; ddl drop d1 3; ins d1 4; } >events &&
 	test_expect_code 3 mongo-replay --uri "$DST" --checkpoint ck.d1 <events 2>err &&

@@ -67,9 +67,7 @@ lane_drop(struct wp_node *node)
 static void
 last_words(void *ctx)
 {
-	bson_error_t err;
-
-	(void)window_save(ctx, &err);
+	window_last_save(ctx);
 }
 
 void

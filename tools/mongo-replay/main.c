@@ -181,18 +181,20 @@ replay_main(void)
 	memset(&r, 0, sizeof r);
 	cli_runtime_begin();
 	lanes_init(&r);
+	window_init(&r);
 	bson_init(&r.ck);
 	r.o = &o;
 	r.ring = bson_malloc0(sizeof(struct slot) * WINDOW);
 	ackwin_init(&r.aw, WINDOW);
-	r.last_save = mp_now();
 	if (!replay_open(&r, &src, &err)) {
 		rc = diag_exit(&err, NULL);
 		goto out;
 	}
 	lanes_start(&r);
+	window_saver_start(&r);
 	rc = replay_run(&r, &src);
 	lanes_stop(&r);
+	window_saver_stop(&r);
 	rc = replay_finish(&r, rc);
 out:
 	rc = replay_close(&r, &src, rc);

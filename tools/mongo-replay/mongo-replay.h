@@ -117,7 +117,16 @@ struct replay {
 	bson_t ck;               /* token of the acknowledged prefix */
 	bool has_ck, ck_dirty;
 	uint32_t ck_secs;
-	double last_save;
+	/* the saver (window.c): a thread that writes the checkpoint outside
+	 * wp.lock, every 0.2 s while events flow and at once when the target
+	 * holds all that was read.  ck_gen numbers the versions of ck,
+	 * saved_gen the one on disk; save_io lets one writer at a time write
+	 * the file, never an older version after a newer one. */
+	uint64_t ck_gen, saved_gen;
+	pthread_mutex_t save_io;
+	pthread_cond_t save_cond;
+	pthread_t saver;
+	bool saver_started, saver_stop, save_now;
 
 	struct counts n;
 	struct ns_counts *by_ns;
@@ -177,6 +186,10 @@ void window_done(struct replay *r, uint64_t seq);
 bool window_drain_to(struct replay *r, uint64_t upto);
 bool window_drain(struct replay *r);
 bool window_save(struct replay *r, bson_error_t *err);
+void window_last_save(struct replay *r);
+void window_init(struct replay *r);
+void window_saver_start(struct replay *r);
+void window_saver_stop(struct replay *r);
 void window_destroy(struct replay *r);
 
 /* counts.c */

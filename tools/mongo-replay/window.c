@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "exitcode.h"
 #include "mongo-replay.h"
+#include "sig.h"
 
 static int64_t
 now_ms(void)
@@ -20,18 +21,138 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Save the checkpoint if it moved (never in a dry run). */
-bool
-window_save(struct replay *r, bson_error_t *err)
+/* ---- the checkpoint, written by the saver ---- */
+
+/* Copy the checkpoint to write into ck (r->wp.lock held); false when it
+ * did not move since it was last taken (or is never written: a dry run). */
+static bool
+take_snapshot(struct replay *r, bson_t *ck, uint64_t *gen)
+{
+	if (!r->o->checkpoint || !r->has_ck || !r->ck_dirty || r->o->dry_run)
+		return false;
+	bson_copy_to(&r->ck, ck);
+	*gen = r->ck_gen;
+	r->ck_dirty = false;
+	return true;
+}
+
+/* Write a snapshot (r->save_io held) unless a newer one is on disk. */
+static bool
+write_snapshot(struct replay *r, const bson_t *ck, uint64_t gen, bson_error_t *err)
 {
 	bool ok = true;
 
-	if (r->o->checkpoint && r->has_ck && r->ck_dirty && !r->o->dry_run) {
-		ok = checkpoint_save(r->o->checkpoint, &r->ck, err);
-		r->ck_dirty = false;
+	if (gen > r->saved_gen) {
+		ok = checkpoint_save(r->o->checkpoint, ck, err);
+		if (ok)
+			r->saved_gen = gen;
 	}
-	r->last_save = mp_now();
 	return ok;
+}
+
+/* Save the checkpoint now if it moved (never in a dry run): r->wp.lock
+ * held, or no other thread running. */
+bool
+window_save(struct replay *r, bson_error_t *err)
+{
+	bson_t ck;
+	uint64_t gen;
+	bool ok = true;
+
+	if (take_snapshot(r, &ck, &gen)) {
+		pthread_mutex_lock(&r->save_io);
+		ok = write_snapshot(r, &ck, gen, err);
+		pthread_mutex_unlock(&r->save_io);
+		bson_destroy(&ck);
+	}
+	return ok;
+}
+
+/* The same from the signal watchdog's last words (r->wp.lock held): not
+ * for ever if the saver is stuck writing. */
+void
+window_last_save(struct replay *r)
+{
+	bson_error_t err;
+	bson_t ck;
+	uint64_t gen;
+
+	if (!take_snapshot(r, &ck, &gen))
+		return;
+	if (sig_lock_briefly(&r->save_io)) {
+		(void)write_snapshot(r, &ck, gen, &err);
+		pthread_mutex_unlock(&r->save_io);
+	}
+	bson_destroy(&ck);
+}
+
+/* The saver: wakes every 0.2 s, or when the settling lane says the target
+ * caught up, and writes what moved with wp.lock released, so that neither
+ * the lanes nor the reader wait for a file's fsync. */
+static void *
+saver_main(void *arg)
+{
+	struct replay *r = arg;
+
+	pthread_mutex_lock(&r->wp.lock);
+	while (!r->saver_stop) {
+		bson_error_t err;
+		bson_t ck;
+		uint64_t gen;
+		bool ok;
+
+		if (!r->save_now) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 200 * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&r->save_cond, &r->wp.lock, &until);
+		}
+		r->save_now = false;
+		if (r->saver_stop || !take_snapshot(r, &ck, &gen))
+			continue;
+		pthread_mutex_unlock(&r->wp.lock);
+		pthread_mutex_lock(&r->save_io);
+		ok = write_snapshot(r, &ck, gen, &err);
+		pthread_mutex_unlock(&r->save_io);
+		bson_destroy(&ck);
+		pthread_mutex_lock(&r->wp.lock);
+		if (!ok)
+			workpool_fail_locked(&r->wp, &err);
+	}
+	pthread_mutex_unlock(&r->wp.lock);
+	return NULL;
+}
+
+void
+window_init(struct replay *r)
+{
+	pthread_mutex_init(&r->save_io, NULL);
+	pthread_cond_init(&r->save_cond, NULL);
+}
+
+/* Start the saver when there is a checkpoint to write. */
+void
+window_saver_start(struct replay *r)
+{
+	if (r->o->checkpoint && !r->o->dry_run)
+		r->saver_started = sig_thread_create(&r->saver, saver_main, r) == 0;
+}
+
+/* Stop the saver; what it did not write yet is the caller's to save. */
+void
+window_saver_stop(struct replay *r)
+{
+	if (!r->saver_started)
+		return;
+	pthread_mutex_lock(&r->wp.lock);
+	r->saver_stop = true;
+	pthread_cond_signal(&r->save_cond);
+	pthread_mutex_unlock(&r->wp.lock);
+	pthread_join(r->saver, NULL);
+	r->saver_started = false;
 }
 
 /* Retire a slot of the acknowledged prefix into the checkpoint. */
@@ -42,6 +163,7 @@ retire(struct replay *r, struct slot *s)
 		bson_destroy(&r->ck);
 		bson_copy_to(&s->token, &r->ck);
 		r->has_ck = r->ck_dirty = true;
+		r->ck_gen++;
 		bson_destroy(&s->token);
 		s->has_token = false;
 	}
@@ -89,14 +211,12 @@ window_settle_locked(struct replay *r)
 
 	while ((s = ackwin_retire(&r->aw)) != NULL)
 		retire(r, s);
-	/* every 0.2 s while events flow, and at once when the target holds all
-	 * that was read: an idle input (a quiet source, a live pipe) must not
-	 * leave the checkpoint behind what is applied until the next event */
-	if (mp_now() - r->last_save >= 0.2 || (r->ck_dirty && ackwin_pending(&r->aw) == 0)) {
-		bson_error_t err;
-
-		if (!window_save(r, &err))
-			workpool_fail_locked(&r->wp, &err);
+	/* the saver writes every 0.2 s while events flow, and at once when the
+	 * target holds all that was read: an idle input (a quiet source, a
+	 * live pipe) must not leave the checkpoint behind what is applied */
+	if (r->ck_dirty && ackwin_pending(&r->aw) == 0 && !r->save_now) {
+		r->save_now = true;
+		pthread_cond_signal(&r->save_cond);
 	}
 	pthread_cond_broadcast(&r->wp.cond);
 }
@@ -172,6 +292,8 @@ window_drain(struct replay *r)
 void
 window_destroy(struct replay *r)
 {
+	pthread_mutex_destroy(&r->save_io);
+	pthread_cond_destroy(&r->save_cond);
 	for (uint32_t i = 0; r->ring && i < WINDOW; i++)
 		if (r->ring[i].has_token)
 			bson_destroy(&r->ring[i].token);
