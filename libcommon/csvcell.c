@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "csv.h"
 #include "dtoa.h"
 #include "ejsonint.h"
@@ -244,15 +245,8 @@ put_json_container(struct ejson_buf *out, const bson_iter_t *it, bool array)
 static void
 put_base64(struct ejson_buf *out, const uint8_t *p, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-		char q[4] = {b64[v >> 18], b64[(v >> 12) & 63], i + 1 < n ? b64[(v >> 6) & 63] : '=',
-			i + 2 < n ? b64[v & 63] : '='};
-
-		cput(out, q, 4);
-	}
+	ejson_buf_reserve(out, BASE64_ENCODED_LEN(n));
+	out->len += base64_encode_into((char *)out->p + out->len, p, n);
 }
 
 /* The types whose JSON and text forms are the same in mongoexport. */

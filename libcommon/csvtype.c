@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "csv.h"
 #include "exitcode.h"
 
@@ -202,15 +203,6 @@ auto_parse(const char *s, size_t n, struct cval *v)
 /* ---- binary ---- */
 
 static int
-b64_value(char c)
-{
-	const char *p;
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	return c && (p = strchr(b64, c)) ? (int)(p - b64) : -1;
-}
-
-static int
 b32_value(char c)
 {
 	const char *p;
@@ -219,33 +211,50 @@ b32_value(char c)
 	return c && (p = strchr(b32, c)) ? (int)(p - b32) : -1;
 }
 
-/* Padded base64 (bits 6) or base32 (bits 5), as Go's StdEncoding. */
+/* Padded base32, as Go's StdEncoding. */
 static bool
-decode_base(const char *s, size_t n, int bits, struct cval *v)
+decode_base32(const char *s, size_t n, struct cval *v)
 {
-	size_t group = bits == 6 ? 4 : 8, pad = 0, out = 0;
+	size_t pad = 0, out = 0;
 	uint64_t acc = 0;
 	int have = 0;
 
-	if (n % group != 0)
+	if (n % 8 != 0)
 		return false;
 	while (pad < n && s[n - 1 - pad] == '=')
 		pad++;
 	v->bin = bson_malloc(n + 1);
 	for (size_t i = 0; i < n - pad; i++) {
-		int x = bits == 6 ? b64_value(s[i]) : b32_value(s[i]);
+		int x = b32_value(s[i]);
 
 		if (x < 0)
 			return false;
-		acc = acc << bits | (uint64_t)x;
-		if ((have += bits) >= 8) {
+		acc = acc << 5 | (uint64_t)x;
+		if ((have += 5) >= 8) {
 			v->bin[out++] = (uint8_t)(acc >> (have - 8));
 			have -= 8;
 		}
 	}
 	v->t = BSON_TYPE_BINARY;
 	v->n = out;
-	return pad < group;
+	return pad < 8;
+}
+
+/* Padded base64 (bits 6) or base32 (bits 5), as Go's StdEncoding. */
+static bool
+decode_base(const char *s, size_t n, int bits, struct cval *v)
+{
+	size_t bad;
+	ptrdiff_t got;
+
+	if (bits == 5)
+		return decode_base32(s, n, v);
+	v->bin = bson_malloc(n / 4 * 3 + 1);
+	if ((got = base64_decode_into(v->bin, s, n, false, &bad)) < 0)
+		return false;
+	v->t = BSON_TYPE_BINARY;
+	v->n = (size_t)got;
+	return true;
 }
 
 static bool

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base64.h"
 #include "dtoa.h"
 #include "ejson.h"
 #include "ejsonint.h"
@@ -314,31 +315,8 @@ put_oid(struct ejson_buf *o, const uint8_t *p)
 static void
 put_base64(struct ejson_buf *o, const uint8_t *p, size_t n)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t *t;
-	size_t i = 0;
-
-	need(o, (n + 2) / 3 * 4);
-	t = o->p + o->len;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-
-		t[0] = (uint8_t)b64[v >> 18];
-		t[1] = (uint8_t)b64[(v >> 12) & 63];
-		t[2] = (uint8_t)b64[(v >> 6) & 63];
-		t[3] = (uint8_t)b64[v & 63];
-		t += 4;
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-
-		t[0] = (uint8_t)b64[v >> 18];
-		t[1] = (uint8_t)b64[(v >> 12) & 63];
-		t[2] = i + 1 < n ? (uint8_t)b64[(v >> 6) & 63] : '=';
-		t[3] = '=';
-		t += 4;
-	}
-	o->len = (size_t)(t - o->p);
+	need(o, BASE64_ENCODED_LEN(n));
+	o->len += base64_encode_into((char *)o->p + o->len, p, n);
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian), by eras of

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "ejson.h"
 #include "ejsonint.h"
 
@@ -128,47 +129,13 @@ strict_double(const char *s, size_t len, double *out)
 	return end == s + len && isfinite(*out);
 }
 
-static bool
-base64_decode(struct ejson_buf *o, const char *s, size_t len)
-{
-	uint32_t acc = 0;
-	size_t bits = 0, pad = 0;
-
-	if (len % 4 != 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int v;
-		char ch = s[i];
-
-		if (ch == '=') {
-			if (i + 2 < len || ++pad > 2)
-				return false;
-			continue;
-		}
-		if (pad)
-			return false;
-		v = ch >= 'A' && ch <= 'Z' ? ch - 'A' : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
-			: ch >= '0' && ch <= '9' ? ch - '0' + 52 : ch == '+' ? 62 : ch == '/' ? 63 : -1;
-		if (v < 0)
-			return false;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o->p[o->len++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* the bits a padded group leaves over must be zero ("AB==" is not
-	 * "AA==" spelled another way) */
-	return (acc & ((1u << bits) - 1)) == 0;
-}
-
 /* A binary value: base64 text and a one- or two-digit hex subtype. */
 static bool
 put_binary(const struct conv *v, const char *b64, size_t blen, const char *st, size_t stlen)
 {
 	struct ejson_buf *o = v->c->o;
-	size_t at = o->len, data;
+	size_t at = o->len, data, bad;
+	ptrdiff_t got;
 	int hi = stlen == 2 ? hexval((uint8_t)st[0]) : 0, lo = stlen ? hexval((uint8_t)st[stlen - 1]) : -1;
 	uint8_t sub;
 
@@ -180,8 +147,10 @@ put_binary(const struct conv *v, const char *b64, size_t blen, const char *st, s
 	if (sub == 2)
 		put_u32(o, 0); /* the old binary subtype holds its own length first */
 	data = o->len;
-	if (!base64_decode(o, b64, blen))
+	ejson_buf_reserve(o, blen / 4 * 3);
+	if ((got = base64_decode_into(o->p + o->len, b64, blen, true, &bad)) < 0)
 		return cerr(v, "invalid base64 data");
+	o->len += (size_t)got;
 	patch_u32(o, at, (uint32_t)(o->len - at - 5));
 	if (sub == 2)
 		patch_u32(o, data - 4, (uint32_t)(o->len - data));

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "base64.h"
 #include "exitcode.h"
 #include "mongo-recrypt.h"
 #include "salsa20.h"
@@ -262,53 +263,32 @@ cipher_encrypt(enum cipher c, const uint8_t *key, const uint8_t *in, size_t len,
 	return ok;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 bool
 base64_decode(const char *s, size_t len, uint8_t **out, size_t *outlen, bson_error_t *err)
 {
-	size_t pad = len >= 1 && s[len - 1] == '=' ? (len >= 2 && s[len - 2] == '=' ? 2 : 1) : 0;
+	size_t bad;
+	ptrdiff_t got;
 
-	if (len % 4 != 0) {
-		mp_error_set(err, MP_EX_DATAERR, "bad base64: %zu characters, not a multiple of 4", len);
+	*out = bson_malloc(len / 4 * 3 + 1);
+	got = base64_decode_into(*out, s, len, false, &bad);
+	if (got < 0) {
+		if (bad == len)
+			mp_error_set(err, MP_EX_DATAERR, "bad base64: %zu characters, not a multiple of 4", len);
+		else
+			mp_error_set(err, MP_EX_DATAERR, "bad base64: character %zu is not in the alphabet", bad + 1);
+		bson_free(*out);
+		*out = NULL;
 		return false;
 	}
-	for (size_t i = 0; i < len - pad; i++) {
-		if (b64val((unsigned char)s[i]) < 0) {
-			mp_error_set(err, MP_EX_DATAERR, "bad base64: character %zu is not in the alphabet", i + 1);
-			return false;
-		}
-	}
-	*out = bson_malloc(len / 4 * 3 + 1);
-	*outlen = 0;
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t v = 0;
-
-		for (size_t j = 0; j < 4; j++)
-			v = v << 6 | (uint32_t)(s[i + j] == '=' ? 0 : b64val((unsigned char)s[i + j]));
-		(*out)[(*outlen)++] = (uint8_t)(v >> 16);
-		(*out)[(*outlen)++] = (uint8_t)(v >> 8);
-		(*out)[(*outlen)++] = (uint8_t)v;
-	}
-	*outlen -= pad;
+	*outlen = (size_t)got;
 	return true;
 }
 
 char *
 base64_encode(const uint8_t *in, size_t len)
 {
-	char *s = bson_malloc(4 * ((len + 2) / 3) + 1);
+	char *s = bson_malloc(BASE64_ENCODED_LEN(len) + 1);
 
-	EVP_EncodeBlock((unsigned char *)s, in, (int)len);
+	s[base64_encode_into(s, in, len)] = '\0';
 	return s;
 }
