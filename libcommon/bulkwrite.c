@@ -211,8 +211,8 @@ wc_from_document(mongoc_write_concern_t *wc, const bson_t *doc, bson_error_t *er
 	return true;
 }
 
-mongoc_write_concern_t *
-bulk_write_concern_parse(const char *text, bson_error_t *err)
+static mongoc_write_concern_t *
+write_concern_parse(const char *text, bson_error_t *err)
 {
 	mongoc_write_concern_t *wc = mongoc_write_concern_new();
 	char *end;
@@ -245,6 +245,23 @@ bulk_write_concern_parse(const char *text, bson_error_t *err)
 	mp_error_set(err, MP_EX_USAGE, "--write-concern takes majority, a number of members from 1 (0 would "
 		"acknowledge nothing) or a document such as {\"w\": 1, \"j\": true}, not '%s'", text);
 	return NULL;
+}
+
+mongoc_write_concern_t *
+bulk_write_concern_parse(const char *text, bson_error_t *err)
+{
+	mongoc_write_concern_t *wc = write_concern_parse(text, err);
+
+	if (wc != NULL) {
+		/* libmongoc builds a write concern's document lazily, on its first
+		 * append, writing into it: do that here, once, before writer
+		 * threads share it (ThreadSanitizer saw two lanes race there) */
+		bson_t scratch = BSON_INITIALIZER;
+
+		mongoc_write_concern_append(wc, &scratch);
+		bson_destroy(&scratch);
+	}
+	return wc;
 }
 
 bool

@@ -59,8 +59,10 @@ test_expect_success 'the checkpoint holds the last token; a rerun skips what is 
 # last event.  The wait is for that state, bounded; nothing hopes for a pace.
 test_expect_success 'a live input: the checkpoint reaches what is applied while the pipe stays open' '
 	mkfifo live.fifo &&
-	{ mongo-replay --uri "$DST" --checkpoint ck.live --from live.fifo >out.live 2>err.live & pid=$!; } &&
-	exec 7>live.fifo &&
+	exec 7<>live.fifo &&
+	{ timeout 120 mongo-replay --uri "$DST" --checkpoint ck.live --from live.fifo >out.live 2>err.live 7>&- &
+		pid=$!; } &&
+	echo $pid >>"$SCRATCH/.pids" &&
 	mp-gen 300 --events $TEST_DB.live >&7 &&
 	for i in $(seq 300); do
 		jq -e "._data == \"8200000000000000000000012B\"" ck.live >/dev/null 2>&1 && break

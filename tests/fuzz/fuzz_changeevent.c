@@ -18,7 +18,7 @@ apply_one(const bson_t *doc, const struct ns_map *map, bson_t *prev_token)
 	struct change_event ev;
 	struct change_write w[CHANGE_MAX_WRITES];
 	bson_error_t err;
-	char *db = NULL, *coll = NULL;
+	const char *db = NULL, *coll = NULL;
 
 	if (!change_event_parse(doc, &ev, &err)) {
 		fuzz_check_error(&err);
@@ -31,8 +31,6 @@ apply_one(const bson_t *doc, const struct ns_map *map, bson_t *prev_token)
 	if (ev.db != NULL && ns_map_apply(map, ev.db, ev.coll, true, &db, &coll)) {
 		if (db == NULL)
 			fuzz_fail("ns_map_apply matched without a database");
-		bson_free(db);
-		bson_free(coll);
 	}
 	if (change_op_is_document(ev.op)) {
 		for (int prefer_full = 0; prefer_full < 2; prefer_full++) {

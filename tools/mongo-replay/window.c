@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "diag.h"
 #include "exitcode.h"
 #include "mongo-replay.h"
 #include "sig.h"
@@ -68,22 +69,19 @@ window_save(struct replay *r, bson_error_t *err)
 	return ok;
 }
 
-/* The same from the signal watchdog's last words (r->wp.lock held): not
- * for ever if the saver is stuck writing. */
+/* The same from the signal watchdog's last words (r->wp.lock held, so ck
+ * stands still): the newest acknowledged token unless it is on disk, even
+ * when the saver took it and is still writing it (the process ends after
+ * this); not for ever if the saver is stuck in the write. */
 void
 window_last_save(struct replay *r)
 {
 	bson_error_t err;
-	bson_t ck;
-	uint64_t gen;
 
-	if (!take_snapshot(r, &ck, &gen))
+	if (!r->o->checkpoint || !r->has_ck || r->o->dry_run || !sig_lock_briefly(&r->save_io))
 		return;
-	if (sig_lock_briefly(&r->save_io)) {
-		(void)write_snapshot(r, &ck, gen, &err);
-		pthread_mutex_unlock(&r->save_io);
-	}
-	bson_destroy(&ck);
+	(void)write_snapshot(r, &r->ck, r->ck_gen, &err);
+	pthread_mutex_unlock(&r->save_io);
 }
 
 /* The saver: wakes every 0.2 s, or when the settling lane says the target
@@ -104,7 +102,7 @@ saver_main(void *arg)
 		if (!r->save_now) {
 			struct timespec until;
 
-			clock_gettime(CLOCK_REALTIME, &until);
+			clock_gettime(CLOCK_MONOTONIC, &until);
 			until.tv_nsec += 200 * 1000000L;
 			until.tv_sec += until.tv_nsec / 1000000000L;
 			until.tv_nsec %= 1000000000L;
@@ -119,8 +117,10 @@ saver_main(void *arg)
 		pthread_mutex_unlock(&r->save_io);
 		bson_destroy(&ck);
 		pthread_mutex_lock(&r->wp.lock);
-		if (!ok)
+		if (!ok) {
+			r->ck_dirty = true; /* for the final save to try again */
 			workpool_fail_locked(&r->wp, &err);
+		}
 	}
 	pthread_mutex_unlock(&r->wp.lock);
 	return NULL;
@@ -129,16 +129,27 @@ saver_main(void *arg)
 void
 window_init(struct replay *r)
 {
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&r->save_io, NULL);
-	pthread_cond_init(&r->save_cond, NULL);
+	/* the saver's 0.2 s by the monotonic clock: a clock set back must not
+	 * hold the checkpoint still */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->save_cond, &ca);
+	pthread_condattr_destroy(&ca);
 }
 
 /* Start the saver when there is a checkpoint to write. */
 void
 window_saver_start(struct replay *r)
 {
-	if (r->o->checkpoint && !r->o->dry_run)
-		r->saver_started = sig_thread_create(&r->saver, saver_main, r) == 0;
+	if (!r->o->checkpoint || r->o->dry_run)
+		return;
+	r->saver_started = sig_thread_create(&r->saver, saver_main, r) == 0;
+	if (!r->saver_started)
+		diag_warn("cannot start the checkpoint's writer thread: %s is written only at the end",
+			r->o->checkpoint);
 }
 
 /* Stop the saver; what it did not write yet is the caller's to save. */
