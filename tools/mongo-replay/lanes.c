@@ -51,8 +51,7 @@ lane_work(void *ctx, mongoc_client_t *client, struct wp_node **nodes, int n)
 	for (int k = 0; k < n; k++)
 		ci[k] = &item_of_node(nodes[k])->c;
 	lane_apply(r, client, ci, n);
-	for (int k = 0; k < n; k++)
-		item_destroy(item_of(ci[k]));
+	items_return(r, ci, n);
 	bson_free(ci);
 }
 

@@ -164,6 +164,7 @@ replay_close(struct replay *r, struct source *src, int rc)
 	rc = stats_finish(r->stats, "replay", rc);
 	mongoc_client_pool_destroy(r->pool);
 	window_destroy(r);
+	items_free(r);
 	bson_free(r->lag.n);
 	bson_free(r->by_ns);
 	workpool_destroy(&r->wp);

@@ -59,6 +59,8 @@ struct item {
 	/* c.db and c.coll are views of the event or of --map's names, or
 	 * these names renamed by --ns-from/--ns-to */
 	char *own_db, *own_coll;
+	size_t cap;          /* the bytes after the item that it may hold */
+	struct item *spare;  /* in a list of items to reuse */
 	struct wp_node node; /* its place in a lane's queue */
 	bson_t event;        /* c.event: a view of the bytes after the item */
 };
@@ -133,6 +135,12 @@ struct replay {
 	int nns;
 	int last_ns; /* the row of the last event counted: most events share it */
 	struct lag_hist lag;
+	/* items the lanes are done with, for the reader to reuse: a lane
+	 * hands back a batch under wp.lock, the reader takes them all when its
+	 * own list runs out (an item freed on the lane's thread and allocated
+	 * again on the reader's cost glibc a locked arena each way) */
+	struct item *returned; /* wp.lock */
+	struct item *spares;   /* the reader's */
 	struct reject_file *reject;
 	struct docstream_writer *dry;
 	struct progress *progress;
@@ -163,8 +171,10 @@ bool source_reject(struct replay *r, struct source *s, const bson_error_t *why, 
 int source_item(struct replay *r, struct source *s, struct item **out, bson_error_t *err);
 bool source_finish(struct source *s, bson_error_t *err);
 void source_close(struct source *src, mongoc_client_pool_t *pool);
-struct item *item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err);
+struct item *item_new(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err);
 void item_destroy(struct item *it);
+void items_return(struct replay *r, struct change_item **items, int n);
+void items_free(struct replay *r);
 char *item_token_text(const struct item *it);
 
 /* lanes.c */

@@ -126,7 +126,7 @@ source_reject(struct replay *r, struct source *s, const bson_error_t *why, const
  * was the last one (the fragments are then released), true with *complete
  * false while more are to come; false with err.
  */
-static struct item *item_parse(const bson_t *doc, uint64_t record, bson_error_t *err);
+static struct item *item_parse(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err);
 static struct item *item_map(const struct replay *r, struct item *it, bson_error_t *err);
 
 static bool
@@ -169,7 +169,7 @@ source_event(struct replay *r, struct source *s, const bson_t *doc, struct item 
 	bool complete;
 	/* parsed first: the parse tells a fragment of a split event (a search
 	 * for splitEvent in every event cost a walk of its fields) */
-	struct item *it = item_parse(doc, s->record, err);
+	struct item *it = item_parse(r, doc, s->record, err);
 	bool fragment = it ? it->c.ev.has_split : bson_iter_init_find(&sp, doc, "splitEvent");
 
 	if (fragment) {
@@ -267,16 +267,45 @@ rename_target(struct item *it, bson_error_t *err)
 	return ok;
 }
 
+/* Items of up to this many event bytes are reused; larger ones freed. */
+#define ITEM_REUSE_MAX 65536
+
+/* An item with room for len bytes of event after it, zeroed but for those:
+ * one the lanes gave back if one is big enough, else a new one. */
+static struct item *
+item_alloc(struct replay *r, size_t len)
+{
+	struct item *it;
+	size_t cap;
+
+	if (r->spares == NULL && r->returned != NULL) {
+		pthread_mutex_lock(&r->wp.lock);
+		r->spares = r->returned;
+		r->returned = NULL;
+		pthread_mutex_unlock(&r->wp.lock);
+	}
+	while ((it = r->spares) != NULL) {
+		r->spares = it->spare;
+		if (it->cap >= len)
+			break;
+		bson_free(it);
+	}
+	cap = it ? it->cap : len <= 1024 ? 1024 : len;
+	if (it == NULL)
+		it = bson_malloc(sizeof *it + cap);
+	memset(it, 0, sizeof *it);
+	it->cap = cap;
+	return it;
+}
+
 /* The event copied into a new item and parsed (its namespace not mapped
  * yet); NULL with err when it is not a change event. */
 static struct item *
-item_parse(const bson_t *doc, uint64_t record, bson_error_t *err)
+item_parse(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
 {
-	/* one allocation for the item and the bytes of its event (only the
-	 * item zeroed: the bytes are overwritten at once) */
-	struct item *it = bson_malloc(sizeof *it + doc->len);
+	/* one allocation for the item and the bytes of its event */
+	struct item *it = item_alloc(r, doc->len);
 
-	memset(it, 0, sizeof *it);
 	it->c.record = record;
 	memcpy(it + 1, bson_get_data(doc), doc->len);
 	bson_init_static(&it->event, (const uint8_t *)(it + 1), doc->len);
@@ -310,9 +339,9 @@ item_map(const struct replay *r, struct item *it, bson_error_t *err)
 }
 
 struct item *
-item_new(const struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
+item_new(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err)
 {
-	struct item *it = item_parse(doc, record, err);
+	struct item *it = item_parse(r, doc, record, err);
 
 	return it ? item_map(r, it, err) : NULL;
 }
@@ -325,6 +354,51 @@ item_destroy(struct item *it)
 	bson_free(it->own_db);
 	bson_free(it->own_coll);
 	bson_free(it);
+}
+
+/* A lane is done with items[0..n): back to the reader to reuse (small
+ * ones), or freed. */
+void
+items_return(struct replay *r, struct change_item **items, int n)
+{
+	struct item *head = NULL, **tail = &head;
+
+	for (int i = 0; i < n; i++) {
+		struct item *it = item_of(items[i]);
+
+		bson_free(it->own_db);
+		bson_free(it->own_coll);
+		it->own_db = it->own_coll = NULL;
+		if (it->cap > ITEM_REUSE_MAX) {
+			bson_free(it);
+			continue;
+		}
+		*tail = it;
+		tail = &it->spare;
+	}
+	*tail = NULL;
+	if (head == NULL)
+		return;
+	pthread_mutex_lock(&r->wp.lock);
+	*tail = r->returned;
+	r->returned = head;
+	pthread_mutex_unlock(&r->wp.lock);
+}
+
+/* Free the items kept for reuse (the lanes stopped). */
+void
+items_free(struct replay *r)
+{
+	struct item *lists[2] = {r->spares, r->returned};
+
+	for (int i = 0; i < 2; i++)
+		while (lists[i] != NULL) {
+			struct item *next = lists[i]->spare;
+
+			bson_free(lists[i]);
+			lists[i] = next;
+		}
+	r->spares = r->returned = NULL;
 }
 
 /* The item's resume token as canonical JSON, to bson_free(). */
