@@ -15,6 +15,7 @@
 #define MONGO_REPLAY_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -139,7 +140,7 @@ struct replay {
 	 * hands back a batch under wp.lock, the reader takes them all when its
 	 * own list runs out (an item freed on the lane's thread and allocated
 	 * again on the reader's cost glibc a locked arena each way) */
-	struct item *returned; /* wp.lock */
+	struct item *_Atomic returned; /* pushed by lanes, taken by the reader */
 	struct item *spares;   /* the reader's */
 	struct reject_file *reject;
 	struct docstream_writer *dry;

@@ -278,12 +278,8 @@ item_alloc(struct replay *r, size_t len)
 	struct item *it;
 	size_t cap;
 
-	if (r->spares == NULL && r->returned != NULL) {
-		pthread_mutex_lock(&r->wp.lock);
-		r->spares = r->returned;
-		r->returned = NULL;
-		pthread_mutex_unlock(&r->wp.lock);
-	}
+	if (r->spares == NULL)
+		r->spares = atomic_exchange_explicit(&r->returned, NULL, memory_order_acquire);
 	while ((it = r->spares) != NULL) {
 		r->spares = it->spare;
 		if (it->cap >= len)
@@ -361,7 +357,7 @@ item_destroy(struct item *it)
 void
 items_return(struct replay *r, struct change_item **items, int n)
 {
-	struct item *head = NULL, **tail = &head;
+	struct item *head = NULL, **tail = &head, *old;
 
 	for (int i = 0; i < n; i++) {
 		struct item *it = item_of(items[i]);
@@ -379,17 +375,19 @@ items_return(struct replay *r, struct change_item **items, int n)
 	*tail = NULL;
 	if (head == NULL)
 		return;
-	pthread_mutex_lock(&r->wp.lock);
-	*tail = r->returned;
-	r->returned = head;
-	pthread_mutex_unlock(&r->wp.lock);
+	/* a lock-free push: only the reader takes, and it takes the whole list */
+	old = atomic_load_explicit(&r->returned, memory_order_relaxed);
+	do
+		*tail = old;
+	while (!atomic_compare_exchange_weak_explicit(&r->returned, &old, head, memory_order_release,
+						      memory_order_relaxed));
 }
 
 /* Free the items kept for reuse (the lanes stopped). */
 void
 items_free(struct replay *r)
 {
-	struct item *lists[2] = {r->spares, r->returned};
+	struct item *lists[2] = {r->spares, atomic_exchange(&r->returned, NULL)};
 
 	for (int i = 0; i < 2; i++)
 		while (lists[i] != NULL) {
@@ -398,7 +396,7 @@ items_free(struct replay *r)
 			bson_free(lists[i]);
 			lists[i] = next;
 		}
-	r->spares = r->returned = NULL;
+	r->spares = NULL;
 }
 
 /* The item's resume token as canonical JSON, to bson_free(). */
