@@ -100,6 +100,20 @@ reject_write(struct reject_file *rf, const struct reject_why *why, const char *k
 	return ok;
 }
 
+bool
+reject_write_read(struct reject_file *rf, const struct reject_why *why, const char *key,
+	const struct docstream_reader *r, bson_error_t *err)
+{
+	size_t len = 0;
+	const uint8_t *raw = r ? docstream_reader_raw(r, &len) : NULL;
+
+	if (raw == NULL)
+		return reject_write(rf, why, key, NULL, "", NULL, 0, err);
+	if (docstream_reader_format(r) != DOCSTREAM_BSON && bson_utf8_validate((const char *)raw, len, false))
+		return reject_write(rf, why, key, NULL, (const char *)raw, NULL, len, err);
+	return reject_write(rf, why, key, NULL, NULL, raw, len, err);
+}
+
 uint64_t
 reject_count(struct reject_file *rf)
 {

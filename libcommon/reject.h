@@ -14,6 +14,7 @@
 #include <bson/bson.h>
 
 struct reject_file;
+struct docstream_reader;
 
 /* Why and where; zero fields are left out of the line, but for the byte
  * offset of an input record (a record number and no code), 0 included. */
@@ -35,6 +36,14 @@ struct reject_file *reject_open(const char *path, bson_error_t *err);
  */
 bool reject_write(struct reject_file *rf, const struct reject_why *why, const char *key, const bson_t *doc,
 	const char *text, const uint8_t *bytes, size_t len, bson_error_t *err);
+
+/*
+ * Append the record `r` has just read, as it was read, under `key`: as text
+ * when the input is not BSON and its bytes are UTF-8, else as raw bytes; an
+ * empty string when nothing was read.  As reject_write.
+ */
+bool reject_write_read(struct reject_file *rf, const struct reject_why *why, const char *key,
+	const struct docstream_reader *r, bson_error_t *err);
 
 /* Records written so far. */
 uint64_t reject_count(struct reject_file *rf);

@@ -124,6 +124,14 @@ test_expect_success '--reject keeps the malformed event and applies the rest' '
 	jq -e "select(.record == 2) | .event.ns.coll == \"y\"" rej
 '
 
+test_expect_success '--reject keeps a line that is not JSON as it was read: text, or bytes when not UTF-8' '
+	{ ins nj 1; echo "not json"; printf "\\377\\376 {\n"; ins nj 4; } >events.nj &&
+	mongo-replay --uri "$DST" --reject rej.nj <events.nj 2>err &&
+	test "$(ids $TEST_DB.nj)" = "1 4 " &&
+	jq -s -e "any(.[]; .record == 2 and .event == \"not json\")" rej.nj &&
+	jq -s -e "any(.[]; .record == 3 and .line == 3 and .offset == $(head -2 events.nj | wc -c) and .event.bytes[\"\$binary\"].base64 == \"//4gew==\")" rej.nj
+'
+
 # (found through FerretDB 1.24, which has no dropTarget)
 r="rename from=$TEST_DB.q1 to=$TEST_DB.q2"
 test_expect_success MOCKUPDB 'a target without renameCollection dropTarget (238): renamed without it, the old target dropped' '

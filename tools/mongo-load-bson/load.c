@@ -145,13 +145,9 @@ reject_record(struct load *l, struct input *in, const char *why)
 {
 	struct reject_why w = {why, 0, docstream_reader_record(in->r), docstream_reader_line(in->r),
 		docstream_reader_offset(in->r)};
-	size_t len;
-	const uint8_t *raw = docstream_reader_raw(in->r, &len);
-	bool text = raw && docstream_reader_format(in->r) != DOCSTREAM_BSON &&
-		    bson_utf8_validate((const char *)raw, len, false);
 	bson_error_t err;
 
-	if (!reject_write(l->reject, &w, "raw", NULL, text ? (const char *)raw : NULL, text ? NULL : raw, len, &err)) {
+	if (!reject_write_read(l->reject, &w, "raw", in->r, &err)) {
 		workpool_fail(&l->wp, &err);
 		return -1;
 	}

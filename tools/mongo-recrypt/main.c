@@ -169,8 +169,6 @@ bad_record(struct run *x, bson_error_t *err, bool framing)
 {
 	char where[512], msg[1024];
 	struct reject_why why;
-	size_t len;
-	const uint8_t *raw;
 
 	if (framing) {
 		snprintf(msg, sizeof msg, "%s", err->message);
@@ -184,13 +182,8 @@ bad_record(struct run *x, bson_error_t *err, bool framing)
 	}
 	why = (struct reject_why){msg, 0, docstream_reader_record(x->r), docstream_reader_line(x->r),
 		docstream_reader_offset(x->r)};
-	raw = docstream_reader_raw(x->r, &len);
-	if (docstream_reader_format(x->r) != DOCSTREAM_BSON && bson_utf8_validate((const char *)raw, len, false)) {
-		if (!reject_write(x->rf, &why, "raw", NULL, (const char *)raw, NULL, len, err))
-			return diag_exit(err, NULL);
-	} else if (!reject_write(x->rf, &why, "raw", NULL, NULL, raw, len, err)) {
+	if (!reject_write_read(x->rf, &why, "raw", x->r, err))
 		return diag_exit(err, NULL);
-	}
 	diag_warn("%s; set aside in %s", msg, o.reject);
 	x->rejected++;
 	return 0;

@@ -104,21 +104,21 @@ source_wrap_error(const struct source *s, bson_error_t *err)
 bool
 source_reject(struct replay *r, struct source *s, const bson_error_t *why, const bson_t *doc, bson_error_t *err)
 {
-	struct reject_why w = {why->message, 0, s->record, 0, 0};
+	struct reject_why w = {why->message, 0, s->record, s->reader ? docstream_reader_line(s->reader) : 0,
+		s->reader ? docstream_reader_offset(s->reader) : 0};
 	const uint8_t *raw = NULL;
 	size_t len = 0;
 	bson_t bad;
 
 	diag_warn("%s; rejected", why->message);
-	if (doc == NULL && s->reader)
+	/* a BSON record that is a document but not a change event: as JSON */
+	if (doc == NULL && s->reader && docstream_reader_format(s->reader) == DOCSTREAM_BSON)
 		raw = docstream_reader_raw(s->reader, &len);
 	if (doc == NULL && raw && bson_init_static(&bad, raw, len))
 		doc = &bad;
 	if (doc != NULL)
 		return reject_write(r->reject, &w, "event", doc, NULL, NULL, 0, err);
-	if (raw == NULL || docstream_reader_format(s->reader) == DOCSTREAM_NDJSON)
-		return reject_write(r->reject, &w, "event", NULL, raw ? (const char *)raw : "", NULL, len, err);
-	return reject_write(r->reject, &w, "event", NULL, NULL, raw, len, err);
+	return reject_write_read(r->reject, &w, "event", s->reader, err);
 }
 
 /*
