@@ -44,8 +44,53 @@ struct segment {
 	mongoc_collection_t *coll;
 	struct change_item *const *items;
 	int n, start, attempt;
-	int *map; /* the item of each write of the bulk */
+	int *map;	 /* the item of each write of the bulk */
+	bool *as_insert; /* each write of the bulk: sent as an insert */
+	bool upsert_all; /* a document was there already: no more inserts */
 };
+
+/*
+ * A run of at least this many insert events is sent as inserts, the way the
+ * load sends documents: the server's cheapest write, and the driver's (no
+ * upsert to parse, no upserted _id to merge).  An insert is an upsert of a
+ * document that is not there yet; when one is there (a resumed replay, the
+ * overlap of a copy and its change stream), the server says duplicate key
+ * and the rest of the segment goes again as upserts.  A shorter run upserts:
+ * in one ordered bulk, the driver sends each run of one kind of write as a
+ * command of its own.
+ */
+#define INSERT_RUN_MIN 16
+
+/* The end of the run of insert events from items[i], at most end. */
+static int
+insert_run_end(const struct segment *s, int i, int end)
+{
+	while (i < end && s->items[i]->ev.op == CHANGE_INSERT)
+		i++;
+	return i;
+}
+
+/* An insert of the replacement does what the upsert would when nothing is
+ * there: the replacement has the _id the filter looks for. */
+static bool
+insertable(const struct change_write *w)
+{
+	bson_iter_t it;
+
+	return w->kind == CHANGE_WRITE_REPLACE && w->upsert && bson_iter_init_find(&it, &w->doc, "_id");
+}
+
+static bool
+add_insert(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_error_t *err)
+{
+	/* {validate: false}: the bytes of the event were checked as they were read */
+	static const uint8_t insert_opts[16] = {16, 0, 0, 0, BSON_TYPE_BOOL, 'v', 'a', 'l', 'i', 'd', 'a', 't', 'e',
+		0, 0, 0};
+	bson_t opts;
+
+	bson_init_static(&opts, insert_opts, sizeof insert_opts);
+	return mongoc_bulk_operation_insert_with_opts(bulk, &w->doc, &opts, err);
+}
 
 static bool
 add_write(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_error_t *err)
@@ -79,16 +124,26 @@ add_write(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_erro
 static int
 segment_fill(struct segment *s, mongoc_bulk_operation_t *bulk, int end, int *nops, bson_error_t *why)
 {
+	int run_end = s->start;
+	bool run_inserts = false;
+
 	*nops = 0;
 	for (int i = s->start; i < end; i++) {
 		struct change_write w[CHANGE_MAX_WRITES];
 		int nw = change_event_writes(&s->items[i]->ev, s->a->prefer_full, w, why);
-		bool ok = nw >= 0;
+		bool ok = nw >= 0, ins;
 
+		if (i >= run_end && s->items[i]->ev.op == CHANGE_INSERT) {
+			run_end = insert_run_end(s, i, end);
+			run_inserts = !s->upsert_all && run_end - i >= INSERT_RUN_MIN;
+		}
+		ins = i < run_end && run_inserts && nw == 1 && insertable(&w[0]);
 		for (int k = 0; ok && k < nw; k++) {
-			ok = add_write(bulk, &w[k], why);
-			if (ok)
+			ok = ins ? add_insert(bulk, &w[k], why) : add_write(bulk, &w[k], why);
+			if (ok) {
+				s->as_insert[*nops] = ins;
 				s->map[(*nops)++] = i;
+			}
 		}
 		if (nw > 0)
 			change_writes_destroy(w, nw);
@@ -159,6 +214,21 @@ segment_refused(struct segment *s, const struct bulk_result *res, bson_error_t *
 	return set_aside(s->a, it, err->message, we->code, err);
 }
 
+/* Was the refused write an insert of a document already there?  Then the
+ * events before it are applied, and it and the rest go again as upserts. */
+static bool
+segment_was_there(struct segment *s, const struct bulk_result *res)
+{
+	int32_t code = res->errors[0].code;
+	uint32_t op = res->attempted - 1;
+
+	if (!s->as_insert[op] || (code != 11000 && code != 11001 && code != 12582))
+		return false;
+	segment_applied(s, s->start, s->map[op], res);
+	s->upsert_all = true;
+	return true;
+}
+
 /* Nobody knows what the bulk did: send it again from s->start, or give up (69). */
 static bool
 segment_unknown(struct segment *s, const struct bulk_result *res, bson_error_t *err)
@@ -203,6 +273,10 @@ segment_execute(struct segment *s, mongoc_bulk_operation_t *bulk, int nops, int 
 		rc = 1;
 		break;
 	case BULK_WRITE_ERRORS:
+		if (segment_was_there(s, &res)) {
+			rc = 0;
+			break;
+		}
 		rc = segment_refused(s, &res, err) ? 0 : -1;
 		break;
 	case BULK_UNKNOWN:
@@ -243,14 +317,16 @@ bool
 change_apply_segment(const struct change_apply *a, mongoc_client_t *client, struct change_item *const *items,
 	int n, int *done, bson_error_t *err)
 {
-	struct segment s = {a, NULL, items, n, 0, 0, NULL};
+	struct segment s = {a, NULL, items, n, 0, 0, NULL, NULL, false};
 	bool ok = true;
 
 	s.coll = mongoc_client_get_collection(client, items[0]->db, items[0]->coll);
 	s.map = bson_malloc(sizeof(int) * ((size_t)n * CHANGE_MAX_WRITES + 1));
+	s.as_insert = bson_malloc(sizeof(bool) * ((size_t)n * CHANGE_MAX_WRITES + 1));
 	while (ok && s.start < n)
 		ok = segment_round(&s, err);
 	*done = s.start;
+	bson_free(s.as_insert);
 	bson_free(s.map);
 	mongoc_collection_destroy(s.coll);
 	return ok;

@@ -166,6 +166,31 @@ test_expect_success WRITE_ERROR_INDEX 'a write the target refuses: 65 naming the
 	jq -e "select(.record == 2) | .code == 11000" rej.uq
 '
 
+# a run of 16 or more insert events goes as inserts; a document already
+# there turns the rest of the run into upserts
+test_expect_success 'a run of inserts over documents already there: those replaced, the others inserted' '
+	for i in $(seq 1 40); do ins ov $i; done >events.ov &&
+	printf "{\"_id\": %d, \"old\": true}\n" 5 6 7 8 9 10 | mongo-load-bson -q --uri "$DST" --ns $TEST_DB.ov &&
+	mongo-replay --uri "$DST" --stats st.ov <events.ov &&
+	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 40) " &&
+	test $(mp-probe find "$DST" $TEST_DB.ov "{\"old\": true}" | wc -l) -eq 0 &&
+	jq -e "select(.type == \"summary\") | .upserted == 34 and .matched == 6" st.ov &&
+	mongo-replay --uri "$DST" --stats st.ov2 <events.ov &&
+	jq -e "select(.type == \"summary\") | .upserted == 0 and .matched == 40" st.ov2 &&
+	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 40) "
+'
+
+test_expect_success 'a run of inserts the target refuses (a unique index): 65 naming the event, those before it applied' '
+	# (mongo-java-server goes on past a refused statement of an ordered
+	# write, so what follows event 12 is not asserted)
+	mp-probe index "$DST" $TEST_DB.uq2 "{\"u\": 1}" u_1 --unique &&
+	for i in $(seq 1 20); do ins uq2 $i "\"u\":$((i == 12 ? 11 : i))"; done >events.uq2 &&
+	test_expect_code 65 mongo-replay --uri "$DST" <events.uq2 2>err &&
+	test_grep "event 12 (token" err && test_grep "refused" err &&
+	ids $TEST_DB.uq2 >got && case "$(cat got)" in "$(seq -s " " 1 11) "*) ;; *) false ;; esac &&
+	! grep -w 12 got
+'
+
 test_expect_success '--ns-map sends events to another database; --only-mapped skips the rest' '
 	{ ins m1 1; ins m2 2; } >events &&
 	mongo-replay --uri "$DST" --ns-map "$TEST_DB.*=$TEST_DB2.*" <events &&

@@ -61,7 +61,8 @@ counts_applied(void *ctx, struct change_item *const *items, int n, const struct 
 		count_ns(r, items[k]);
 	}
 	if (res != NULL) {
-		r->n.upserted += res->upserted, r->n.matched += res->matched;
+		/* upserted: the documents the replay created, by upsert or insert */
+		r->n.upserted += res->upserted + res->inserted, r->n.matched += res->matched;
 		r->n.modified += res->modified, r->n.removed += res->removed;
 	}
 	pthread_mutex_unlock(&r->wp.lock);
