@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "civil.h"
 #include "csv.h"
 
 enum std {
@@ -259,21 +260,6 @@ parse_std(enum std std, int tz, const char **v, const char *rest, struct when *w
 	default:
 		return false;
 	}
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 static int

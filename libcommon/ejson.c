@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "civil.h"
 #include "dtoa.h"
 #include "ejson.h"
 #include "ejsonint.h"
@@ -319,27 +320,6 @@ put_base64(struct ejson_buf *o, const uint8_t *p, size_t n)
 	o->len += base64_encode_into((char *)o->p + o->len, p, n);
 }
 
-/* Days since 1970-01-01 to a civil date (proleptic Gregorian), by eras of
- * 400 years counted from March (Howard Hinnant's "chrono-compatible
- * low-level date algorithms"). */
-static void
-ejson_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yy;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	yy = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yy + (*m <= 2);
-}
-
 /* 10000-01-01T00:00:00Z in milliseconds: relaxed dates end before it */
 #define EJSON_FIRST_MS_AFTER_9999 INT64_C(253402300800000)
 
@@ -363,7 +343,7 @@ put_date(struct wctx *w, int64_t ms)
 		PUTS(o, "\"}}");
 		return;
 	}
-	ejson_civil_from_days(days, &y, &mo, &d);
+	civil_from_days(days, &y, &mo, &d);
 	PUTS(o, "{\"$date\":\"");
 	need(o, 32);
 	t = o->p + o->len;

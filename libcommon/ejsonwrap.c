@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base64.h"
+#include "civil.h"
 #include "ejson.h"
 #include "ejsonint.h"
 
@@ -183,20 +184,6 @@ conv_uuid(const struct conv *v, const char *s, size_t len)
 	put(o, "\4", 1);
 	put(o, bytes, 16);
 	return true;
-}
-
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
 }
 
 static bool
