@@ -169,6 +169,21 @@ test_expect_success SERVERS 'replay through cut connections: the same target as 
 	test_grep "8265B8C000000014000000012B022C0100296E5A10040020" rck2
 '
 
+# a run of insert events goes as inserts: a lost reply means a retry whose
+# inserts meet the documents the first try wrote (duplicate keys), and the
+# replay goes on with upserts
+test_expect_success SERVERS 'replay of inserts whose replies are lost: every document as the events hold it' '
+	mp-gen 3000 --events $TEST_DB.rins >rins.bson &&
+	mp-gen 3000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.rins_direct -q --drop &&
+	fault_proxy irep "$DST" drop-reply --cmd insert --after 1 --times 2 &&
+	mongo-replay --uri "$FP_URI" --batch-size 500 --checkpoint ick --stats ist <rins.bson 2>err &&
+	test $(grep -c "fault=drop-reply" irep.log) = 2 &&
+	test_grep "retrying" err &&
+	jq -e "select(.type == \"summary\") | .matched > 0 and .upserted + .matched == 3000" ist &&
+	mongo-hashdiff --source "$DST" --target "$DST" --ns $TEST_DB.rins_direct --target-ns $TEST_DB.rins &&
+	test "$(mp-probe count "$DST" $TEST_DB.rins)" = 3000
+'
+
 test_expect_success SERVERS 'hashdiff with its source cut mid-scan: 69, and no difference invented' '
 	mp-gen 30000 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.hd --drop &&
 	mp-gen 30000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.hd --drop &&

@@ -547,6 +547,10 @@ public final class Launcher {
         }
     }
 
+    /** The write commands and the field of their statements. */
+    static final Map<String, String> WRITE_STATEMENTS =
+        Map.of("insert", "documents", "update", "updates", "delete", "deletes");
+
     static final class PipesDatabase extends MemoryDatabase {
         PipesDatabase(String name, CursorRegistry registry) {
             super(name, registry);
@@ -561,6 +565,10 @@ public final class Launcher {
                 query = query.clone();
                 query.put("batchSize", DEFAULT_FIRST_BATCH);
             }
+            String key = WRITE_STATEMENTS.get(command.toLowerCase());
+            if (key != null && !Boolean.FALSE.equals(query.get("ordered"))
+                    && query.get(key) instanceof List<?> statements && statements.size() > 1)
+                return orderedWrite(channel, command, query, resolver, oplog, key, statements);
             Document response = super.handleCommand(channel, command, query, resolver, oplog);
             if (command.equalsIgnoreCase("insert")) insertCount(query, response);
             if (command.equalsIgnoreCase("listCollections")) filterCollections(query, response);
@@ -586,6 +594,41 @@ public final class Launcher {
             }
             withResumeToken(response);
             return response;
+        }
+
+        /**
+         * An ordered insert, update or delete stops at its first refused
+         * statement, as MongoDB's does (mongo-java-server goes on past it):
+         * one statement at a time, the replies merged as MongoDB words one.
+         */
+        private Document orderedWrite(Channel channel, String command, Document query,
+                                      DatabaseResolver resolver, Oplog oplog, String key, List<?> statements) {
+            long n = 0, modified = 0;
+            boolean update = key.equals("updates");
+            List<Object> upserted = new ArrayList<>(), errors = new ArrayList<>();
+            for (int i = 0; i < statements.size() && errors.isEmpty(); i++) {
+                Document one = query.clone();
+                one.put(key, new ArrayList<>(List.of(statements.get(i))));
+                Document r = handleCommand(channel, command, one, resolver, oplog);
+                if (!(r.get("ok") instanceof Number ok) || ok.doubleValue() != 1.0) return r;
+                if (r.get("n") instanceof Number k) n += k.longValue();
+                if (r.get("nModified") instanceof Number k) modified += k.longValue();
+                for (String f : new String[] {"upserted", "writeErrors"}) {
+                    if (!(r.get(f) instanceof List<?> l)) continue;
+                    for (Object o : l) {
+                        if (!(o instanceof Document d)) continue;
+                        Document at = d.clone();
+                        at.put("index", i);
+                        (f.equals("upserted") ? upserted : errors).add(at);
+                    }
+                }
+            }
+            Document out = new Document("n", (int) n);
+            if (update) out.put("nModified", (int) modified);
+            if (!upserted.isEmpty()) out.put("upserted", upserted);
+            if (!errors.isEmpty()) out.put("writeErrors", errors);
+            out.put("ok", 1.0);
+            return out;
         }
 
         @Override
