@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "bsoncmp.h"
 #include "changeapply.h"
 #include "conn.h"
 #include "ejson.h"
@@ -19,7 +20,7 @@ static bool
 set_aside(const struct change_apply *a, const struct change_item *it, const char *why, int32_t code,
 	bson_error_t *err)
 {
-	struct reject_why w = {why, code, it->record, 0, 0};
+	struct reject_why w = {why, code, it->record, 0, 0, true}; /* its place in the input is not kept */
 
 	return reject_write(a->reject, &w, "event", it->event, NULL, NULL, 0, err);
 }
@@ -70,14 +71,34 @@ insert_run_end(const struct segment *s, int i, int end)
 	return i;
 }
 
-/* An insert of the replacement does what the upsert would when nothing is
- * there: the replacement has the _id the filter looks for. */
+/*
+ * An insert of the replacement does what the upsert does when nothing is
+ * there, and fails where it fails: the replacement holds the _id the filter
+ * looks for (else the upsert is refused, or the driver would make one up),
+ * and no top-level field starting with '$' (which an insert takes and a
+ * replacement does not).
+ */
 static bool
 insertable(const struct change_write *w)
 {
-	bson_iter_t it;
+	bson_iter_t it, id;
+	bool has_id = false;
 
-	return w->kind == CHANGE_WRITE_REPLACE && w->upsert && bson_iter_init_find(&it, &w->doc, "_id");
+	if (w->kind != CHANGE_WRITE_REPLACE || !w->upsert || !bson_iter_init_find(&id, &w->filter, "_id") ||
+	    !bson_iter_init(&it, &w->doc))
+		return false;
+	while (bson_iter_next(&it)) {
+		const char *key = bson_iter_key(&it);
+
+		if (key[0] == '$')
+			return false;
+		if (key[0] == '_' && strcmp(key, "_id") == 0) {
+			if (bsoncmp_iter(&it, &id) != 0)
+				return false;
+			has_id = true;
+		}
+	}
+	return has_id;
 }
 
 static bool
@@ -226,6 +247,7 @@ segment_was_there(struct segment *s, const struct bulk_result *res)
 		return false;
 	segment_applied(s, s->start, s->map[op], res);
 	s->upsert_all = true;
+	s->attempt = 0; /* progress: a retry before it does not count against the next */
 	return true;
 }
 

@@ -58,6 +58,8 @@ reject_write(struct reject_file *rf, const struct reject_why *why, const char *k
 	const char *text, const uint8_t *bytes, size_t len, bson_error_t *err)
 {
 	bson_string_t *s = bson_string_new("{\"error\": ");
+	char *json;
+	size_t jl;
 	bool ok;
 
 	put_string(s, why->error ? why->error : "", -1);
@@ -65,20 +67,21 @@ reject_write(struct reject_file *rf, const struct reject_why *why, const char *k
 		bson_string_append_printf(s, ", \"code\": %d", why->code);
 	put_number(s, "record", why->record);
 	put_number(s, "line", why->line);
-	if (why->record > 0 && why->code == 0) /* an input record: its offset, 0 included */
+	if (why->record > 0 && why->code == 0 && !why->no_offset) /* an input record: its offset, 0 included */
 		bson_string_append_printf(s, ", \"offset\": %llu", (unsigned long long)why->offset);
 	bson_string_append_printf(s, ", \"%s\": ", key);
-	if (doc != NULL) {
-		size_t jl;
-		char *json = docstream_to_json(doc, DOCSTREAM_JSON_CANONICAL, &jl);
-
-		bson_string_append(s, json ? json : "null");
+	json = doc != NULL ? docstream_to_json(doc, DOCSTREAM_JSON_CANONICAL, &jl) : NULL;
+	if (doc != NULL && json == NULL) { /* not valid BSON after all: its bytes, never null */
+		bytes = bson_get_data(doc);
+		len = doc->len;
+	}
+	if (json != NULL) {
+		bson_string_append(s, json);
 		bson_free(json);
 	} else if (text != NULL) {
 		put_string(s, text, (ssize_t)len);
 	} else {
 		bson_t wrap = BSON_INITIALIZER;
-		char *json;
 
 		bson_append_binary(&wrap, "bytes", 5, BSON_SUBTYPE_BINARY, bytes, (uint32_t)len);
 		json = ejson_from_bson_new(&wrap, EJSON_CANONICAL, NULL);

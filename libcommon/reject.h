@@ -17,11 +17,14 @@ struct reject_file;
 struct docstream_reader;
 
 /* Why and where; zero fields are left out of the line, but for the byte
- * offset of an input record (a record number and no code), 0 included. */
+ * offset of an input record (a record number, no code, and no_offset
+ * false), 0 included. */
 struct reject_why {
 	const char *error;
 	int32_t code;
 	uint64_t record, line, offset;
+	bool no_offset; /* the record has none (it came from a collection, or
+			   its place in the input is not known here) */
 };
 
 /* Open `path` for appending (created 0666 & ~umask).  NULL with err (73). */

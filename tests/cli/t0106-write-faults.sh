@@ -179,7 +179,7 @@ test_expect_success SERVERS 'replay of inserts whose replies are lost: every doc
 	mongo-replay --uri "$FP_URI" --batch-size 500 --checkpoint ick --stats ist <rins.bson 2>err &&
 	test $(grep -c "fault=drop-reply" irep.log) = 2 &&
 	test_grep "retrying" err &&
-	jq -e "select(.type == \"summary\") | .matched > 0 and .upserted + .matched == 3000" ist &&
+	jq -e "select(.type == \"summary\") | .inserted > 0 and .matched > 0 and .inserted + .upserted + .matched == 3000" ist &&
 	mongo-hashdiff --source "$DST" --target "$DST" --ns $TEST_DB.rins_direct --target-ns $TEST_DB.rins &&
 	test "$(mp-probe count "$DST" $TEST_DB.rins)" = 3000
 '

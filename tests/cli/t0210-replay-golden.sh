@@ -54,4 +54,13 @@ for c in $(cd "$DATA" && ls); do
 	'
 done
 
+test_expect_success '--reject keeps a BSON record the reader refuses as its bytes, with its offset' '
+	{ ev_ins=$(printf "{\"_id\":{\"_data\":\"8201\"},\"operationType\":\"insert\",\"ns\":{\"db\":\"d\",\"coll\":\"c\"},\"documentKey\":{\"_id\":1},\"fullDocument\":{\"_id\":1}}") &&
+	echo "$ev_ins" | mongo-dump-bson --from - --format bson &&
+	printf "\032\000\000\000\002operationType\000\002\000\000\000\377\000\000"; } >bad.bson &&
+	mongo-replay --dry-run --reject rej.bad <bad.bson >out 2>err &&
+	test $(wc -l <out) = 1 &&
+	jq -s -e "length == 1 and .[0].record == 2 and .[0].offset > 0 and (.[0].event.bytes[\"\$binary\"].base64 | @base64d | length) == 26" rej.bad
+'
+
 test_done

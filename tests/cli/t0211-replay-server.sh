@@ -168,19 +168,21 @@ test_expect_success WRITE_ERROR_INDEX 'a write the target refuses: 65 naming the
 
 # a run of 16 or more insert events goes as inserts; a document already
 # there turns the rest of the run into upserts
+# (the reader is far ahead of the target: after a lane's first take, the
+# rest of the 200 events waits in its queue and goes in one take)
 test_expect_success 'a run of inserts over documents already there: those replaced, the others inserted' '
-	for i in $(seq 1 40); do ins ov $i; done >events.ov &&
-	printf "{\"_id\": %d, \"old\": true}\n" 5 6 7 8 9 10 | mongo-load-bson -q --uri "$DST" --ns $TEST_DB.ov &&
+	for i in $(seq 1 200); do ins ov $i; done >events.ov &&
+	seq 100 110 | sed "s/.*/{\"_id\": &, \"old\": true}/" | mongo-load-bson -q --uri "$DST" --ns $TEST_DB.ov &&
 	mongo-replay --uri "$DST" --stats st.ov <events.ov &&
-	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 40) " &&
+	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 200) " &&
 	test $(mp-probe find "$DST" $TEST_DB.ov "{\"old\": true}" | wc -l) -eq 0 &&
-	jq -e "select(.type == \"summary\") | .upserted == 34 and .matched == 6" st.ov &&
+	jq -e "select(.type == \"summary\") | .inserted > 0 and .inserted + .upserted == 189 and .matched == 11" st.ov &&
 	mongo-replay --uri "$DST" --stats st.ov2 <events.ov &&
-	jq -e "select(.type == \"summary\") | .upserted == 0 and .matched == 40" st.ov2 &&
-	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 40) "
+	jq -e "select(.type == \"summary\") | .inserted == 0 and .upserted == 0 and .matched == 200" st.ov2 &&
+	test "$(ids $TEST_DB.ov)" = "$(seq -s " " 1 200) "
 '
 
-test_expect_success 'a run of inserts the target refuses (a unique index): 65 naming the event, those before it applied' '
+test_expect_success WRITE_ERROR_INDEX 'a run of inserts the target refuses (a unique index): 65 naming the event, those before it applied' '
 	mp-probe index "$DST" $TEST_DB.uq2 "{\"u\": 1}" u_1 --unique &&
 	for i in $(seq 1 20); do ins uq2 $i "\"u\":$((i == 12 ? 11 : i))"; done >events.uq2 &&
 	test_expect_code 65 mongo-replay --uri "$DST" <events.uq2 2>err &&

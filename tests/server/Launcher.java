@@ -609,8 +609,21 @@ public final class Launcher {
             for (int i = 0; i < statements.size() && errors.isEmpty(); i++) {
                 Document one = query.clone();
                 one.put(key, new ArrayList<>(List.of(statements.get(i))));
-                Document r = handleCommand(channel, command, one, resolver, oplog);
-                if (!(r.get("ok") instanceof Number ok) || ok.doubleValue() != 1.0) return r;
+                Document r;
+                try {
+                    r = handleCommand(channel, command, one, resolver, oplog);
+                } catch (MongoServerError e) {
+                    if (i == 0) throw e; // the command fails, nothing applied
+                    r = new Document("ok", 0.0).append("code", e.getCode()).append("codeName", e.getCodeName())
+                        .append("errmsg", e.getMessageWithoutErrorCode());
+                }
+                if (!(r.get("ok") instanceof Number ok) || ok.doubleValue() != 1.0) {
+                    if (i == 0) return r;
+                    // statements before it were applied: a write error of its own, as MongoDB reports it
+                    errors.add(new Document("index", i).append("code", r.get("code"))
+                        .append("codeName", r.get("codeName")).append("errmsg", r.get("errmsg")));
+                    break;
+                }
                 if (r.get("n") instanceof Number k) n += k.longValue();
                 if (r.get("nModified") instanceof Number k) modified += k.longValue();
                 for (String f : new String[] {"upserted", "writeErrors"}) {

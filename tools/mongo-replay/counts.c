@@ -61,8 +61,7 @@ counts_applied(void *ctx, struct change_item *const *items, int n, const struct 
 		count_ns(r, items[k]);
 	}
 	if (res != NULL) {
-		/* upserted: the documents the replay created, by upsert or insert */
-		r->n.upserted += res->upserted + res->inserted, r->n.matched += res->matched;
+		r->n.inserted += res->inserted, r->n.upserted += res->upserted, r->n.matched += res->matched;
 		r->n.modified += res->modified, r->n.removed += res->removed;
 	}
 	pthread_mutex_unlock(&r->wp.lock);
@@ -128,6 +127,7 @@ stats_totals(struct replay *r, bson_t *x)
 	BSON_APPEND_INT64(x, "skipped_by_checkpoint", (int64_t)r->n.skipped_ck);
 	BSON_APPEND_INT64(x, "rejected", (int64_t)rejected(r));
 	BSON_APPEND_INT64(x, "retries", (int64_t)r->n.retries);
+	BSON_APPEND_INT64(x, "inserted", (int64_t)r->n.inserted);
 	BSON_APPEND_INT64(x, "upserted", (int64_t)r->n.upserted);
 	BSON_APPEND_INT64(x, "matched", (int64_t)r->n.matched);
 	BSON_APPEND_INT64(x, "modified", (int64_t)r->n.modified);

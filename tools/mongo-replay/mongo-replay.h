@@ -91,7 +91,7 @@ struct lag_hist {
 
 struct counts {
 	uint64_t events, bytes, inserts, updates, replaces, deletes, ddl, skipped, skipped_ck, retries, txns,
-		upserted, matched, modified, removed;
+		inserted, upserted, matched, modified, removed;
 };
 
 /* What was applied to one target namespace, for --stats. */
@@ -137,8 +137,8 @@ struct replay {
 	int last_ns; /* the row of the last event counted: most events share it */
 	struct lag_hist lag;
 	/* items the lanes are done with, for the reader to reuse: a lane
-	 * hands back a batch under wp.lock, the reader takes them all when its
-	 * own list runs out (an item freed on the lane's thread and allocated
+	 * pushes a batch (compare-and-swap), the reader takes them all (one
+	 * exchange) when its own list runs out (an item freed on the lane's thread and allocated
 	 * again on the reader's cost glibc a locked arena each way) */
 	struct item *_Atomic returned; /* pushed by lanes, taken by the reader */
 	struct item *spares;   /* the reader's */

@@ -93,7 +93,7 @@ dry_document(struct run *run, struct item *it)
 	window_done_locked(r, it->seq);
 	pthread_mutex_unlock(&r->wp.lock);
 	if (!ok && run->err.code == MP_EX_DATAERR && r->reject) {
-		struct reject_why why = {run->err.message, 0, it->c.record, 0, 0};
+		struct reject_why why = {run->err.message, 0, it->c.record, 0, 0, true};
 
 		if (!reject_write(r->reject, &why, "event", it->c.event, NULL, NULL, 0, &run->err))
 			s = STEP_FAIL;

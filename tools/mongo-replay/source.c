@@ -104,18 +104,16 @@ source_wrap_error(const struct source *s, bson_error_t *err)
 bool
 source_reject(struct replay *r, struct source *s, const bson_error_t *why, const bson_t *doc, bson_error_t *err)
 {
-	struct reject_why w = {why->message, 0, s->record, s->reader ? docstream_reader_line(s->reader) : 0,
-		s->reader ? docstream_reader_offset(s->reader) : 0};
-	const uint8_t *raw = NULL;
-	size_t len = 0;
-	bson_t bad;
+	struct reject_why w = {why->message, 0, s->record, 0, 0, true};
 
 	diag_warn("%s; rejected", why->message);
-	/* a BSON record that is a document but not a change event: as JSON */
-	if (doc == NULL && s->reader && docstream_reader_format(s->reader) == DOCSTREAM_BSON)
-		raw = docstream_reader_raw(s->reader, &len);
-	if (doc == NULL && raw && bson_init_static(&bad, raw, len))
-		doc = &bad;
+	if (s->reader) { /* where in the input: a collection has no offsets */
+		w.line = docstream_reader_line(s->reader);
+		w.offset = docstream_reader_offset(s->reader);
+		w.no_offset = false;
+	}
+	/* a document that is not a change event as JSON; a record the reader
+	 * refused as it was read */
 	if (doc != NULL)
 		return reject_write(r->reject, &w, "event", doc, NULL, NULL, 0, err);
 	return reject_write_read(r->reject, &w, "event", s->reader, err);
@@ -278,7 +276,7 @@ item_alloc(struct replay *r, size_t len)
 	struct item *it;
 	size_t cap;
 
-	if (r->spares == NULL)
+	if (r->spares == NULL && atomic_load_explicit(&r->returned, memory_order_relaxed) != NULL)
 		r->spares = atomic_exchange_explicit(&r->returned, NULL, memory_order_acquire);
 	while ((it = r->spares) != NULL) {
 		r->spares = it->spare;
