@@ -612,10 +612,12 @@ public final class Launcher {
                 Document r;
                 try {
                     r = handleCommand(channel, command, one, resolver, oplog);
-                } catch (MongoServerError e) {
+                } catch (RuntimeException e) {
                     if (i == 0) throw e; // the command fails, nothing applied
-                    r = new Document("ok", 0.0).append("code", e.getCode()).append("codeName", e.getCodeName())
-                        .append("errmsg", e.getMessageWithoutErrorCode());
+                    MongoServerError m = e instanceof MongoServerError x ? x : null;
+                    r = new Document("ok", 0.0).append("code", m != null ? m.getCode() : 8)
+                        .append("codeName", m != null ? m.getCodeName() : "UnknownError")
+                        .append("errmsg", m != null ? m.getMessageWithoutErrorCode() : String.valueOf(e.getMessage()));
                 }
                 if (!(r.get("ok") instanceof Number ok) || ok.doubleValue() != 1.0) {
                     if (i == 0) return r;

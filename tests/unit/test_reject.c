@@ -63,6 +63,24 @@ main(void)
 		bson_destroy(back);
 	}
 
+	/* a record with no place in the input, and a document that is not
+	 * valid BSON (invalid UTF-8): its bytes, never null */
+	{
+		static const uint8_t bad[] = {14, 0, 0, 0, 2, 's', 0, 2, 0, 0, 0, 0xff, 0, 0};
+		struct reject_why nowhere = {"not valid", 0, 4, 0, 0, true};
+		bson_t b;
+		char *t2;
+
+		bson_init_static(&b, bad, sizeof bad);
+		unlink(path);
+		rf = reject_open(path, &err);
+		ok(rf && reject_write(rf, &nowhere, "event", &b, NULL, NULL, 0, &err), "an invalid document");
+		ok(rf && reject_close(rf, &err), "closed");
+		t2 = slurp(path);
+		has_str(t2, "{\"error\": \"not valid\", \"record\": 4, \"event\": {\"bytes\":{\"$binary\":{\"base64\":"
+			"\"DgAAAAJzAAIAAAD/AAA=\",", "no offset claimed; the bytes of a document that cannot be converted");
+	}
+
 	rf = reject_open("/dev/full", &err);
 	ok(rf != NULL, "/dev/full opens");
 	ok(!reject_write(rf, &why, "doc", doc, NULL, NULL, 0, &err), "but a write to it fails");
