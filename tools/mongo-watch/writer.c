@@ -292,13 +292,15 @@ show_progress(struct run *r)
 }
 
 /* Stop when the reader ended and everything it queued is written, on a
- * signal, or after --idle-exit seconds without an event. */
+ * signal, or after --idle-exit seconds without an event.  A run that ended
+ * already (--max-events reached) keeps its status: the reader may have read
+ * on to an invalidate the writer never got to. */
 static void
 check_stop(struct run *r, bool reader_done)
 {
 	struct watch *w = r->w;
 
-	if (reader_done) {
+	if (reader_done && !r->done) {
 		bson_error_t err;
 
 		pthread_mutex_lock(&w->lock);
