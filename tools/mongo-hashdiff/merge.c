@@ -35,6 +35,11 @@ struct merge {
 	bool has_a, has_b, checkpoints, ok;
 	struct counts local;
 	bson_error_t err;
+	/* with --checkpoint, a copy of the last _id compared: a stop that comes
+	 * while a side waits for its server is saved after the documents at
+	 * hand are gone */
+	bson_value_t last;
+	bool has_last;
 };
 
 static bool
@@ -131,6 +136,12 @@ merge_flush(struct merge *m, const bson_value_t *last)
 
 	if (m->local.compared % 4096 != 0 && !save && !sig_stop_requested())
 		return;
+	if (save) {
+		if (m->has_last)
+			bson_value_destroy(&m->last);
+		bson_value_copy(last, &m->last);
+		m->has_last = true;
+	}
 	pthread_mutex_lock(&j->lock);
 	job_add_held(j, &m->local);
 	if (save && (mp_now() - j->last_save >= 1.0 || sig_stop_requested())) {
@@ -171,7 +182,7 @@ merge_step(struct merge *m, int *c)
 static bool
 merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 {
-	struct merge m = {j, NULL, a, b, NULL, NULL, false, false, checkpoints, true, {0}, {0}};
+	struct merge m = {j, NULL, a, b, NULL, NULL, false, false, checkpoints, true, {0}, {0}, {0}, false};
 	int c;
 
 	m.h = dochash_new(j->o->hash, j->o->mode, j->o->ignore, NULL);
@@ -191,6 +202,10 @@ merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 	}
 	pthread_mutex_lock(&j->lock);
 	job_add_held(j, &m.local);
+	if (m.has_last && (sig_stop_requested() || a->failed || b->failed))
+		save_checkpoint(j, &m.last); /* stopped or cut off: a rerun goes on from here */
+	if (m.has_last)
+		bson_value_destroy(&m.last);
 	if (!m.ok)
 		job_fail_held(j, &m.err);
 	m.ok = m.ok && !j->failed;
