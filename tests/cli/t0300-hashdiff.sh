@@ -166,20 +166,35 @@ test_expect_success '--checkpoint and --resume finish a comparison that was stop
 	mp-gen 20000 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.big -q &&
 	mp-gen 20000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.big -q &&
 	mp-probe delete "$DST" $TEST_DB.big "{\"_id\": 19999}" &&
-	# the target holds back its 5th batch (of 500) for 3 s: the run is
-	# stopped mid-way whatever the speed of the machine, and waits for the
-	# batch (the grace for a stop is 10 s) to save where it got to
-	fault_proxy fpck "$DST" stall 3 --cmd getMore --after 3 --times 1 &&
-	{ mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.big --checkpoint ck \
-		--batch-size 500 >/dev/null 2>err.ck & pid=$!; } &&
-	for i in $(seq 1 300); do grep -q fault=stall fpck.log && break; sleep 0.1; done &&
-	grep -q fault=stall fpck.log &&
-	kill -INT $pid && test_expect_code 75 wait $pid &&
+	# the target never answers its 4th getMore (batches of 500): the stop
+	# comes while the run waits for it, then the connection is cut, so the
+	# run ends stopped with 2,000 compared whatever the speed of the machine
+	fault_proxy fpck "$DST" blackhole --cmd getMore --after 3 &&
+	{ MP_STOP_GRACE=120 mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.big \
+		--checkpoint ck --batch-size 500 >/dev/null 2>err.ck & pid=$!; } &&
+	for i in $(seq 1 600); do grep -q fault=blackhole fpck.log && break; sleep 0.1; done &&
+	grep -q fault=blackhole fpck.log &&
+	kill -INT $pid && kill $FP_PID && test_expect_code 75 wait $pid &&
 	test_grep "interrupted after 2000 compared" err.ck &&
 	jq -e ".compared.\"\$numberLong\" == \"2000\" and .missing.\"\$numberLong\" == \"0\"" ck &&
 	test_expect_code 1 hd --ns $TEST_DB.big --checkpoint ck --resume --stats st >out &&
 	jq -e "select(.type == \"summary\") | .compared == 20000 and .missing == 1 and .equal == 19999" st &&
 	test ! -e ck
+'
+
+test_expect_success '--checkpoint with --recheck: never past a difference held for its recheck' '
+	mp-probe delete "$DST" $TEST_DB.big "{\"_id\": 5}" &&
+	fault_proxy fpck2 "$DST" blackhole --cmd getMore --after 3 &&
+	{ MP_STOP_GRACE=120 mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.big \
+		--checkpoint ck2 --recheck 1 --recheck-delay 0 --batch-size 500 >/dev/null 2>err.ck2 & pid=$!; } &&
+	for i in $(seq 1 600); do grep -q fault=blackhole fpck2.log && break; sleep 0.1; done &&
+	grep -q fault=blackhole fpck2.log &&
+	kill -INT $pid && kill $FP_PID && test_expect_code 75 wait $pid &&
+	jq -e "(._id.\"\$numberInt\" | tonumber) < 5" ck2 &&
+	test_expect_code 1 hd --ns $TEST_DB.big --checkpoint ck2 --resume --recheck 1 --recheck-delay 0 \
+		--json relaxed --stats st2 >out2 &&
+	jq -e "select(.type == \"summary\") | .missing == 2" st2 &&
+	jq -s -e "map(._id) | sort == [5, 19999]" out2
 '
 
 test_done

@@ -126,6 +126,15 @@ merge_both(struct merge *m, const bson_value_t *id)
 	return true;
 }
 
+/* Whether a checkpoint may record the position now (j->lock held): not
+ * once a difference is held for --recheck (a resumed run would never report
+ * it), nor once the job failed (an output that could not be written). */
+static bool
+may_save(const struct job *j)
+{
+	return j->nheld == 0 && !j->failed;
+}
+
 /* Fold the local counts into the job now and then (every compare with
  * --checkpoint, which is saved at most every second and at a stop). */
 static void
@@ -144,7 +153,7 @@ merge_flush(struct merge *m, const bson_value_t *last)
 	}
 	pthread_mutex_lock(&j->lock);
 	job_add_held(j, &m->local);
-	if (save && (mp_now() - j->last_save >= 1.0 || sig_stop_requested())) {
+	if (save && may_save(j) && (mp_now() - j->last_save >= 1.0 || sig_stop_requested())) {
 		save_checkpoint(j, last);
 		j->last_save = mp_now();
 	}
@@ -169,10 +178,10 @@ merge_step(struct merge *m, int *c)
 		return false;
 	}
 	*c = !m->has_b ? -1 : !m->has_a ? 1 : bsoncmp_value(&ia, &ib);
-	m->local.compared++;
 	if (!(*c < 0 ? merge_one_side(m, MISSING, m->da, &ia)
 		     : *c > 0 ? merge_one_side(m, EXTRA, m->db, &ib) : merge_both(m, &ia)))
 		return false;
+	m->local.compared++; /* counted once compared: a checkpoint never counts more */
 	merge_flush(m, *c <= 0 ? &ia : &ib);
 	return true;
 }
@@ -202,7 +211,7 @@ merge_join(struct job *j, struct src *a, struct src *b, bool checkpoints)
 	}
 	pthread_mutex_lock(&j->lock);
 	job_add_held(j, &m.local);
-	if (m.has_last && (sig_stop_requested() || a->failed || b->failed))
+	if (m.has_last && may_save(j) && (sig_stop_requested() || a->failed || b->failed))
 		save_checkpoint(j, &m.last); /* stopped or cut off: a rerun goes on from here */
 	if (m.has_last)
 		bson_value_destroy(&m.last);
