@@ -84,22 +84,24 @@ test_expect_success 'invalidate: written, then exit 3 with what to do' '
 	peer_ok
 '
 
-# The output is a FIFO filled to the brim, so the writer (the main thread)
-# blocks on its first event while the reader reads on to the invalidate and
-# ends: its thread gone from /proc, leaving the main thread and the signal
-# watchdog.  Only then is the FIFO drained: a run that wrote all it was asked
+# The output is a FIFO filled to the brim (its capacity asked of it), so the
+# writer (the main thread) blocks on its first event while the reader reads
+# on to the invalidate and ends: its thread gone from /proc, leaving the main
+# thread and the signal watchdog.  Only then is the FIFO drained: a run that wrote all it was asked
 # for ends 0 even though the reader met an invalidate after it.
 test_expect_success '--max-events reached before an invalidate the reader already read: exit 0' '
 	peer invalidate &&
-	mkfifo wout && exec 8<>wout && head -c 65536 /dev/zero >&8 &&
+	mkfifo wout && exec 8<>wout &&
+	sz=$(/usr/bin/python3 -c "import fcntl; print(fcntl.fcntl(8, fcntl.F_GETPIPE_SZ))") &&
+	head -c $sz /dev/zero >&8 &&
 	{ mongo-watch --uri "$U" --ns shop.orders --format ndjson --max-events 2 >wout 2>err8 8>&- & wpid=$!; } &&
 	echo $wpid >>"$SCRATCH/.pids" &&
-	blocked() { grep -q pipe_write /proc/$wpid/wchan && test "$(ls /proc/$wpid/task | wc -l)" = 2; } &&
+	blocked() { grep -Eq "pipe_(write|wait)" /proc/$wpid/wchan && test "$(ls /proc/$wpid/task | wc -l)" = 2; } &&
 	for i in $(seq 1 600); do blocked && break; sleep 0.05; done &&
 	blocked &&
 	exec 9<wout && { cat <&9 >drained 8>&- 9<&- & cpid=$!; } && exec 8>&- 9<&- &&
 	wait $wpid && wait $cpid &&
-	tail -c +65537 drained | jq -r .operationType | tr "\n" " " >ops &&
+	tail -c +$((sz + 1)) drained | jq -r .operationType | tr "\n" " " >ops &&
 	test "$(cat ops)" = "insert drop " &&
 	! test_grep "invalidated" err8
 '
