@@ -62,6 +62,11 @@ skip_all() {
 #   STUNNEL      Debian's stunnel4 and openssl, for TLS in front of a server
 #   GNU_PARALLEL Debian's parallel (GNU parallel, not moreutils' parallel)
 #   PYYAML       Debian's python3-yaml
+#   PLAIN_TCP    each server is one host over plain TCP (no TLS, SRV or load
+#                balancer), so a proxy of ours can stand in front of it; the
+#                fault proxy's URI keeps the credentials and options
+#   BARE_HOST    PLAIN_TCP without credentials: the test reaches the server
+#                by its host and port alone (stunnel, --host/--port)
 # and what the servers can do, asked of them (tests/server/capabilities;
 # tests/run asks once per pass and exports MP_SERVER_CAPS):
 #   CHANGE_STREAMS  the servers open change streams
@@ -87,6 +92,8 @@ prereq_check() {
 	STUNNEL) command -v stunnel4 >/dev/null && command -v openssl >/dev/null ;;
 	GNU_PARALLEL) parallel --version 2>/dev/null | grep -q '^GNU parallel' ;;
 	PYYAML) /usr/bin/python3 -c "import yaml" 2>/dev/null ;;
+	PLAIN_TCP) test_have_prereq SERVERS && uri_plain_tcp "$MP_SOURCE_URI" && uri_plain_tcp "$MP_TARGET_URI" ;;
+	BARE_HOST) test_have_prereq PLAIN_TCP && uri_bare_host "$MP_SOURCE_URI" && uri_bare_host "$MP_TARGET_URI" ;;
 	CHANGE_STREAMS|ALL_TYPES|DECIMAL128|PUSH_SLICE|EXACT_REPLACE|ARRAY_EXPRESSIONS|INDEX_OPTIONS|INDEX_NS|CREATE_VIEW|WRITE_ERROR_INDEX) server_can "$1" ;;
 	*) echo "lib.sh: unknown prerequisite $1" >&2; return 1 ;;
 	esac
@@ -101,6 +108,10 @@ prereq_why() {
 	STUNNEL) echo "Debian stunnel4 or openssl is not installed (make deps)" ;;
 	GNU_PARALLEL) echo "GNU parallel is not installed (Debian parallel: make deps)" ;;
 	PYYAML) echo "Debian python3-yaml is not installed" ;;
+	PLAIN_TCP) test_have_prereq SERVERS || { prereq_why SERVERS; return; }
+		echo "the servers need TLS, SRV, a load balancer or several hosts: a proxy of the test's own in front of one host cannot stand in for them" ;;
+	BARE_HOST) test_have_prereq PLAIN_TCP || { prereq_why PLAIN_TCP; return; }
+		echo "the servers need credentials: the test reaches them by host and port alone" ;;
 	CHANGE_STREAMS) server_lacks "no change streams (\$changeStream is refused)" ;;
 	ALL_TYPES) server_lacks "MinKey, MaxKey, code, regex or timestamp values are not stored" ;;
 	DECIMAL128) server_lacks "Decimal128 values are not stored" ;;
@@ -184,22 +195,86 @@ require_servers() {
 	test_have_prereq SERVERS || skip_all "$(prereq_why SERVERS)"
 }
 
+# uri_parts URI: split a mongodb:// URI as libmongoc does (the hosts end at
+# the first "/", the userinfo at the first "@") into URI_USER ("userinfo@" or
+# empty), URI_HOSTS, URI_PATH ("/db" or empty) and URI_OPTS (its query,
+# without the "?"); URI_HOSTPORT is the first host with its port (27017
+# when none is given).
+uri_parts() {
+	local rest=${1#mongodb://} tail=
+	URI_USER= URI_PATH= URI_OPTS=
+	case $rest in */*) tail=${rest#*/}; rest=${rest%%/*} ;; *\?*) tail=?${rest#*\?}; rest=${rest%%\?*} ;; esac
+	case $rest in *@*) URI_USER=${rest%%@*}@; rest=${rest#*@} ;; esac
+	case $tail in *\?*) URI_OPTS=${tail#*\?}; tail=${tail%%\?*} ;; esac
+	[ -z "$tail" ] || URI_PATH=/$tail
+	URI_HOSTS=$rest
+	URI_HOSTPORT=${rest%%,*}
+	case $URI_HOSTPORT in \[*\]) URI_HOSTPORT=$URI_HOSTPORT:27017 ;; \[* | *:*) ;; *) URI_HOSTPORT=$URI_HOSTPORT:27017 ;; esac
+}
+
+# uri_plain_tcp URI: one host over plain TCP (see PLAIN_TCP).  As libmongoc
+# reads it: tls or ssl decides (true, 1, yes, y or t is on), else any other
+# tls* or ssl* option turns TLS on; a unix socket, GSSAPI (whose service
+# name comes from the host) and a load balancer cannot be proxied either.
+uri_plain_tcp() {
+	local o all tls= key val
+	case $1 in mongodb://*) ;; *) return 1 ;; esac
+	uri_parts "$1"
+	case $URI_HOSTS in *,* | "" | *\?* | *%2[fF]* | *.sock) return 1 ;; esac
+	IFS='&' read -ra all <<<"$URI_OPTS"
+	for o in ${all[@]+"${all[@]}"}; do
+		key=${o%%=*} val=${o#*=}
+		key=${key,,} val=${val,,}
+		case $key in
+		tls | ssl) case $val in true | 1 | yes | y | t) tls=on ;; *) tls=off ;; esac ;;
+		tls?* | ssl?*) [ -n "$tls" ] || tls=implied ;;
+		loadbalanced) case $val in true | 1 | yes | y | t) return 1 ;; esac ;;
+		authmechanism) [ "$val" != gssapi ] || return 1 ;;
+		esac
+	done
+	[ -z "$tls" ] || [ "$tls" = off ]
+}
+
+# uri_bare_host URI: no credentials either (see BARE_HOST)
+uri_bare_host() {
+	uri_plain_tcp "$1" && [ -z "$URI_USER" ] &&
+	case "&${URI_OPTS,,}" in *"&authmechanism="* | *"&authsource="*) false ;; *) true ;; esac
+}
+
+# uri_via HOSTPORT URI: URI with its one host replaced by HOSTPORT, keeping
+# its credentials, database and options, directly connected; without
+# replicaSet, compressors (the fault proxy reads zlib only) and the
+# timeouts, which the tests set themselves
+uri_via() {
+	local o opts= all
+	uri_parts "$2"
+	IFS='&' read -ra all <<<"$URI_OPTS"
+	for o in ${all[@]+"${all[@]}"}; do
+		case ${o%%=*} in
+		[Rr]eplica[Ss]et | [Dd]irect[Cc]onnection | [Cc]ompressors | *[Tt]imeout[Mm][Ss] | "") ;;
+		*) opts=$opts$o\& ;;
+		esac
+	done
+	echo "mongodb://$URI_USER$1${URI_PATH:-/}?${opts}directConnection=true"
+}
+
 # fault_proxy NAME URI RULE...: start tests/helpers/faultproxy.py in front of
 # the server at URI with the given fault rules (see tests/server/README.md),
-# logging to NAME.log; sets FP_URI (a URI through it) and FP_PID.  Ended by
-# the test's cleanup if still running.
+# logging to NAME.log; sets FP_URI (a URI through it, with URI's
+# credentials and options) and FP_PID.  Needs PLAIN_TCP.  Ended by the
+# test's cleanup if still running.
 fault_proxy() {
-	local name=$1 up=$2 i
+	local name=$1 uri=$2 i
 	shift 2
-	up=${up#mongodb://}; up=${up%%/*}; up=${up%%\?*}
+	uri_parts "$uri"
 	rm -f "$name.port"
-	/usr/bin/python3 "$TEST_ROOT/tests/helpers/faultproxy.py" --listen 127.0.0.1:0 --upstream "$up" \
+	/usr/bin/python3 "$TEST_ROOT/tests/helpers/faultproxy.py" --listen 127.0.0.1:0 --upstream "$URI_HOSTPORT" \
 		--port-file "$name.port" --log "$name.log" "$@" >"$name.out" 2>"$name.err" &
 	FP_PID=$!
 	echo $FP_PID >>"$SCRATCH/.pids"
 	for i in $(seq 1 100); do [ -s "$name.port" ] && break; sleep 0.1; done
 	[ -s "$name.port" ] || { cat "$name.err" >&2; return 1; }
-	FP_URI="mongodb://127.0.0.1:$(cat "$name.port")/?directConnection=true"
+	FP_URI=$(uri_via "127.0.0.1:$(cat "$name.port")" "$uri")
 }
 
 # tls_ca NAME CN: a self-signed CA, NAME.pem with its key NAME.key.
@@ -236,8 +311,9 @@ tls_cert() {
 # signed (verify = 2).  Config NAME.conf, log NAME.log; sets TLS_HOSTPORT
 # and TLS_PID.  Ended by the test's cleanup.
 tls_stunnel() {
-	local name=$1 up=$2 cert=$3 client_ca=${4:-} port i
-	up=${up#mongodb://}; up=${up%%/*}; up=${up%%\?*}
+	local name=$1 up cert=$3 client_ca=${4:-} port i
+	uri_parts "$2"
+	up=${URI_HOSTPORT//[][]/} # stunnel takes [::1]:27017 as ::1:27017
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	printf "foreground = yes\npid =\n[mongo]\naccept = 127.0.0.1:%s\nconnect = %s\ncert = %s\nkey = %s\n" \
 		"$port" "$up" "$PWD/$cert.pem" "$PWD/$cert.key" >"$name.conf"

@@ -26,6 +26,28 @@ test_expect_success 'usage errors exit 64' '
 	$PY "$FP" --help >out && test_grep "drop-request" out
 '
 
+# the tests reach a real deployment (MONGO_TEST_URI) through the proxy with
+# its credentials and options, and skip where a proxy cannot stand in for it
+test_expect_success 'the URI through the proxy keeps credentials, database and options; what a proxy cannot front' '
+	test "$(uri_via 127.0.0.1:5 "mongodb://u:p%40w@db1.example:27017/admin?replicaSet=rs0&authSource=admin&appname=x")" = \
+		"mongodb://u:p%40w@127.0.0.1:5/admin?authSource=admin&appname=x&directConnection=true" &&
+	test "$(uri_via 127.0.0.1:5 "mongodb://h:1/?directConnection=true")" = "mongodb://127.0.0.1:5/?directConnection=true" &&
+	test "$(uri_via 127.0.0.1:5 mongodb://h)" = "mongodb://127.0.0.1:5/?directConnection=true" &&
+	uri_plain_tcp "mongodb://u:p@h:1/?authSource=admin" && ! uri_bare_host "mongodb://u:p@h:1/" &&
+	! uri_bare_host "mongodb://h:1/?authMechanism=MONGODB-X509" && uri_bare_host "mongodb://h:1/?directConnection=true" &&
+	! uri_plain_tcp "mongodb://h:1/?TLS=true" && ! uri_plain_tcp "mongodb://h:1/?a=1&ssl=true" &&
+	! uri_plain_tcp "mongodb://a:1,b:2/" && ! uri_plain_tcp "mongodb+srv://c.example/" &&
+	! uri_plain_tcp "mongodb://h/?loadBalanced=true" && ! uri_plain_tcp "mongodb://h/?loadbalanced=1" &&
+	! uri_plain_tcp "mongodb://h/?tls=yes" && uri_plain_tcp "mongodb://h/?tls=false&tlsCAFile=/ca.pem" &&
+	! uri_plain_tcp "mongodb://x@h/?authMechanism=MONGODB-X509&tlsCertificateKeyFile=/k.pem" &&
+	! uri_plain_tcp "mongodb://u@h/?authMechanism=GSSAPI" && ! uri_plain_tcp "mongodb://%2Ftmp%2Fm.sock" &&
+	uri_parts "mongodb://u:p?w@h/db?appname=a@b" && test "$URI_USER$URI_HOSTS|$URI_PATH|$URI_OPTS" = "u:p?w@h|/db|appname=a@b" &&
+	uri_parts "mongodb://[::1]/" && test "$URI_HOSTPORT" = "[::1]:27017" &&
+	uri_parts "mongodb://h?w=1" && test "$URI_HOSTPORT|$URI_OPTS" = "h:27017|w=1" &&
+	test "$(uri_via 127.0.0.1:5 "mongodb://h/?compressors=snappy&socketTimeoutMS=0&w=majority")" = \
+		"mongodb://127.0.0.1:5/?w=majority&directConnection=true"
+'
+
 $PY -c "import pymongo" 2>/dev/null ||
 	{ test_skip "fault proxy and hangup peer" "Debian python3-pymongo is not installed (make deps)"; test_done; exit; }
 
@@ -147,14 +169,14 @@ else
 fi
 
 require_servers
-# the proxy needs one plain host:port to forward to
-hp=${MP_SOURCE_URI#mongodb://}
-hp=${hp%%[/?]*}
-case $hp in
-*@* | *,* | "" | mongodb+srv:*) test_skip "fault proxy" "MP_SOURCE_URI is not a single host without credentials"; test_done; exit ;;
-*:*) UPSTREAM=$hp ;;
-*) UPSTREAM=$hp:27017 ;;
-esac
+# the proxy needs one plain host:port to forward to; the URIs below name it alone
+if ! test_have_prereq BARE_HOST; then
+	test_skip "fault proxy" "$(prereq_why BARE_HOST)"
+	test_done
+	exit
+fi
+uri_parts "$MP_SOURCE_URI"
+UPSTREAM=$URI_HOSTPORT
 SRC=$MP_SOURCE_URI
 NS=$TEST_DB.c
 

@@ -66,7 +66,7 @@ test_expect_success SERVERS 'the insert count comes from the server (unordered, 
 	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 2 and .rejected == 1" st5
 '
 
-test_expect_success SERVERS 'a connection cut after inserts were sent: exact copy, counts from the server' '
+test_expect_success SERVERS,PLAIN_TCP 'a connection cut after inserts were sent: exact copy, counts from the server' '
 	mp-gen 20000 >c.bson &&
 	fault_proxy cut "$DST" cut --cmd insert --after 3 --times 2 &&
 	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut --drop --batch-size 1000 --workers 2 --stats st6 <c.bson 2>err &&
@@ -77,7 +77,7 @@ test_expect_success SERVERS 'a connection cut after inserts were sent: exact cop
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.cut
 '
 
-test_expect_success SERVERS 'a retried insert meets a document that was there before: refused, never counted' '
+test_expect_success SERVERS,PLAIN_TCP 'a retried insert meets a document that was there before: refused, never counted' '
 	mp-gen 2000 >r.bson &&
 	printf "{\"_id\": 5, \"there\": \"before\"}\n" | mongo-load-bson -q --uri "$DST" --ns $TEST_DB.pre --drop &&
 	fault_proxy pre "$DST" drop-reply --cmd insert --after 0 --times 1 &&
@@ -141,14 +141,14 @@ test_expect_success MOCKUPDB 'no key named, restoring a dump: a duplicate on ano
 	jq -s -e "map(select(.type == \"summary\"))[0] | .inserted == 2 and .rejected == 1 and .duplicates == 0" st.dk6
 '
 
-test_expect_success SERVERS 'upserts cut mid-flight, and a reply dropped: exact copy' '
+test_expect_success SERVERS,PLAIN_TCP 'upserts cut mid-flight, and a reply dropped: exact copy' '
 	fault_proxy cut2 "$DST" cut --cmd update --after 2 --times 1 drop-reply --cmd update --after 4 --times 1 &&
 	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.cut2 --drop --mode upsert --batch-size 1000 <c.bson 2>err &&
 	test $(grep -c " fault=" cut2.log) = 2 &&
 	mongo-hashdiff --source "$SRC" --target "$DST" --ns $TEST_DB.cut --target-ns $TEST_DB.cut2
 '
 
-test_expect_success SERVERS 'one batch stalled 3 s behind the others: the checkpoint reaches the end' '
+test_expect_success SERVERS,PLAIN_TCP 'one batch stalled 3 s behind the others: the checkpoint reaches the end' '
 	mp-gen 40000 >s.bson &&
 	fault_proxy stall "$DST" stall 3 --cmd insert --after 2 --times 1 &&
 	mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.stall --drop --batch-size 500 --workers 2 --checkpoint sck \
@@ -158,7 +158,7 @@ test_expect_success SERVERS 'one batch stalled 3 s behind the others: the checkp
 	test "$(mp-probe count "$DST" $TEST_DB.stall)" = 40000
 '
 
-test_expect_success SERVERS 'replay through cut connections: the same target as a replay without faults' '
+test_expect_success SERVERS,PLAIN_TCP 'replay through cut connections: the same target as a replay without faults' '
 	ev=$TEST_DATA/replay/sequence/events.ndjson &&
 	fault_proxy rcut "$DST" cut --cmd update,delete --after 1 --times 2 &&
 	mongo-replay --uri "$FP_URI" --ns-map "DB.users=$TEST_DB.replayed" --checkpoint rck2 <$ev 2>err &&
@@ -172,7 +172,7 @@ test_expect_success SERVERS 'replay through cut connections: the same target as 
 # a run of insert events goes as inserts: a lost reply means a retry whose
 # inserts meet the documents the first try wrote (duplicate keys), and the
 # replay goes on with upserts
-test_expect_success SERVERS 'replay of inserts whose replies are lost: every document as the events hold it' '
+test_expect_success SERVERS,PLAIN_TCP 'replay of inserts whose replies are lost: every document as the events hold it' '
 	mp-gen 3000 --events $TEST_DB.rins >rins.bson &&
 	mp-gen 3000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.rins_direct -q --drop &&
 	fault_proxy irep "$DST" drop-reply --cmd insert --after 1 --times 2 &&
@@ -184,7 +184,7 @@ test_expect_success SERVERS 'replay of inserts whose replies are lost: every doc
 	test "$(mp-probe count "$DST" $TEST_DB.rins)" = 3000
 '
 
-test_expect_success SERVERS 'hashdiff with its source cut mid-scan: 69, and no difference invented' '
+test_expect_success SERVERS,PLAIN_TCP 'hashdiff with its source cut mid-scan: 69, and no difference invented' '
 	mp-gen 30000 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.hd --drop &&
 	mp-gen 30000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.hd --drop &&
 	fault_proxy hcut "$SRC" cut --cmd getMore --after 1 &&
@@ -194,7 +194,7 @@ test_expect_success SERVERS 'hashdiff with its source cut mid-scan: 69, and no d
 	test_must_be_empty diff
 '
 
-test_expect_success SERVERS 'dump --checkpoint whose source is cut mid-scan: reads on after the last _id, exact' '
+test_expect_success SERVERS,PLAIN_TCP 'dump --checkpoint whose source is cut mid-scan: reads on after the last _id, exact' '
 	fault_proxy dcut "$SRC" cut --cmd getMore --after 2 --times 1 &&
 	mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck >all.bson 2>err &&
 	test $(grep -c "fault=cut" dcut.log) = 1 &&
@@ -203,7 +203,7 @@ test_expect_success SERVERS 'dump --checkpoint whose source is cut mid-scan: rea
 '
 
 # (libmongoc retries a failed read once by itself: two cuts reach the tool)
-test_expect_success SERVERS 'dump --resume-after-id cut before its first document: goes on from there, not from the start' '
+test_expect_success SERVERS,PLAIN_TCP 'dump --resume-after-id cut before its first document: goes on from there, not from the start' '
 	fault_proxy dcut4 "$SRC" cut --cmd find --times 2 &&
 	mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --resume-after-id 20000 --checkpoint dck4 --format ndjson \
 		>after.ndjson 2>err &&
@@ -212,13 +212,13 @@ test_expect_success SERVERS 'dump --resume-after-id cut before its first documen
 	test "$(head -1 after.ndjson | jq -r "._id[\"\$numberInt\"]")" = 20001
 '
 
-test_expect_success SERVERS 'dump in natural order cut mid-scan: 69, saying how to make it resumable' '
+test_expect_success SERVERS,PLAIN_TCP 'dump in natural order cut mid-scan: 69, saying how to make it resumable' '
 	fault_proxy dcut2 "$SRC" cut --cmd getMore --after 2 --times 1 &&
 	test_expect_code 69 mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 -o nat.bson 2>err &&
 	test_grep "with --checkpoint FILE" err && ! test -e nat.bson
 '
 
-test_expect_success SERVERS 'dump --checkpoint against a source that keeps cutting: 69 after --retries' '
+test_expect_success SERVERS,PLAIN_TCP 'dump --checkpoint against a source that keeps cutting: 69 after --retries' '
 	fault_proxy dcut3 "$SRC" cut --cmd getMore --after 1 &&
 	test_expect_code 69 mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.hd --batch-size 1000 --checkpoint dck3 \
 		--retries 2 >part3.bson 2>err &&
@@ -228,7 +228,7 @@ test_expect_success SERVERS 'dump --checkpoint against a source that keeps cutti
 	mongo-hashdiff --source "$SRC" --target-file all3.bson --ns $TEST_DB.hd
 '
 
-test_expect_success SERVERS,CHANGE_STREAMS 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '
+test_expect_success SERVERS,CHANGE_STREAMS,PLAIN_TCP 'watch whose change stream is cut: reopens after the last event, none lost or doubled' '
 	mp-probe create "$SRC" $TEST_DB.w &&
 	mongo-watch --uri "$SRC" --ns $TEST_DB.w --start-token >w.tok &&
 	mp-writer "$SRC" $TEST_DB.w 300 --ids 20 --seed 7 &&

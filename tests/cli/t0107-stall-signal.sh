@@ -28,7 +28,7 @@ test_expect_success 'seed' '
 
 # The timeout is 3 s, not 1: it bounds the handshake through the proxy too,
 # and on a loaded 2-core machine that once took over a second (CI of 6a7a1df).
-test_expect_success 'load into a blackholed server: --socket-timeout 3, retried, then 69 within seconds' '
+test_expect_success PLAIN_TCP 'load into a blackholed server: --socket-timeout 3, retried, then 69 within seconds' '
 	fault_proxy bh1 "$SRC" blackhole --cmd insert &&
 	mp-gen 100 >in.bson &&
 	elapsed mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.t --from in.bson --socket-timeout 3 \
@@ -37,7 +37,7 @@ test_expect_success 'load into a blackholed server: --socket-timeout 3, retried,
 	test_grep "not acknowledged" err && ! test -e ck1
 '
 
-test_expect_success 'SIGTERM while load waits on a blackholed server: 75 within the grace, checkpoint consistent' '
+test_expect_success PLAIN_TCP 'SIGTERM while load waits on a blackholed server: 75 within the grace, checkpoint consistent' '
 	fault_proxy bh2 "$SRC" blackhole --cmd insert --after 3 &&
 	mp-gen 20000 >in2.bson &&
 	{ MP_STOP_GRACE=2 mongo-load-bson --uri "$FP_URI" --ns $TEST_DB.u --from in2.bson --batch-size 1000 \
@@ -55,7 +55,7 @@ test_expect_success 'SIGTERM while load waits on a blackholed server: 75 within 
 	test "$(mp-probe count "$SRC" $TEST_DB.u)" = 20000
 '
 
-test_expect_success 'SIGTERM while dump -o waits on a blackholed server: 75, no output file' '
+test_expect_success PLAIN_TCP 'SIGTERM while dump -o waits on a blackholed server: 75, no output file' '
 	fault_proxy bh3 "$SRC" blackhole --cmd getMore &&
 	{ MP_STOP_GRACE=2 mongo-dump-bson --uri "$FP_URI" --ns $TEST_DB.s --batch-size 100 -o out.bson 2>err &
 		pid=$!; } &&
@@ -65,7 +65,7 @@ test_expect_success 'SIGTERM while dump -o waits on a blackholed server: 75, no 
 	! test -e out.bson && ! ls out.bson.tmp.* 2>/dev/null
 '
 
-test_expect_success 'SIGTERM while hashdiff waits on a blackholed target: 75, no verdict' '
+test_expect_success PLAIN_TCP 'SIGTERM while hashdiff waits on a blackholed target: 75, no verdict' '
 	fault_proxy bh4 "$SRC" blackhole --cmd getMore &&
 	{ MP_STOP_GRACE=2 mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.s --batch-size 100 \
 		>diff 2>err & pid=$!; } &&
@@ -81,7 +81,7 @@ test_expect_success 'bad timeouts are usage errors' '
 	test_expect_code 64 mongo-load-bson --dry-run --ns a.b --connect-timeout 0 </dev/null 2>err
 '
 
-test_expect_success 'a URI value wins over the default: socketTimeoutMS in the URI is kept' '
+test_expect_success PLAIN_TCP 'a URI value wins over the default: socketTimeoutMS in the URI is kept' '
 	fault_proxy bh5 "$SRC" blackhole --cmd insert &&
 	elapsed mongo-load-bson --uri "${FP_URI}&socketTimeoutMS=1000" --ns $TEST_DB.v --from in.bson \
 		--retries 0 2>err &&

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 require_servers
 test_have_prereq STUNNEL || skip_all "$(prereq_why STUNNEL)"
+test_have_prereq BARE_HOST || skip_all "$(prereq_why BARE_HOST)"
 SRC=$MP_SOURCE_URI
 
 # timed CMD...: run CMD; $rc its status, $secs how long it took

@@ -85,25 +85,25 @@ test_expect_success 'two-sided tools: --source-uri-file and --target-uri-file ex
 '
 
 SRC=${MP_SOURCE_URI:-} DST=${MP_TARGET_URI:-}
-HP=${SRC#mongodb://}; HP=${HP%%/*}; HP=${HP%%\?*}
-PORT=${HP##*:}
+uri_parts "$SRC"
+HP=$URI_HOSTPORT HOST=${URI_HOSTPORT%:*} PORT=${URI_HOSTPORT##*:}
 
-test_expect_success SERVERS '--host/--port: load and dump reach the test server, as with --uri' '
+test_expect_success SERVERS,BARE_HOST '--host/--port: load and dump reach the test server, as with --uri' '
 	mp-gen 200 >seed.bson &&
-	mongo-load-bson --host 127.0.0.1 --port $PORT --ns $TEST_DB.hp --drop --from seed.bson -v 2>err &&
-	test_grep "connecting to 127.0.0.1:$PORT\$" err &&
+	mongo-load-bson --host "$HOST" --port $PORT --ns $TEST_DB.hp --drop --from seed.bson -v 2>err &&
+	grep -F -x "mongo-load-bson: connecting to $HP" err &&
 	mongo-dump-bson --host "$HP" --ns $TEST_DB.hp --sort "{\"_id\":1}" >by-host.bson &&
 	mongo-dump-bson --uri "$SRC" --ns $TEST_DB.hp --sort "{\"_id\":1}" >by-uri.bson &&
 	test -s by-uri.bson && cmp by-host.bson by-uri.bson &&
-	test_expect_code 69 mongo-dump-bson --host "rs0/localhost,[::1]:$PORT,127.0.0.1" --port $PORT --ns $TEST_DB.hp \
+	test_expect_code 69 mongo-dump-bson --host "mp-no-such-set/localhost,[::1]:$PORT,127.0.0.1" --port $PORT --ns $TEST_DB.hp \
 		-o x.bson --connect-timeout 1 -v 2>err &&
 	test_grep "connecting to localhost:$PORT,\[::1\]:$PORT,127.0.0.1:$PORT\$" err
 '
 
-test_expect_success SERVERS '-u/-p/--authenticationDatabase reach the driver, which authenticates (-v, the error)' '
+test_expect_success SERVERS,BARE_HOST '-u/-p/--authenticationDatabase reach the driver, which authenticates (-v, the error)' '
 	test_expect_code 69 mongo-dump-bson --host "$HP" -u "al@ce" -p "$PW" --authenticationDatabase adm \
 		--authenticationMechanism SCRAM-SHA-256 --ns $TEST_DB.hp -o out.bson --connect-timeout 3 -v 2>err &&
-	test_grep "connecting to $HP as al@ce (authSource adm, SCRAM-SHA-256)" err &&
+	grep -F "connecting to $HP as al@ce (authSource adm, SCRAM-SHA-256)" err &&
 	test_grep "saslStart\|[Aa]uthentication" err && ! grep -F -e "$PW" err
 '
 
@@ -126,7 +126,7 @@ held_load() {
 	kill -0 $LOAD_PID && ls -l /proc/$LOAD_PID/fd | grep -q "$name.fifo"
 }
 
-test_expect_success SERVERS 'a -p password is not in /proc/PID/cmdline of the running tool, nor on stderr or --stats' '
+test_expect_success SERVERS,BARE_HOST 'a -p password is not in /proc/PID/cmdline of the running tool, nor on stderr or --stats' '
 	held_load ps --host "$HP" -u alice -p "$PW" --ns $TEST_DB.ps --stats ps.stats --connect-timeout 3 &&
 	tr "\0" " " </proc/$LOAD_PID/cmdline >cmdline && cat cmdline &&
 	! grep -F -e "$PW" cmdline && test_grep " -p xxxxxxxxxxxxxx " cmdline &&
@@ -135,7 +135,7 @@ test_expect_success SERVERS 'a -p password is not in /proc/PID/cmdline of the ru
 	! grep -F -e "$PW" ps.err ps.stats
 '
 
-test_expect_success SERVERS 'the same for --password=PW and --tls-certificate-key-file-password=PW' '
+test_expect_success SERVERS,BARE_HOST 'the same for --password=PW and --tls-certificate-key-file-password=PW' '
 	held_load eq --host "$HP" -u alice --password="$PW" --tls-certificate-key-file-password="$BADPW" \
 		--ns $TEST_DB.ps --connect-timeout 1 &&
 	tr "\0" " " </proc/$LOAD_PID/cmdline >cmdline &&
@@ -144,7 +144,7 @@ test_expect_success SERVERS 'the same for --password=PW and --tls-certificate-ke
 	test $rc = 69 && ! grep -F -e "$PW" -e "$BADPW" eq.err
 '
 
-test_expect_success SERVERS,STUNNEL '--tls --tls-ca-file through stunnel; a wrong CA is 69 in one line; --tlsInsecure' '
+test_expect_success SERVERS,STUNNEL,BARE_HOST '--tls --tls-ca-file through stunnel; a wrong CA is 69 in one line; --tlsInsecure' '
 	tls_proxy tls "$SRC" &&
 	mongo-dump-bson --host "$TLS_HOSTPORT" --tls --tls-ca-file "$PWD/tls.ca.pem" --ns $TEST_DB.hp \
 		--sort "{\"_id\":1}" -v >tls.bson 2>err &&

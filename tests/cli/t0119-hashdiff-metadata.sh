@@ -210,7 +210,7 @@ test_expect_success '--partition: share 1 alone reports the metadata' '
 	test $(wc -l <one) = 1 && test_must_be_empty two
 '
 
-test_expect_success 'a metadata read that fails: 69, verdict "error", never equal' '
+test_expect_success PLAIN_TCP 'a metadata read that fails: 69, verdict "error", never equal' '
 	fault_proxy fp "$DST" drop-request --cmd listIndexes &&
 	test_expect_code 69 mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.u --metadata \
 		--stats st2 >out 2>err &&

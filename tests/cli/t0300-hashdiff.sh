@@ -162,7 +162,7 @@ test_expect_success '--db compares every collection of a database' '
 	jq -s -e "map(select(.type == \"summary\" and .ns == \"$TEST_DB.p\")) | .[0].verdict == \"equal\"" st
 '
 
-test_expect_success '--checkpoint and --resume finish a comparison that was stopped' '
+test_expect_success PLAIN_TCP '--checkpoint and --resume finish a comparison that was stopped' '
 	mp-gen 20000 | mongo-load-bson --uri "$SRC" --ns $TEST_DB.big -q &&
 	mp-gen 20000 | mongo-load-bson --uri "$DST" --ns $TEST_DB.big -q &&
 	mp-probe delete "$DST" $TEST_DB.big "{\"_id\": 19999}" &&
@@ -182,7 +182,7 @@ test_expect_success '--checkpoint and --resume finish a comparison that was stop
 	test ! -e ck
 '
 
-test_expect_success '--checkpoint with --recheck: never past a difference held for its recheck' '
+test_expect_success PLAIN_TCP '--checkpoint with --recheck: never past a difference held for its recheck' '
 	mp-probe delete "$DST" $TEST_DB.big "{\"_id\": 5}" &&
 	fault_proxy fpck2 "$DST" blackhole --cmd getMore --after 3 &&
 	{ MP_STOP_GRACE=120 mongo-hashdiff --source "$SRC" --target "$FP_URI" --ns $TEST_DB.big \
