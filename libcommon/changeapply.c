@@ -10,12 +10,6 @@
 #include "exitcode.h"
 #include "nsmap.h"
 
-static char *
-token_text(const struct change_event *ev)
-{
-	return ev->has_token ? ejson_from_bson_new(&ev->token, EJSON_CANONICAL, NULL) : bson_strdup("(no _id)");
-}
-
 static bool
 set_aside(const struct change_apply *a, const struct change_item *it, const char *why, int32_t code,
 	bson_error_t *err)
@@ -207,7 +201,7 @@ segment_unwritable(struct segment *s, int bad, bson_error_t *why, bson_error_t *
 		return set_aside(s->a, it, why->message, 0, err);
 	}
 	*err = *why;
-	tok = token_text(&it->ev);
+	tok = change_token_text(&it->ev);
 	mp_error_wrap(err, "event %llu (token %s)", (unsigned long long)it->record, tok);
 	bson_free(tok);
 	return false;
@@ -221,7 +215,7 @@ segment_refused(struct segment *s, const struct bulk_result *res, bson_error_t *
 	int i = s->map[res->attempted - 1];
 	const struct change_item *it = s->items[i];
 	const struct bulk_write_error *we = &res->errors[0];
-	char *tok = token_text(&it->ev);
+	char *tok = change_token_text(&it->ev);
 
 	segment_applied(s, s->start, i, res);
 	mp_error_set(err, MP_EX_DATAERR, "event %llu (token %s, %s of %s.%s): the target refused the write: %s "
@@ -645,10 +639,10 @@ txn_body(mongoc_client_session_t *session, void *ctx_, bson_t **reply, bson_erro
 static bool
 txn_dry(const struct change_apply *a, struct change_item *const *items, int n, bson_error_t *err)
 {
-	bson_t x = BSON_INITIALIZER;
+	bson_t x = BSON_INITIALIZER, lsid;
 	bool ok;
 
-	BSON_APPEND_DOCUMENT(&x, "lsid", &items[0]->ev.lsid);
+	BSON_APPEND_DOCUMENT(&x, "lsid", change_doc_bson(&items[0]->ev.lsid, &lsid));
 	BSON_APPEND_INT64(&x, "txnNumber", items[0]->ev.txn_number);
 	BSON_APPEND_INT32(&x, "events", n);
 	ok = change_dry_print(a->dry, items[0]->db, items[0]->coll, "startTransaction", &x, err);

@@ -6,6 +6,7 @@
 
 #include "bsoncmp.h"
 #include "changeevent.h"
+#include "ejson.h"
 #include "exitcode.h"
 
 static const struct {
@@ -21,6 +22,15 @@ static const struct {
 	{"dropDatabase", CHANGE_DROP_DATABASE},
 	{"invalidate", CHANGE_INVALIDATE},
 };
+
+char *
+change_token_text(const struct change_event *ev)
+{
+	bson_t t;
+
+	return ev->has_token ? ejson_from_bson_new(change_doc_bson(&ev->token, &t), EJSON_CANONICAL, NULL)
+			     : bson_strdup("(no _id)");
+}
 
 bool
 change_op_is_document(enum change_op op)
@@ -88,8 +98,9 @@ iter_cstr(const bson_iter_t *it)
 	return strlen(s) == len ? s : NULL;
 }
 
+/* A sub-document, viewed in place (the checks of bson_init_static). */
 static bool
-sub_doc(const bson_iter_t *it, bson_t *out)
+sub_doc(const bson_iter_t *it, struct change_doc *out)
 {
 	const uint8_t *data;
 	uint32_t len;
@@ -97,7 +108,10 @@ sub_doc(const bson_iter_t *it, bson_t *out)
 	if (!BSON_ITER_HOLDS_DOCUMENT(it))
 		return false;
 	bson_iter_document(it, &len, &data);
-	return bson_init_static(out, data, len);
+	if (len < 5 || len > INT32_MAX || data[len - 1] != 0)
+		return false;
+	out->data = data, out->len = len;
+	return true;
 }
 
 /* ns {db, coll} or to {db, coll} */
@@ -335,10 +349,10 @@ path_is_literal(const bson_t *update, const char *path)
 /* The filter is a view of the event's key, not a copy: a write lives only
  * while its event does (change_writes_destroy() frees what was built). */
 static void
-write_init(struct change_write *w, enum change_write_kind kind, const bson_t *filter, bool upsert)
+write_init(struct change_write *w, enum change_write_kind kind, const struct change_doc *filter, bool upsert)
 {
 	w->kind = kind;
-	bson_init_static(&w->filter, bson_get_data(filter), filter->len);
+	change_doc_bson(filter, &w->filter);
 	bson_init(&w->doc);
 	w->upsert = upsert;
 }
@@ -348,7 +362,7 @@ static void
 write_replace(struct change_write *w, const struct change_event *ev)
 {
 	write_init(w, CHANGE_WRITE_REPLACE, &ev->key, true);
-	bson_init_static(&w->doc, bson_get_data(&ev->full), ev->full.len);
+	change_doc_bson(&ev->full, &w->doc);
 }
 
 /* Whether a path of the update names a field literally (a '.' or '$' in a
@@ -357,18 +371,20 @@ static int
 update_is_literal(const struct change_event *ev, bson_error_t *err)
 {
 	bson_iter_t it, sub;
+	bson_t u;
+	const bson_t *update = change_doc_bson(&ev->update, &u);
 	bool literal = false;
 
-	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
+	if (bson_iter_init_find(&it, update, "updatedFields") && bson_iter_recurse(&it, &sub))
 		while (bson_iter_next(&sub))
-			literal = literal || path_is_literal(&ev->update, bson_iter_key(&sub));
-	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub)) {
+			literal = literal || path_is_literal(update, bson_iter_key(&sub));
+	if (bson_iter_init_find(&it, update, "removedFields") && bson_iter_recurse(&it, &sub)) {
 		while (bson_iter_next(&sub)) {
 			if (BSON_ITER_HOLDS_UTF8(&sub) && iter_cstr(&sub) == NULL) {
 				mp_error_set(err, MP_EX_DATAERR, "removedFields holds a path with a NUL byte");
 				return -1;
 			}
-			literal = literal || (iter_cstr(&sub) && path_is_literal(&ev->update, iter_cstr(&sub)));
+			literal = literal || (iter_cstr(&sub) && path_is_literal(update, iter_cstr(&sub)));
 		}
 	}
 	return literal;
@@ -380,9 +396,11 @@ static int
 truncations(const struct change_event *ev, bson_t *push, bson_error_t *err)
 {
 	bson_iter_t it, sub, t;
+	bson_t u;
 	int npush = 0;
 
-	if (!bson_iter_init_find(&it, &ev->update, "truncatedArrays") || !bson_iter_recurse(&it, &sub))
+	if (!bson_iter_init_find(&it, change_doc_bson(&ev->update, &u), "truncatedArrays") ||
+	    !bson_iter_recurse(&it, &sub))
 		return 0;
 	while (bson_iter_next(&sub)) {
 		const char *field = NULL;
@@ -416,13 +434,14 @@ static int
 set_and_unset(const struct change_event *ev, struct change_write *w)
 {
 	bson_iter_t it, sub;
-	bson_t set = BSON_INITIALIZER, unset = BSON_INITIALIZER;
+	bson_t set = BSON_INITIALIZER, unset = BSON_INITIALIZER, u;
+	const bson_t *update = change_doc_bson(&ev->update, &u);
 	int nset = 0, nunset = 0;
 
-	if (bson_iter_init_find(&it, &ev->update, "updatedFields") && bson_iter_recurse(&it, &sub))
+	if (bson_iter_init_find(&it, update, "updatedFields") && bson_iter_recurse(&it, &sub))
 		for (; bson_iter_next(&sub); nset++)
 			bson_append_iter(&set, bson_iter_key(&sub), -1, &sub);
-	if (bson_iter_init_find(&it, &ev->update, "removedFields") && bson_iter_recurse(&it, &sub))
+	if (bson_iter_init_find(&it, update, "removedFields") && bson_iter_recurse(&it, &sub))
 		while (bson_iter_next(&sub))
 			if (iter_cstr(&sub) != NULL && ++nunset)
 				bson_append_utf8(&unset, iter_cstr(&sub), -1, "", 0);

@@ -90,7 +90,8 @@ lanes_start(struct replay *r)
 static uint32_t
 key_hash(const struct item *it)
 {
-	uint64_t h = change_key_hash(&it->c.ev.key);
+	bson_t key;
+	uint64_t h = change_key_hash(change_doc_bson(&it->c.ev.key, &key));
 
 	return (uint32_t)(h ^ (h >> 32));
 }

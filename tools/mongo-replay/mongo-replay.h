@@ -176,7 +176,6 @@ struct item *item_new(struct replay *r, const bson_t *doc, uint64_t record, bson
 void item_destroy(struct item *it);
 void items_return(struct replay *r, struct change_item **items, int n);
 void items_free(struct replay *r);
-char *item_token_text(const struct item *it);
 
 /* lanes.c */
 void lanes_init(struct replay *r);

@@ -43,7 +43,7 @@ txn_member(const struct change_item *first, const struct item *it)
 	const struct change_event *a = &first->ev, *b = &it->c.ev;
 
 	return b->has_txn && b->txn_number == a->txn_number && b->lsid.len == a->lsid.len &&
-	       memcmp(bson_get_data(&b->lsid), bson_get_data(&a->lsid), b->lsid.len) == 0;
+	       memcmp(b->lsid.data, a->lsid.data, b->lsid.len) == 0;
 }
 
 static void
@@ -128,7 +128,7 @@ handle_document(struct run *run, struct item *it)
 static enum step
 control_stop(const struct item *it)
 {
-	char *tok = item_token_text(it);
+	char *tok = change_token_text(&it->c.ev);
 	const struct change_item *c = &it->c;
 
 	if (c->ev.op == CHANGE_INVALIDATE)
@@ -206,8 +206,10 @@ static enum step
 handle_item(struct run *run, struct item *it)
 {
 	struct replay *r = run->r;
+	bson_t tok;
 
-	if (run->has_ck_start && it->c.ev.has_token && change_token_cmp(&it->c.ev.token, &run->ck_start) <= 0) {
+	if (run->has_ck_start && it->c.ev.has_token &&
+	    change_token_cmp(change_doc_bson(&it->c.ev.token, &tok), &run->ck_start) <= 0) {
 		r->n.skipped_ck++;
 		item_destroy(it);
 		return STEP_NEXT;

@@ -396,10 +396,3 @@ items_free(struct replay *r)
 		}
 	r->spares = NULL;
 }
-
-/* The item's resume token as canonical JSON, to bson_free(). */
-char *
-item_token_text(const struct item *it)
-{
-	return it->c.ev.has_token ? ejson_from_bson_new(&it->c.ev.token, EJSON_CANONICAL, NULL) : bson_strdup("(no _id)");
-}

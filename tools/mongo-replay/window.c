@@ -262,8 +262,10 @@ window_take(struct replay *r, const struct change_event *ev, size_t bytes, uint6
 	s->has_token = ev && ev->has_token;
 	if (s->has_token) {
 		/* a token of up to 120 bytes stays inline in the slot: no malloc */
+		bson_t tok;
+
 		bson_init(&s->token);
-		bson_concat(&s->token, &ev->token);
+		bson_concat(&s->token, change_doc_bson(&ev->token, &tok));
 	}
 	s->secs = ev ? ev->cluster_secs : 0;
 	s->wall_ms = ev ? ev->wall_ms : 0;
