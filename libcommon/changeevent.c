@@ -244,6 +244,15 @@ parse_field(bson_iter_t *it, struct change_event *ev, struct seen *seen, bson_er
 	return true;
 }
 
+static bool
+key_has_id(const struct change_doc *key)
+{
+	bson_t b;
+	bson_iter_t it;
+
+	return bson_iter_init_find(&it, change_doc_bson(key, &b), "_id");
+}
+
 /* The fields an event of its type must have. */
 static bool
 check_event(const struct change_event *ev, const struct seen *seen, bson_error_t *err)
@@ -264,6 +273,9 @@ check_event(const struct change_event *ev, const struct seen *seen, bson_error_t
 		mp_error_set(err, MP_EX_DATAERR, "%s event whose ns has no coll", ev->op_name);
 	else if (!ev->has_key)
 		mp_error_set(err, MP_EX_DATAERR, "%s event without documentKey", ev->op_name);
+	else if (!key_has_id(&ev->key))
+		/* the filter of its write: without _id it would match any document */
+		mp_error_set(err, MP_EX_DATAERR, "%s event whose documentKey has no _id", ev->op_name);
 	else if ((ev->op == CHANGE_INSERT || ev->op == CHANGE_REPLACE) && !ev->has_full)
 		mp_error_set(err, MP_EX_DATAERR, "%s event without fullDocument", ev->op_name);
 	else if (ev->op == CHANGE_UPDATE && !ev->has_update && !ev->has_full)
@@ -492,6 +504,11 @@ int
 change_event_writes(const struct change_event *ev, bool prefer_full, struct change_write *w,
 	bson_error_t *err)
 {
+	if (ev->has_split) {
+		/* a fragment carries only some of the fields: never a write */
+		mp_error_set(err, MP_EX_SOFTWARE, "a fragment of a split event: join it first");
+		return -1;
+	}
 	switch (ev->op) {
 	case CHANGE_INSERT:
 	case CHANGE_REPLACE:

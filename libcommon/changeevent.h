@@ -33,7 +33,6 @@ enum change_op {
 	CHANGE_OTHER_DDL, /* create, createIndexes, dropIndexes, modify, shardCollection, ... */
 };
 
-/* Borrowed views into one event document; valid while the event is. */
 /*
  * A document of the event, viewed in place (data NULL when absent).  Not a
  * bson_t: one is 128 bytes aligned to 128, and five made each event 1.4 KB
@@ -45,6 +44,7 @@ struct change_doc {
 	uint32_t len;
 };
 
+/* Borrowed views into one event document; valid while the event is. */
 struct change_event {
 	enum change_op op;
 	const char *op_name;

@@ -182,6 +182,11 @@ test_malformed(void)
 	parse_fails("{\"operationType\": \"rename\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}", "without to");
 	parse_fails("{\"_id\": 5, \"operationType\": \"drop\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}}", "not a document");
 	parse_fails("{\"operationType\": \"insert\", \"ns\": \"d.c\", \"documentKey\": {\"_id\": 1}}", "ns is not");
+	/* its write's filter would match any document */
+	parse_fails("{\"operationType\": \"delete\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, \"documentKey\": {}}",
+		"documentKey has no _id");
+	parse_fails("{\"operationType\": \"delete\", \"ns\": {\"db\": \"d\", \"coll\": \"c\"}, \"documentKey\": {\"sk\": 1}}",
+		"documentKey has no _id");
 }
 
 /* numbers and strings from the stream are input data, not trusted: a
@@ -241,7 +246,13 @@ test_split_events(void)
 	b = J("{\"_id\": {\"_data\": \"11\"}, \"fullDocument\": {\"_id\": 1, \"big\": \"x\"}, \"splitEvent\": {\"fragment\": 2, \"of\": 2}}");
 	{
 		const bson_t *frags[2] = {a, b};
+		struct change_event ev;
+		struct change_write w[CHANGE_MAX_WRITES];
 
+		/* a fragment parses with what it carries, and is never a write */
+		ok(change_event_parse(b, &ev, &err) && ev.has_split && change_event_writes(&ev, false, w, &err) < 0 &&
+				strstr(err.message, "join it first") != NULL,
+			"a fragment without documentKey is no write (not a filter matching any document)");
 		ok(change_event_join(frags, 2, &joined, &err), "two fragments join");
 		s = bson_as_relaxed_extended_json(&joined, NULL);
 		is_str(s, "{ \"operationType\" : \"insert\", \"ns\" : { \"db\" : \"d\", \"coll\" : \"c\" }, \"documentKey\" : "
