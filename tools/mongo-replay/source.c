@@ -5,6 +5,7 @@
  * into one event; a record that cannot be read or parsed is named by its
  * place in the input and set aside with --reject.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
@@ -282,11 +283,19 @@ item_alloc(struct replay *r, size_t len)
 		r->spares = it->spare;
 		if (it->cap >= len)
 			break;
-		bson_free(it);
+		free(it);
 	}
-	cap = it ? it->cap : len <= 1024 ? 1024 : len;
-	if (it == NULL)
-		it = bson_malloc(sizeof *it + cap);
+	if (it != NULL) {
+		cap = it->cap;
+	} else {
+		/* its bson_t wants 128-byte alignment, more than malloc gives; a
+		 * size that is a multiple of it, the rest of which is room */
+		size_t size = (sizeof *it + (len <= 1024 ? 1024 : len) + 127) / 128 * 128;
+
+		it = aligned_alloc(128, size);
+		BSON_ASSERT(it != NULL);
+		cap = size - sizeof *it;
+	}
 	memset(it, 0, sizeof *it);
 	it->cap = cap;
 	return it;
@@ -347,7 +356,7 @@ item_destroy(struct item *it)
 		return;
 	bson_free(it->own_db);
 	bson_free(it->own_coll);
-	bson_free(it);
+	free(it); /* aligned_alloc */
 }
 
 /* A lane is done with items[0..n): back to the reader to reuse (small
@@ -364,7 +373,7 @@ items_return(struct replay *r, struct change_item **items, int n)
 		bson_free(it->own_coll);
 		it->own_db = it->own_coll = NULL;
 		if (it->cap > ITEM_REUSE_MAX) {
-			bson_free(it);
+			free(it);
 			continue;
 		}
 		*tail = it;
@@ -391,7 +400,7 @@ items_free(struct replay *r)
 		while (lists[i] != NULL) {
 			struct item *next = lists[i]->spare;
 
-			bson_free(lists[i]);
+			free(lists[i]);
 			lists[i] = next;
 		}
 	r->spares = NULL;
