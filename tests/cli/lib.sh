@@ -10,8 +10,8 @@
 #
 # Each body runs in a subshell with `set -e`, in a scratch directory that is
 # removed when the script ends.  Servers come from the runner: MP_SOURCE_URI
-# and MP_TARGET_URI (tests/run starts two, or uses MONGO_TEST_URI and
-# MONGO_TEST_TARGET_URI).  Every test uses its own databases, TEST_DB and
+# and MP_TARGET_URI (tests/run starts two, or uses MONGO_TEST_URI as the
+# source and MONGO_TEST_TARGET_URI, else a test server, as the target).  Every test uses its own databases, TEST_DB and
 # TEST_DB2, dropped at the end, so a real deployment is left as it was.
 set -u
 
@@ -64,7 +64,8 @@ skip_all() {
 #   PYYAML       Debian's python3-yaml
 #   PLAIN_TCP    each server is one host over plain TCP (no TLS, SRV or load
 #                balancer), so a proxy of ours can stand in front of it; the
-#                fault proxy's URI keeps the credentials and options
+#                fault proxy's URI keeps the credentials and options and
+#                connects directly, so that host must be a primary
 #   BARE_HOST    PLAIN_TCP without credentials: the test reaches the server
 #                by its host and port alone (stunnel, --host/--port)
 # and what the servers can do, asked of them (tests/server/capabilities;
@@ -246,12 +247,13 @@ uri_bare_host() {
 # replicaSet, compressors (the fault proxy reads zlib only) and the
 # timeouts, which the tests set themselves
 uri_via() {
-	local o opts= all
+	local o o_key opts= all
 	uri_parts "$2"
 	IFS='&' read -ra all <<<"$URI_OPTS"
 	for o in ${all[@]+"${all[@]}"}; do
-		case ${o%%=*} in
-		[Rr]eplica[Ss]et | [Dd]irect[Cc]onnection | [Cc]ompressors | *[Tt]imeout[Mm][Ss] | "") ;;
+		o_key=${o%%=*}
+		case ${o_key,,} in
+		replicaset | directconnection | compressors | *timeoutms | "") ;;
 		*) opts=$opts$o\& ;;
 		esac
 	done

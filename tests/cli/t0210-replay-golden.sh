@@ -35,6 +35,16 @@ test_expect_success '... and without a fullDocument it stops with 65, naming the
 	test_grep "event 1 (line 1)" err && test_grep "updateLookup" err
 '
 
+test_expect_success 'a delete whose documentKey has no _id: 65 naming it, or set aside by --reject' '
+	printf "%s\n" "{\"_id\":{\"_data\":\"01\"},\"operationType\":\"delete\",\"ns\":{\"db\":\"d\",\"coll\":\"c\"},\"documentKey\":{}}" \
+		"{\"_id\":{\"_data\":\"02\"},\"operationType\":\"delete\",\"ns\":{\"db\":\"d\",\"coll\":\"c\"},\"documentKey\":{\"_id\":2}}" >nokey.ndjson &&
+	test_expect_code 65 mongo-replay --dry-run <nokey.ndjson >out 2>err &&
+	test_grep "event 1 (line 1).*documentKey has no _id" err && test_must_be_empty out &&
+	mongo-replay --dry-run --reject rej.nokey <nokey.ndjson >out 2>err &&
+	jq -s -e "length == 1 and .[0].op == \"deleteOne\" and .[0].filter._id[\"\$numberInt\"] == \"2\"" out &&
+	jq -s -e "length == 1 and .[0].line == 1 and (.[0].error | test(\"documentKey has no _id\"))" rej.nokey
+'
+
 # an update's truncatedArrays is applied as $push with $each: [] and $slice
 for c in $(cd "$DATA" && ls); do
 	need=SERVERS
