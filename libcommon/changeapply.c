@@ -19,14 +19,21 @@ set_aside(const struct change_apply *a, const struct change_item *it, const char
 	return reject_write(a->reject, &w, "event", it->event, NULL, NULL, 0, err);
 }
 
+bool
+change_same_ns(const struct change_item *a, const struct change_item *b)
+{
+	if (a->ns_key && b->ns_key)
+		return a->ns_key == b->ns_key;
+	return strcmp(a->db, b->db) == 0 &&
+	       (a->coll == b->coll || (a->coll && b->coll && strcmp(a->coll, b->coll) == 0));
+}
+
 int
 change_segment_end(struct change_item *const *items, int from, int n)
 {
 	int j = from + 1;
 
-	while (j < n && strcmp(items[j]->db, items[from]->db) == 0 &&
-	       (items[j]->coll == items[from]->coll ||
-		       (items[j]->coll && items[from]->coll && strcmp(items[j]->coll, items[from]->coll) == 0)))
+	while (j < n && change_same_ns(items[j], items[from]))
 		j++;
 	return j;
 }

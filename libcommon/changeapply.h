@@ -34,7 +34,14 @@ struct change_item {
 	bson_t *event;          /* the event as read (joined, if it was split) */
 	struct change_event ev; /* parsed: views into event */
 	const char *db, *coll;  /* the target namespace (mapped); coll NULL for a database */
+	/* NULL, or a key the caller gives each namespace: two items with keys
+	 * are of one namespace exactly when their keys are equal (no need to
+	 * compare the names) */
+	const void *ns_key;
 };
+
+/* items a and b target one namespace. */
+bool change_same_ns(const struct change_item *a, const struct change_item *b);
 
 struct change_apply_hooks {
 	void *ctx;

@@ -45,6 +45,23 @@ test_expect_success '--workers 4 applies 5000 events as a load of the same docum
 	test_cmp expect actual
 '
 
+test_expect_success 'events of 260 namespaces, interleaved: each counted under its own' '
+	# more namespaces than the reader keeps keys for (256): the last ones
+	# are compared by name; every 7th namespace has two events a round
+	for r in 1 2; do
+		for i in $(seq 0 259); do
+			ins n$i $((r * 1000 + i))
+			test $((i % 7)) -ne 0 || ins n$i $((r * 1000 + 500 + i))
+		done
+	done >many.ndjson &&
+	mongo-replay --uri "$DST" --workers 2 --batch-size 7 --stats stm <many.ndjson &&
+	jq -e "select(.type == \"summary\") | .inserts == 596 and (.namespaces | length == 256)" stm &&
+	jq -e "select(.type == \"summary\") | [.namespaces[] | select(.inserts !=
+		(if (.ns | ltrimstr(\"$TEST_DB.n\") | tonumber) % 7 == 0 then 4 else 2 end))] | length == 0" stm &&
+	test "$(ids $TEST_DB.n258)" = "1258 2258 " &&
+	test "$(ids $TEST_DB.n252)" = "1252 1752 2252 2752 "
+'
+
 test_expect_success 'the checkpoint holds the last token; a rerun skips what is applied' '
 	mp-gen 2500 --events $TEST_DB.ck | mongo-replay --uri "$DST" --checkpoint ck &&
 	jq -e "._data == \"820000000000000000000009C3\"" ck &&

@@ -253,6 +253,17 @@ test_segments(void)
 		"a.x twice, a.y (same db, other collection), b.y (other db, same collection) three times, a.x again");
 	is_int(change_segment_end(it, 6, 7), 7, "the last item is a run by itself");
 	is_int(change_segment_end(it, 0, 1), 1, "a run never goes past n");
+
+	/* keys: equal keys are one namespace, different keys two, whatever the
+	 * names say; an item without a key is compared by its names */
+	static const int key_ids[2];
+	it[0]->ns_key = it[1]->ns_key = &key_ids[0];
+	it[2]->ns_key = &key_ids[1];
+	ok(change_same_ns(it[0], it[1]) && !change_same_ns(it[1], it[2]), "items with keys compare their keys");
+	it[1]->ns_key = &key_ids[1];
+	ok(!change_same_ns(it[0], it[1]), "different keys: different namespaces, without reading the names");
+	ok(change_same_ns(it[0], it[6]) && change_same_ns(it[6], it[0]), "an item without a key: its names decide");
+	is_int(change_segment_end(it, 0, 7), 1, "a run ends where the key changes");
 	for (int i = 0; i < 7; i++)
 		item_free(it[i]);
 }

@@ -26,10 +26,13 @@ counts_op(struct counts *c, enum change_op op)
 static void
 count_ns(struct replay *r, const struct change_item *it)
 {
+	struct ns_key *key = (struct ns_key *)it->ns_key; /* the reader's; its row is ours */
 	struct ns_counts *c = NULL;
 
-	if (r->last_ns < r->nns && strcmp(r->by_ns[r->last_ns].coll, it->coll) == 0 &&
-	    strcmp(r->by_ns[r->last_ns].db, it->db) == 0)
+	if (key != NULL && key->row >= 0)
+		c = &r->by_ns[key->row];
+	else if (r->last_ns < r->nns && strcmp(r->by_ns[r->last_ns].coll, it->coll) == 0 &&
+		 strcmp(r->by_ns[r->last_ns].db, it->db) == 0)
 		c = &r->by_ns[r->last_ns];
 	for (int i = 0; i < r->nns && c == NULL; i++)
 		if (strcmp(r->by_ns[i].coll, it->coll) == 0 && strcmp(r->by_ns[i].db, it->db) == 0)
@@ -43,6 +46,8 @@ count_ns(struct replay *r, const struct change_item *it)
 		bson_strncpy(c->db, it->db, sizeof c->db);
 		bson_strncpy(c->coll, it->coll, sizeof c->coll);
 	}
+	if (key != NULL)
+		key->row = (int)(c - r->by_ns);
 	counts_op(&c->n, it->ev.op);
 	if (it->ev.wall_ms > c->last_wall_ms)
 		c->last_wall_ms = it->ev.wall_ms;

@@ -102,6 +102,15 @@ struct ns_counts {
 	int64_t last_wall_ms;
 };
 
+/* A target namespace, interned by the reader: the items of one namespace
+ * carry the same key (change_item.ns_key), which the lanes compare instead
+ * of the names.  Kept until the lanes have stopped. */
+#define MAX_NS_KEYS 256
+struct ns_key {
+	char *db, *coll; /* coll NULL: a database */
+	int row;         /* its row in by_ns, -1 until counted there; wp.lock */
+};
+
 struct replay {
 	const struct opts *o;
 	mongoc_client_pool_t *pool;
@@ -135,6 +144,8 @@ struct replay {
 	struct ns_counts *by_ns;
 	int nns;
 	int last_ns; /* the row of the last event counted: most events share it */
+	struct ns_key *keys; /* the reader's: MAX_NS_KEYS, filled in order */
+	int nkeys, last_key;
 	struct lag_hist lag;
 	/* items the lanes are done with, for the reader to reuse: a lane
 	 * pushes a batch (compare-and-swap), the reader takes them all (one

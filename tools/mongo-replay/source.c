@@ -126,7 +126,7 @@ source_reject(struct replay *r, struct source *s, const bson_error_t *why, const
  * false while more are to come; false with err.
  */
 static struct item *item_parse(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *err);
-static struct item *item_map(const struct replay *r, struct item *it, bson_error_t *err);
+static struct item *item_map(struct replay *r, struct item *it, bson_error_t *err);
 
 static bool
 source_fragment(struct source *s, const bson_t *doc, bson_t *joined, bool *complete, bson_error_t *err)
@@ -320,10 +320,43 @@ item_parse(struct replay *r, const bson_t *doc, uint64_t record, bson_error_t *e
 	return it;
 }
 
+static bool
+key_is(const struct ns_key *k, const struct change_item *c)
+{
+	return strcmp(k->db, c->db) == 0 && (k->coll == NULL ? c->coll == NULL : c->coll && strcmp(k->coll, c->coll) == 0);
+}
+
+/* Give the item its namespace's key: the last one's (most events share
+ * it), another one's, or a new one while there is room (after that, the
+ * names are compared). */
+static void
+item_intern(struct replay *r, struct change_item *c)
+{
+	int i;
+
+	if (r->nkeys > 0 && key_is(&r->keys[r->last_key], c)) {
+		c->ns_key = &r->keys[r->last_key];
+		return;
+	}
+	for (i = 0; i < r->nkeys && !key_is(&r->keys[i], c); i++)
+		;
+	if (i == r->nkeys) {
+		if (r->nkeys == MAX_NS_KEYS)
+			return;
+		if (r->keys == NULL)
+			r->keys = bson_malloc0(sizeof(struct ns_key) * MAX_NS_KEYS);
+		r->keys[i].db = bson_strdup(c->db);
+		r->keys[i].coll = c->coll ? bson_strdup(c->coll) : NULL;
+		r->keys[i].row = -1;
+		r->nkeys++;
+	}
+	c->ns_key = &r->keys[r->last_key = i];
+}
+
 /* The target namespace of a parsed item: it, or NULL with err (the item
  * freed). */
 static struct item *
-item_map(const struct replay *r, struct item *it, bson_error_t *err)
+item_map(struct replay *r, struct item *it, bson_error_t *err)
 {
 	const struct change_event *ev = &it->c.ev;
 	/* a whole database is dropped on the target only when no rule is given
@@ -338,6 +371,8 @@ item_map(const struct replay *r, struct item *it, bson_error_t *err)
 		item_destroy(it);
 		return NULL;
 	}
+	if (!it->unmapped && it->c.db != NULL)
+		item_intern(r, &it->c);
 	return it;
 }
 
@@ -404,4 +439,11 @@ items_free(struct replay *r)
 			lists[i] = next;
 		}
 	r->spares = NULL;
+	for (int i = 0; i < r->nkeys; i++) {
+		bson_free(r->keys[i].db);
+		bson_free(r->keys[i].coll);
+	}
+	bson_free(r->keys);
+	r->keys = NULL;
+	r->nkeys = 0;
 }
