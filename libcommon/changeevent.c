@@ -182,29 +182,33 @@ enum field {
 };
 
 static enum field
-field_of(const char *k)
+field_of(const char *k, uint32_t len)
 {
+	/* by first letter, with the name's length: most keys are told apart
+	 * without reading them, and the one candidate is compared by memcmp */
 	static const struct {
 		const char *name;
+		uint32_t len;
 		enum field f;
 	} by_letter[] = {
-		['_'] = {"_id", F_ID}, ['o'] = {"operationType", F_OP}, ['n'] = {"ns", F_NS}, ['t'] = {"to", F_TO},
-		['d'] = {"documentKey", F_KEY}, ['u'] = {"updateDescription", F_UPDATE},
-		['s'] = {"splitEvent", F_SPLIT}, ['f'] = {"fullDocument", F_FULL}, ['l'] = {"lsid", F_LSID},
-		['c'] = {"clusterTime", F_CLUSTER}, ['w'] = {"wallTime", F_WALL},
+		['_'] = {"_id", 3, F_ID}, ['o'] = {"operationType", 13, F_OP}, ['n'] = {"ns", 2, F_NS},
+		['t'] = {"to", 2, F_TO}, ['d'] = {"documentKey", 11, F_KEY}, ['u'] = {"updateDescription", 17, F_UPDATE},
+		['s'] = {"splitEvent", 10, F_SPLIT}, ['f'] = {"fullDocument", 12, F_FULL}, ['l'] = {"lsid", 4, F_LSID},
+		['c'] = {"clusterTime", 11, F_CLUSTER}, ['w'] = {"wallTime", 8, F_WALL},
 	};
 	unsigned char c = (unsigned char)k[0];
 
-	if (c < sizeof by_letter / sizeof by_letter[0] && by_letter[c].name && strcmp(k, by_letter[c].name) == 0)
+	if (c < sizeof by_letter / sizeof by_letter[0] && by_letter[c].name && by_letter[c].len == len &&
+	    memcmp(k, by_letter[c].name, len) == 0)
 		return by_letter[c].f;
-	return strcmp(k, "txnNumber") == 0 ? F_TXN : F_OTHER;
+	return len == 9 && memcmp(k, "txnNumber", 9) == 0 ? F_TXN : F_OTHER;
 }
 
 /* One field of the event; false (65) when it is there but malformed. */
 static bool
 parse_field(bson_iter_t *it, struct change_event *ev, struct seen *seen, bson_error_t *err)
 {
-	switch (field_of(bson_iter_key(it))) {
+	switch (field_of(bson_iter_key(it), bson_iter_key_len(it))) {
 	case F_ID:
 		return (ev->has_token = sub_doc(it, &ev->token)) ||
 		       refuse(err, "the event's _id (its resume token) is not a document");
