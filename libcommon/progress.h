@@ -14,6 +14,9 @@
 
 /* Seconds on a monotonic clock. */
 double mp_now(void);
+/* The same to within a few milliseconds, and cheaper: for "is it time
+ * yet" checks made once per record. */
+double mp_now_coarse(void);
 
 struct progress;
 

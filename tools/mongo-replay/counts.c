@@ -215,7 +215,7 @@ void
 counts_progress(struct replay *r)
 {
 	char note[64] = "";
-	double now = mp_now();
+	double now = mp_now_coarse();
 
 	if (now - r->progress_at < 0.1)
 		return;
