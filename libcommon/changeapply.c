@@ -143,6 +143,18 @@ add_write(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_erro
  * that cannot be written.  Returns the index of that event (its reason in
  * why), or end when every one went in; *nops is the number of writes queued.
  */
+/* Ask for the next event's bytes while this one is written: they were
+ * read on another thread, so each of their cache lines is a miss here
+ * that otherwise stalls the lane in turn. */
+static inline void
+prefetch_event(const struct change_item *it)
+{
+	const uint8_t *p = bson_get_data(it->event);
+
+	for (uint32_t off = 0; off < it->event->len && off < 4096; off += 64)
+		__builtin_prefetch(p + off);
+}
+
 static int
 segment_fill(struct segment *s, mongoc_bulk_operation_t *bulk, int end, int *nops, bson_error_t *why)
 {
@@ -152,6 +164,9 @@ segment_fill(struct segment *s, mongoc_bulk_operation_t *bulk, int end, int *nop
 	*nops = 0;
 	for (int i = s->start; i < end; i++) {
 		struct change_write w[CHANGE_MAX_WRITES];
+
+		if (i + 1 < end)
+			prefetch_event(s->items[i + 1]);
 		int nw = change_event_writes(&s->items[i]->ev, s->a->prefer_full, w, why);
 		bool ok = nw >= 0, ins;
 
