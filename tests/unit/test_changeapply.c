@@ -262,6 +262,8 @@ test_segments(void)
 	ok(change_same_ns(it[0], it[1]) && !change_same_ns(it[1], it[2]), "items with keys compare their keys");
 	it[1]->ns_key = &key_ids[1];
 	ok(!change_same_ns(it[0], it[1]), "different keys: different namespaces, without reading the names");
+	it[3]->ns_key = &key_ids[0];
+	ok(change_same_ns(it[0], it[3]), "equal keys: one namespace, whatever the names say");
 	ok(change_same_ns(it[0], it[6]) && change_same_ns(it[6], it[0]), "an item without a key: its names decide");
 	is_int(change_segment_end(it, 0, 7), 1, "a run ends where the key changes");
 	for (int i = 0; i < 7; i++)

@@ -29,6 +29,8 @@ count_ns(struct replay *r, const struct change_item *it)
 	struct ns_key *key = (struct ns_key *)it->ns_key; /* the reader's; its row is ours */
 	struct ns_counts *c = NULL;
 
+	if (key != NULL && key->row == NS_ROW_NONE)
+		return;
 	if (key != NULL && key->row >= 0)
 		c = &r->by_ns[key->row];
 	else if (r->last_ns < r->nns && strcmp(r->by_ns[r->last_ns].coll, it->coll) == 0 &&
@@ -38,8 +40,11 @@ count_ns(struct replay *r, const struct change_item *it)
 		if (strcmp(r->by_ns[i].coll, it->coll) == 0 && strcmp(r->by_ns[i].db, it->db) == 0)
 			c = &r->by_ns[r->last_ns = i];
 	if (c == NULL) {
-		if (r->nns == MAX_NS_COUNTS)
+		if (r->nns == MAX_NS_COUNTS) {
+			if (key != NULL)
+				key->row = NS_ROW_NONE; /* no need to look again */
 			return;
+		}
 		if (r->by_ns == NULL)
 			r->by_ns = bson_malloc0(sizeof(struct ns_counts) * MAX_NS_COUNTS);
 		c = &r->by_ns[r->last_ns = r->nns++];

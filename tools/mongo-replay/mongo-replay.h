@@ -105,10 +105,14 @@ struct ns_counts {
 /* A target namespace, interned by the reader: the items of one namespace
  * carry the same key (change_item.ns_key), which the lanes compare instead
  * of the names.  Kept until the lanes have stopped. */
-#define MAX_NS_KEYS 256
+#define NS_KEY_BUCKETS 4096 /* a power of two */
+#define MAX_NS_KEYS 65536   /* past it, names are compared */
+#define NS_ROW_NONE (-2)    /* key->row: no row of counts left for it */
 struct ns_key {
 	char *db, *coll; /* coll NULL: a database */
-	int row;         /* its row in by_ns, -1 until counted there; wp.lock */
+	uint32_t hash;
+	int row;             /* its row in by_ns, -1 until counted, or NS_ROW_NONE; wp.lock */
+	struct ns_key *next; /* in its bucket */
 };
 
 struct replay {
@@ -144,8 +148,9 @@ struct replay {
 	struct ns_counts *by_ns;
 	int nns;
 	int last_ns; /* the row of the last event counted: most events share it */
-	struct ns_key *keys; /* the reader's: MAX_NS_KEYS, filled in order */
-	int nkeys, last_key;
+	struct ns_key **keys; /* the reader's: NS_KEY_BUCKETS chains */
+	struct ns_key *last_key;
+	size_t nkeys;
 	struct lag_hist lag;
 	/* items the lanes are done with, for the reader to reuse: a lane
 	 * pushes a batch (compare-and-swap), the reader takes them all (one
@@ -156,7 +161,7 @@ struct replay {
 	struct reject_file *reject;
 	struct docstream_writer *dry;
 	struct progress *progress;
-	double progress_at; /* when counts_progress last looked (mp_now) */
+	double progress_at; /* when counts_progress last looked (mp_now_coarse) */
 	struct stats *stats;
 };
 

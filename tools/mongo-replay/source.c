@@ -326,31 +326,52 @@ key_is(const struct ns_key *k, const struct change_item *c)
 	return strcmp(k->db, c->db) == 0 && (k->coll == NULL ? c->coll == NULL : c->coll && strcmp(k->coll, c->coll) == 0);
 }
 
+/* FNV-1a of db, a NUL, coll (nothing more for a database). */
+static uint32_t
+ns_hash(const char *db, const char *coll)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = db; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ 0u) * 16777619u;
+	for (const char *p = coll ? coll : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return coll ? h : h ^ 1u;
+}
+
 /* Give the item its namespace's key: the last one's (most events share
- * it), another one's, or a new one while there is room (after that, the
- * names are compared). */
+ * it), another one's, or a new one (past MAX_NS_KEYS none: the names are
+ * compared). */
 static void
 item_intern(struct replay *r, struct change_item *c)
 {
-	int i;
+	struct ns_key *k = r->last_key, **b;
+	uint32_t h;
 
-	if (r->nkeys > 0 && key_is(&r->keys[r->last_key], c)) {
-		c->ns_key = &r->keys[r->last_key];
+	if (k != NULL && key_is(k, c)) {
+		c->ns_key = k;
 		return;
 	}
-	for (i = 0; i < r->nkeys && !key_is(&r->keys[i], c); i++)
+	h = ns_hash(c->db, c->coll);
+	if (r->keys == NULL)
+		r->keys = bson_malloc0(sizeof(struct ns_key *) * NS_KEY_BUCKETS);
+	b = &r->keys[h & (NS_KEY_BUCKETS - 1)];
+	for (k = *b; k != NULL && !(k->hash == h && key_is(k, c)); k = k->next)
 		;
-	if (i == r->nkeys) {
+	if (k == NULL) {
 		if (r->nkeys == MAX_NS_KEYS)
 			return;
-		if (r->keys == NULL)
-			r->keys = bson_malloc0(sizeof(struct ns_key) * MAX_NS_KEYS);
-		r->keys[i].db = bson_strdup(c->db);
-		r->keys[i].coll = c->coll ? bson_strdup(c->coll) : NULL;
-		r->keys[i].row = -1;
+		k = bson_malloc0(sizeof *k);
+		k->db = bson_strdup(c->db);
+		k->coll = c->coll ? bson_strdup(c->coll) : NULL;
+		k->hash = h;
+		k->row = -1;
+		k->next = *b;
+		*b = k;
 		r->nkeys++;
 	}
-	c->ns_key = &r->keys[r->last_key = i];
+	c->ns_key = r->last_key = k;
 }
 
 /* The target namespace of a parsed item: it, or NULL with err (the item
@@ -439,11 +460,17 @@ items_free(struct replay *r)
 			lists[i] = next;
 		}
 	r->spares = NULL;
-	for (int i = 0; i < r->nkeys; i++) {
-		bson_free(r->keys[i].db);
-		bson_free(r->keys[i].coll);
-	}
+	for (size_t i = 0; r->keys != NULL && i < NS_KEY_BUCKETS; i++)
+		while (r->keys[i] != NULL) {
+			struct ns_key *next = r->keys[i]->next;
+
+			bson_free(r->keys[i]->db);
+			bson_free(r->keys[i]->coll);
+			bson_free(r->keys[i]);
+			r->keys[i] = next;
+		}
 	bson_free(r->keys);
 	r->keys = NULL;
+	r->last_key = NULL;
 	r->nkeys = 0;
 }
