@@ -138,23 +138,24 @@ add_write(mongoc_bulk_operation_t *bulk, const struct change_write *w, bson_erro
 	}
 }
 
-/*
- * Queue the writes of items[s->start..end) into bulk, up to the first event
- * that cannot be written.  Returns the index of that event (its reason in
- * why), or end when every one went in; *nops is the number of writes queued.
- */
-/* Ask for the next event's bytes while this one is written: they were
- * read on another thread, so each of their cache lines is a miss here
- * that otherwise stalls the lane in turn. */
+/* Ask for the next event's first bytes while this one is written: they
+ * were read on another thread, so each of their cache lines is a miss here
+ * that otherwise stalls the lane in turn (past the first KiB, the
+ * hardware's own prefetch follows the copy). */
 static inline void
 prefetch_event(const struct change_item *it)
 {
 	const uint8_t *p = bson_get_data(it->event);
 
-	for (uint32_t off = 0; off < it->event->len && off < 4096; off += 64)
+	for (uint32_t off = 0; off < it->event->len && off < 1024; off += 64)
 		__builtin_prefetch(p + off);
 }
 
+/*
+ * Queue the writes of items[s->start..end) into bulk, up to the first event
+ * that cannot be written.  Returns the index of that event (its reason in
+ * why), or end when every one went in; *nops is the number of writes queued.
+ */
 static int
 segment_fill(struct segment *s, mongoc_bulk_operation_t *bulk, int end, int *nops, bson_error_t *why)
 {

@@ -186,22 +186,24 @@ field_of(const char *k, uint32_t len)
 {
 	/* by first letter, with the name's length: most keys are told apart
 	 * without reading them, and the one candidate is compared by memcmp */
+#define N(name) name, sizeof name - 1
 	static const struct {
 		const char *name;
 		uint32_t len;
 		enum field f;
 	} by_letter[] = {
-		['_'] = {"_id", 3, F_ID}, ['o'] = {"operationType", 13, F_OP}, ['n'] = {"ns", 2, F_NS},
-		['t'] = {"to", 2, F_TO}, ['d'] = {"documentKey", 11, F_KEY}, ['u'] = {"updateDescription", 17, F_UPDATE},
-		['s'] = {"splitEvent", 10, F_SPLIT}, ['f'] = {"fullDocument", 12, F_FULL}, ['l'] = {"lsid", 4, F_LSID},
-		['c'] = {"clusterTime", 11, F_CLUSTER}, ['w'] = {"wallTime", 8, F_WALL},
+		['_'] = {N("_id"), F_ID}, ['o'] = {N("operationType"), F_OP}, ['n'] = {N("ns"), F_NS},
+		['t'] = {N("to"), F_TO}, ['d'] = {N("documentKey"), F_KEY}, ['u'] = {N("updateDescription"), F_UPDATE},
+		['s'] = {N("splitEvent"), F_SPLIT}, ['f'] = {N("fullDocument"), F_FULL}, ['l'] = {N("lsid"), F_LSID},
+		['c'] = {N("clusterTime"), F_CLUSTER}, ['w'] = {N("wallTime"), F_WALL},
 	};
+#undef N
 	unsigned char c = (unsigned char)k[0];
 
 	if (c < sizeof by_letter / sizeof by_letter[0] && by_letter[c].name && by_letter[c].len == len &&
 	    memcmp(k, by_letter[c].name, len) == 0)
 		return by_letter[c].f;
-	return len == 9 && memcmp(k, "txnNumber", 9) == 0 ? F_TXN : F_OTHER;
+	return len == sizeof "txnNumber" - 1 && memcmp(k, "txnNumber", len) == 0 ? F_TXN : F_OTHER;
 }
 
 /* One field of the event; false (65) when it is there but malformed. */
