@@ -46,8 +46,8 @@ test_expect_success '--workers 4 applies 5000 events as a load of the same docum
 '
 
 test_expect_success 'events of 260 namespaces, interleaved: each counted under its own' '
-	# more namespaces than the reader keeps keys for (256): the last ones
-	# are compared by name; every 7th namespace has two events a round
+	# more namespaces than --stats has rows for (256): the last ones count
+	# only in the totals; every 7th namespace has two events a round
 	for r in 1 2; do
 		for i in $(seq 0 259); do
 			ins n$i $((r * 1000 + i))
@@ -60,6 +60,37 @@ test_expect_success 'events of 260 namespaces, interleaved: each counted under i
 		(if (.ns | ltrimstr(\"$TEST_DB.n\") | tonumber) % 7 == 0 then 4 else 2 end))] | length == 0" stm &&
 	test "$(ids $TEST_DB.n258)" = "1258 2258 " &&
 	test "$(ids $TEST_DB.n252)" = "1252 1752 2252 2752 "
+'
+
+test_expect_success 'interleaved collections: grouped per collection, each document in order' '
+	# a.N and b.N alternate; each document is inserted, updated, then
+	# deleted (a, even N) or replaced (b, odd N): grouping a batch by
+	# collection must keep every document in order
+	for i in $(seq 1 40); do ins ga $i; ins gb $i; done >grp.ndjson &&
+	for i in $(seq 1 40); do
+		ev update ga $((100 + i)) "\"updateDescription\":{\"updatedFields\":{\"v\":$((i * 10))},\"removedFields\":[]}" |
+			sed "s/\"_id\":$((100 + i))}/\"_id\":$i}/"
+		ev update gb $((200 + i)) "\"updateDescription\":{\"updatedFields\":{\"v\":$((i * 10))},\"removedFields\":[]}" |
+			sed "s/\"_id\":$((200 + i))}/\"_id\":$i}/"
+		if test $((i % 2)) -eq 0; then
+			ev delete ga $((300 + i)) | sed "s/\"_id\":$((300 + i))}/\"_id\":$i}/"
+		else
+			ev replace gb $((300 + i)) "\"fullDocument\":{\"_id\":$i,\"r\":1}" |
+				sed "s/\"documentKey\":{\"_id\":$((300 + i))}/\"documentKey\":{\"_id\":$i}/"
+		fi
+	done >>grp.ndjson &&
+	test $(wc -l <grp.ndjson) -eq 200 &&
+	mongo-replay --uri "$DST" --batch-size 1000 --stats stg <grp.ndjson &&
+	jq -e "select(.type == \"summary\") | .inserts == 80 and .updates == 80 and .deletes == 20 and .replaces == 20" stg &&
+	mp-probe find "$DST" $TEST_DB.ga "{}" | jq -c "[._id, .v] | map(.\"\$numberInt\" | tonumber)" >ga &&
+	for i in $(seq 1 2 39); do echo "[$i,$((i * 10))]"; done >ga.expect &&
+	test_cmp ga.expect ga &&
+	mp-probe find "$DST" $TEST_DB.gb "{\"r\": 1}" | jq -c "._id.\"\$numberInt\" | tonumber" >gb &&
+	seq 1 2 39 >gb.expect &&
+	test_cmp gb.expect gb &&
+	mp-probe find "$DST" $TEST_DB.gb "{\"r\": {\"\$exists\": false}}" | jq -c "[._id, .v] | map(.\"\$numberInt\" | tonumber)" >gb2 &&
+	for i in $(seq 2 2 40); do echo "[$i,$((i * 10))]"; done >gb2.expect &&
+	test_cmp gb2.expect gb2
 '
 
 test_expect_success 'the checkpoint holds the last token; a rerun skips what is applied' '

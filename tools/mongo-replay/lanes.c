@@ -3,11 +3,13 @@
  * libcommon/workpool.h with a queue per thread).  The main thread hands
  * each event to the lane chosen by a hash of its documentKey, so the events
  * of one document stay in order; a lane takes up to --batch-size queued
- * events, cuts them into runs of one namespace and applies each run as
- * ordered bulk writes (change_apply_segment), then marks them done in the
- * window.
+ * events, groups them by namespace (stable: each document's events keep
+ * their order), applies each group as ordered bulk writes
+ * (change_apply_segment), then marks them done in the window.
  */
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "mongo-replay.h"
 
@@ -42,6 +44,48 @@ lane_apply(struct replay *r, mongoc_client_t *client, struct change_item **items
 	}
 }
 
+/*
+ * Order items[0..n) by namespace key, stably: the events of one document
+ * (one namespace) keep their order, those of different namespaces may
+ * pass each other as they may in different lanes.  Events of interleaved
+ * collections become one bulk write per collection instead of one per
+ * change of collection.  Left as they are when an item has no key.
+ */
+static void
+group_by_ns(struct change_item **items, int n)
+{
+	struct change_item **tmp, **from, **to;
+	bool mixed = false;
+
+	for (int k = 0; k < n; k++) {
+		if (items[k]->ns_key == NULL)
+			return;
+		mixed |= items[k]->ns_key != items[0]->ns_key;
+	}
+	if (!mixed)
+		return;
+	/* a bottom-up merge sort: stable, n log n */
+	tmp = bson_malloc(sizeof *tmp * (size_t)n);
+	from = items, to = tmp;
+	for (int w = 1; w < n; w *= 2) {
+		for (int lo = 0; lo < n; lo += 2 * w) {
+			int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, a = lo, b = mid, o = lo;
+
+			while (a < mid && b < hi)
+				to[o++] = (uintptr_t)from[b]->ns_key < (uintptr_t)from[a]->ns_key ? from[b++] : from[a++];
+			while (a < mid)
+				to[o++] = from[a++];
+			while (b < hi)
+				to[o++] = from[b++];
+		}
+		struct change_item **t = from;
+		from = to, to = t;
+	}
+	if (from != items)
+		memcpy(items, from, sizeof *items * (size_t)n);
+	bson_free(tmp);
+}
+
 static void
 lane_work(void *ctx, mongoc_client_t *client, struct wp_node **nodes, int n)
 {
@@ -50,6 +94,7 @@ lane_work(void *ctx, mongoc_client_t *client, struct wp_node **nodes, int n)
 
 	for (int k = 0; k < n; k++)
 		ci[k] = &item_of_node(nodes[k])->c;
+	group_by_ns(ci, n);
 	lane_apply(r, client, ci, n);
 	items_return(r, ci, n);
 	bson_free(ci);
