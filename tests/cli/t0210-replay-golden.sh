@@ -73,4 +73,47 @@ test_expect_success '--reject keeps a BSON record the reader refuses as its byte
 	jq -s -e "length == 1 and .[0].record == 2 and .[0].offset == $(($(wc -c <bad.bson) - 26)) and (.[0].event.bytes[\"\$binary\"].base64 | @base64d | length) == 26" rej.bad
 '
 
+# A lane groups its batch by collection; a refused event still stops the
+# replay after every event before it in the input, in any collection.  The
+# first event (c.0) goes alone through a FIFO and the peer holds its write;
+# then the rest are written and the peer lets go only once the reader has
+# queued them (its main thread waits on the lanes at the end of the
+# input), so the lane takes a.1 b.2 a.3 b.4 as one batch: groups a(1, 3)
+# and b(2, 4), a.3 refused, b.2 still applied, b.4 not.
+grp_event() {
+	printf "{\"_id\":{\"_data\":\"82%08d\"},\"operationType\":\"insert\",\"ns\":{\"db\":\"d\",\"coll\":\"%s\"},\"documentKey\":{\"_id\":%s},\"fullDocument\":{\"_id\":%s}}\n" \
+		"$2" "$1" "$2" "$2"
+}
+# waits until process $1's main thread sleeps on a futex twice in a row
+main_thread_waits() {
+	local i
+	for i in $(seq 1 200); do
+		grep -q "^futex" "/proc/$1/wchan" 2>/dev/null && sleep 0.1 && grep -q "^futex" "/proc/$1/wchan" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+test_expect_success MOCKUPDB 'grouped by collection: a refused event stops after every event before it' '
+	rm -f grp.fifo op.go op.go.held op.log && mkfifo grp.fifo &&
+	start_peer op order_peer.py --log op.log --refuse a:3 --hold op.go &&
+	{ (mongo-replay --uri "$PEER_URI" --input-format ndjson --checkpoint grp.ck <grp.fifo 2>grp.err
+		echo $? >grp.rc) & } &&
+	rp=$! &&
+	exec 8>grp.fifo &&
+	grp_event c 0 >&8 &&
+	for i in $(seq 1 200); do test -e op.go.held && break; sleep 0.05; done &&
+	test -e op.go.held &&
+	{ grp_event a 1; grp_event b 2; grp_event a 3; grp_event b 4; } >&8 &&
+	exec 8>&- &&
+	main_thread_waits "$(pgrep -P $rp mongo-replay || pgrep -f "mongo-replay --uri $PEER_URI")" &&
+	touch op.go &&
+	wait $rp &&
+	test "$(cat grp.rc)" = 65 &&
+	test_grep "event 4 (token {\"_data\":\"8200000003\"}, insert of d.a)" grp.err &&
+	printf "%s\n" "update d.c 0" "update d.a 1" "update d.a 3 refused" "update d.b 2" >op.expect &&
+	test_cmp op.expect op.log &&
+	jq -e "._data == \"8200000002\"" grp.ck
+'
+
 test_done

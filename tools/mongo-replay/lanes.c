@@ -9,7 +9,10 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "exitcode.h"
 
 #include "mongo-replay.h"
 
@@ -19,37 +22,95 @@ item_of_node(struct wp_node *n)
 	return (struct item *)((char *)n - offsetof(struct item, node));
 }
 
-/* Apply items[0..n) run by run of one namespace; stop at a failure (the
- * replay's first error). */
+/*
+ * Apply items[0..n), grouped by namespace (group_by_ns), group by group.
+ * A refused event (65) stops the replay after every event before it in the
+ * input was applied: the other groups still apply what came before it, and
+ * the earliest refusal is the one reported.  Any other failure stops at
+ * once.  What each group applied is marked done in the window, so the
+ * checkpoint is still the acknowledged prefix of the input.
+ */
 static void
 lane_apply(struct replay *r, mongoc_client_t *client, struct change_item **items, int n)
 {
-	bson_error_t err;
+	bson_error_t err, first;
+	uint64_t stop = UINT64_MAX; /* the window number of the earliest refused event */
+	bool failed = false;
 
 	for (int i = 0; i < n;) {
-		int j = change_segment_end(items, i, n), done = 0;
-		bool ok = change_apply_segment(&r->apply, client, items + i, j - i, &done, &err);
-		int64_t now = window_now_ms();
+		int j = change_segment_end(items, i, n), m = i, done = 0;
+		bool ok;
+		int64_t now;
 
+		while (m < j && item_of(items[m])->seq < stop)
+			m++;
+		if (m == i) {
+			i = j;
+			continue;
+		}
+		ok = change_apply_segment(&r->apply, client, items + i, m - i, &done, &err);
+		now = window_now_ms();
 		pthread_mutex_lock(&r->wp.lock);
 		for (int k = i; k < i + done; k++)
 			window_mark_locked(r, item_of(items[k])->seq, now);
 		window_settle_locked(r);
-		if (!ok)
-			workpool_fail_locked(&r->wp, &err);
 		pthread_mutex_unlock(&r->wp.lock);
-		if (!ok)
+		if (!ok && (err.domain != MP_ERROR_DOMAIN || err.code != MP_EX_DATAERR || i + done >= m)) {
+			first = err, failed = true;
 			break;
+		}
+		if (!ok && item_of(items[i + done])->seq < stop)
+			stop = item_of(items[i + done])->seq, first = err, failed = true;
 		i = j;
+	}
+	if (failed) {
+		pthread_mutex_lock(&r->wp.lock);
+		workpool_fail_locked(&r->wp, &first);
+		pthread_mutex_unlock(&r->wp.lock);
 	}
 }
 
+/* Groups of items[] in the order of their first items in the input. */
+struct group {
+	int start, len;
+	uint64_t first;
+};
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct group *)a)->first, y = ((const struct group *)b)->first;
+
+	return x < y ? -1 : x > y;
+}
+
+/* items[0..n), each namespace's together, reordered so that the groups
+ * come in the order their first events came; tmp has room for n. */
+static void
+order_groups(struct change_item **items, struct change_item **tmp, int n)
+{
+	struct group *g = bson_malloc(sizeof *g * (size_t)n);
+	int ng = 0, o = 0;
+
+	for (int i = 0; i < n; i += g[ng++].len) {
+		g[ng].start = i;
+		g[ng].len = change_segment_end(items, i, n) - i;
+		g[ng].first = item_of(items[i])->seq; /* the sort was stable: the group's earliest */
+	}
+	qsort(g, (size_t)ng, sizeof *g, group_cmp);
+	for (int k = 0; k < ng; k++)
+		for (int i = 0; i < g[k].len; i++)
+			tmp[o++] = items[g[k].start + i];
+	memcpy(items, tmp, sizeof *items * (size_t)n);
+	bson_free(g);
+}
+
 /*
- * Order items[0..n) by namespace key, stably: the events of one document
- * (one namespace) keep their order, those of different namespaces may
- * pass each other as they may in different lanes.  Events of interleaved
- * collections become one bulk write per collection instead of one per
- * change of collection.  Left as they are when an item has no key.
+ * Group items[0..n) by namespace key, stably: the events of one document
+ * (one namespace) keep their order, and the groups come in the order of
+ * their first events.  Events of interleaved collections become one bulk
+ * write per collection instead of one per change of collection.  Left as
+ * they are when an item has no key.
  */
 static void
 group_by_ns(struct change_item **items, int n)
@@ -64,7 +125,7 @@ group_by_ns(struct change_item **items, int n)
 	}
 	if (!mixed)
 		return;
-	/* a bottom-up merge sort: stable, n log n */
+	/* a bottom-up merge sort by key: stable, n log n */
 	tmp = bson_malloc(sizeof *tmp * (size_t)n);
 	from = items, to = tmp;
 	for (int w = 1; w < n; w *= 2) {
@@ -83,6 +144,7 @@ group_by_ns(struct change_item **items, int n)
 	}
 	if (from != items)
 		memcpy(items, from, sizeof *items * (size_t)n);
+	order_groups(items, tmp, n);
 	bson_free(tmp);
 }
 
